@@ -1,0 +1,88 @@
+"""Face detection with MTCNN (the ``mtcnn`` package, whose wheel carries its weights).
+
+Large photos are searched on a downscaled copy (longest side ``detect_size`` px) and the boxes
+mapped back to full-resolution pixels, so crops keep every pixel the photo has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .images import Photo
+
+DEFAULT_DETECT_SIZE = 1280
+DEFAULT_MIN_FACE = 20
+DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)  # PNet, RNet, ONet: the article's values
+LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+
+
+@dataclass
+class DetectedFace:
+    """One face: ``box`` (x, y, w, h) and ``landmarks`` (5, 2) in photo pixels (floats);
+    ``confidence`` in [0, 1] from ONet."""
+
+    box: tuple[float, float, float, float]
+    confidence: float
+    landmarks: np.ndarray = field(default_factory=lambda: np.zeros((5, 2), np.float32))
+
+    @property
+    def area(self) -> float:
+        return max(self.box[2], 0) * max(self.box[3], 0)
+
+    def int_box(self) -> tuple[int, int, int, int]:
+        x, y, w, h = self.box
+        return int(round(x)), int(round(y)), int(round(w)), int(round(h))
+
+
+@dataclass(frozen=True)
+class DetectOptions:
+    min_face: int = DEFAULT_MIN_FACE
+    """Smallest face side to look for, in photo pixels (bounded below by what the copy allows)."""
+    detect_size: int = DEFAULT_DETECT_SIZE
+    """Longest side of the copy the detector sees; 0 means full resolution."""
+    thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS
+
+
+class Detector:
+    """MTCNN; create it on the thread that will use it (it owns TensorFlow state)."""
+
+    def __init__(self) -> None:
+        import os
+
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        from mtcnn import MTCNN
+
+        self._mtcnn = MTCNN(device="CPU:0")
+
+    def detect(self, photo: Photo, options: DetectOptions = DetectOptions()) -> list[DetectedFace]:
+        """Every face in ``photo``, largest first."""
+        pixels, scale = photo.detection_copy(options.detect_size)
+        return self.detect_array(pixels, options, scale)
+
+    def detect_array(self, pixels: np.ndarray, options: DetectOptions = DetectOptions(),
+                     scale: float = 1.0) -> list[DetectedFace]:
+        """Faces in an ``(H, W, 3)`` uint8 array that is the photo shrunk by ``scale``; boxes are
+        returned in photo pixels (divided by ``scale``)."""
+        h, w = pixels.shape[:2]
+        if min(h, w) < 12:  # smaller than PNet's window: nothing can be found
+            return []
+        min_face = max(12.0, options.min_face * scale)
+        p, r, o = options.thresholds
+        raw = self._mtcnn.detect_faces(
+            np.ascontiguousarray(pixels), min_face_size=min_face,
+            threshold_pnet=p, threshold_rnet=r, threshold_onet=o,
+        )
+        faces = []
+        for item in raw or []:
+            x, y, bw, bh = (float(v) / scale for v in item["box"])
+            if bw < 1 or bh < 1:
+                continue
+            kp = item.get("keypoints", {})
+            landmarks = np.array(
+                [kp.get(name, (np.nan, np.nan)) for name in LANDMARK_NAMES], np.float32
+            ) / scale
+            faces.append(DetectedFace((x, y, bw, bh), float(item["confidence"]), landmarks))
+        faces.sort(key=lambda f: f.area, reverse=True)
+        return faces

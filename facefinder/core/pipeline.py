@@ -1,0 +1,228 @@
+"""Photo -> faces -> embeddings: the engine every front end drives.
+
+:class:`Engine` owns the detector and FaceNet and creates them lazily, on first use, on the
+thread that first uses it. Nothing is loaded at import time.
+
+Embedding is batched across photos: :meth:`Engine.process_paths` decodes the next photos on a
+helper thread while the current ones run through MTCNN, and sends faces to FaceNet in batches of
+``batch_size`` (FaceNet runs about twice as fast per face in batches of 32 as one at a time).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from .align import face_crop, face_tensor
+from .detect import DetectedFace, DetectOptions
+from .errors import FacefinderError, ImageError, NoFaceError
+from .images import Photo, load_photo
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Face:
+    """A detected and embedded face. ``box`` is (x, y, w, h) in integer photo pixels;
+    ``landmarks`` (5, 2) float32; ``embedding`` (128,) float32, unit norm."""
+
+    box: tuple[int, int, int, int]
+    confidence: float
+    landmarks: np.ndarray
+    embedding: np.ndarray
+
+    @property
+    def area(self) -> int:
+        return self.box[2] * self.box[3]
+
+
+@dataclass
+class PhotoResult:
+    """What one photo gave: its faces (largest first), or ``error`` when it was skipped."""
+
+    path: str
+    faces: list[Face] = field(default_factory=list)
+    error: str | None = None
+    width: int = 0
+    height: int = 0
+
+
+class Engine:
+    """Detector + FaceNet. Thread-affine: use one Engine from one thread at a time."""
+
+    def __init__(self, options: DetectOptions = DetectOptions(), batch_size: int = 32,
+                 progress: Progress | None = None):
+        self.options = options
+        self.batch_size = batch_size
+        self._progress = progress
+        self._detector = None
+        self._facenet = None
+        self._lock = threading.Lock()
+
+    # -- loading ----------------------------------------------------------------------------
+    def load(self) -> None:
+        """Fetch the weights if needed and build both networks (a few seconds, once)."""
+        with self._lock:
+            if self._facenet is not None:
+                return
+            from . import facenet, weights
+            from .detect import Detector
+
+            h5 = weights.fetch_weights(self._progress)
+            if self._progress:
+                self._progress("Loading the face model", 0, 0)
+            fast = facenet.ensure_fast_form(h5)
+            self._facenet = facenet.FaceNet(fast)
+            self._detector = Detector()
+
+    @property
+    def loaded(self) -> bool:
+        return self._facenet is not None
+
+    @property
+    def fingerprint(self) -> str:
+        from .facenet import fingerprint
+
+        return fingerprint()
+
+    # -- single photos ------------------------------------------------------------------------
+    def detect(self, photo: Photo) -> list[DetectedFace]:
+        self.load()
+        return self._detector.detect(photo, self.options)
+
+    def embed(self, tensors: np.ndarray) -> np.ndarray:
+        """(N, 160, 160, 3) prewhitened float32 -> (N, 128) unit-norm float32, in batches."""
+        self.load()
+        out = [self._facenet.embed(tensors[i:i + self.batch_size])
+               for i in range(0, len(tensors), self.batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, 128), np.float32)
+
+    def faces_in_photo(self, photo: Photo) -> list[Face]:
+        """Every face of a decoded photo, largest first, embedded."""
+        detected = self.detect(photo)
+        if not detected:
+            return []
+        tensors = np.stack([face_tensor(photo.image, d.box) for d in detected])
+        return _faces(detected, self.embed(tensors))
+
+    def faces_in_file(self, path: str | os.PathLike) -> tuple[Photo, list[Face]]:
+        """Decode and analyse one file. Raises ImageError for unreadable files."""
+        photo = load_photo(path)
+        return photo, self.faces_in_photo(photo)
+
+    def query_face(self, path: str | os.PathLike, face_index: int | None = None
+                   ) -> tuple[Photo, list[Face], int]:
+        """The faces of a query photo and the index of the chosen one (largest by default).
+        Raises NoFaceError when there is none, FacefinderError for a bad ``face_index``."""
+        photo, faces = self.faces_in_file(path)
+        if not faces:
+            raise NoFaceError(f"{path}: no face found in this photo")
+        index = 0 if face_index is None else face_index
+        if not 0 <= index < len(faces):
+            raise FacefinderError(
+                f"{path}: there is no face {index}; this photo has {len(faces)} "
+                f"(numbered 0 to {len(faces) - 1}, largest first)"
+            )
+        return photo, faces, index
+
+    # -- many photos --------------------------------------------------------------------------
+    def process_paths(self, paths: Iterable[str], should_stop: Callable[[], bool] = lambda: False,
+                      prefetch: int = 2) -> Iterator[PhotoResult]:
+        """Yield one :class:`PhotoResult` per path, in order. Decoding runs ahead on a helper
+        thread; faces are embedded in batches across photos. Unreadable files yield a result
+        with ``error`` set. Stops early (after the current batch) when ``should_stop()``."""
+        self.load()
+        paths = list(paths)
+        pending: deque[tuple[PhotoResult, list[DetectedFace], np.ndarray]] = deque()
+        queued_faces = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefinder-decode") as pool:
+            futures: deque[tuple[str, Future]] = deque()
+            it = iter(paths)
+
+            def refill() -> None:
+                while len(futures) < prefetch:
+                    nxt = next(it, None)
+                    if nxt is None:
+                        return
+                    futures.append((nxt, pool.submit(_decode_for_detection, nxt, self.options)))
+
+            refill()
+            while futures:
+                if should_stop():
+                    for _, fut in futures:
+                        fut.cancel()
+                    break
+                path, fut = futures.popleft()
+                refill()
+                result = PhotoResult(path=path)
+                try:
+                    photo, pixels, scale = fut.result()
+                    result.width, result.height = photo.width, photo.height
+                    detected = self._detector.detect_array(pixels, self.options, scale)
+                    tensors = (np.stack([face_tensor(photo.image, d.box) for d in detected])
+                               if detected else np.zeros((0, 160, 160, 3), np.float32))
+                except ImageError as exc:
+                    result.error = str(exc).split(": ", 1)[-1] if ": " in str(exc) else str(exc)
+                    detected, tensors = [], np.zeros((0, 160, 160, 3), np.float32)
+                except MemoryError:
+                    result.error = "image too large to process in memory"
+                    detected, tensors = [], np.zeros((0, 160, 160, 3), np.float32)
+                pending.append((result, detected, tensors))
+                queued_faces += len(detected)
+                if queued_faces >= self.batch_size or not futures:
+                    yield from self._flush(pending)
+                    queued_faces = 0
+            if pending and not should_stop():
+                yield from self._flush(pending)
+
+    def _flush(self, pending: deque) -> Iterator[PhotoResult]:
+        tensors = [t for _, _, t in pending if len(t)]
+        embeddings = self.embed(np.concatenate(tensors)) if tensors else np.zeros((0, 128))
+        offset = 0
+        while pending:
+            result, detected, t = pending.popleft()
+            n = len(detected)
+            result.faces = _faces(detected, embeddings[offset:offset + n])
+            offset += n
+            yield result
+
+
+def _decode_for_detection(path: str, options: DetectOptions) -> tuple[Photo, np.ndarray, float]:
+    photo = load_photo(path)
+    pixels, scale = photo.detection_copy(options.detect_size)
+    return photo, pixels, scale
+
+
+def _faces(detected: list[DetectedFace], embeddings: np.ndarray) -> list[Face]:
+    return [
+        Face(d.int_box(), d.confidence, d.landmarks.astype(np.float32), e.astype(np.float32))
+        for d, e in zip(detected, embeddings)
+    ]
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Euclidean distance between two unit-norm embeddings (0 = identical, 2 = opposite)."""
+    return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
+
+
+def crop_image(path: str | os.PathLike, box, size: int = 160):
+    """The aligned crop of a face as a PIL image (thumbnails, comparisons)."""
+    photo = load_photo(path)
+    return face_crop(photo.image, box, size=size)
+
+
+def largest_face_embedding(engine: Engine, path: str | os.PathLike) -> np.ndarray:
+    """The 128-D embedding of the largest face in a photo; raises NoFaceError if none."""
+    _, faces, i = engine.query_face(path)
+    return faces[i].embedding
+
+
+def as_path(p: str | os.PathLike) -> str:
+    return os.fspath(Path(p))

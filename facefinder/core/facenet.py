@@ -1,11 +1,12 @@
-"""FaceNet (Inception-ResNet-v1, 20170512-110547) as a TensorFlow function.
+"""FaceNet (Inception-ResNet-v1, 20170512-110547) as a TensorFlow function or a LiteRT model.
 
 The ``.h5`` file's ``model_config`` describes the graph, but its 21 Lambda layers hold Python 3.6
 bytecode, so Keras cannot load it on a current Python. Instead :func:`compile_model` reads the
 config as data, folds every inference-time BatchNormalization into the convolution or dense layer
 before it, and writes a *fast form*: one ``.npz`` with the folded weights and the graph as JSON.
 :class:`FaceNet` builds a ``tf.function`` from that file in well under a second, where rebuilding
-from the ``.h5`` takes several.
+from the ``.h5`` takes several. :class:`FaceNetLite` runs the same function converted once to a
+float32 ``.tflite`` file (see :mod:`facefinder.core.tflite`), without importing TensorFlow.
 
 Shapes: input ``(N, 160, 160, 3)`` float32, prewhitened (see :mod:`facefinder.core.align`);
 output ``(N, 128)`` float32, L2-normalized.
@@ -167,8 +168,60 @@ def ensure_fast_form(h5_path: Path) -> Path:
     return compile_model(h5_path, path)
 
 
+def _forward_function(fast_form: Path):
+    """A Python function ``x (N, 160, 160, 3) -> (N, 128)`` of TensorFlow ops, with the folded
+    weights as constants. Imports TensorFlow. Used by :class:`FaceNet` and the lite converter."""
+    import tensorflow as tf
+
+    graph, arrays = load_fast_form(fast_form)
+    consts = {k: tf.constant(v) for k, v in arrays.items()}
+    ops = graph["ops"]
+    output = graph["output"]
+
+    def forward(x):
+        values = {}
+        for op in ops:
+            kind, ins = op["op"], [values[i] for i in op["inputs"]]
+            if kind == "input":
+                y = x
+            elif kind == "conv":
+                y = tf.nn.conv2d(ins[0], consts[op["name"] + "/w"], op["strides"], op["padding"])
+                y = tf.nn.bias_add(y, consts[op["name"] + "/b"])
+            elif kind == "dense":
+                y = tf.matmul(ins[0], consts[op["name"] + "/w"]) + consts[op["name"] + "/b"]
+            elif kind == "relu":
+                y = tf.nn.relu(ins[0])
+            elif kind == "concat":
+                y = tf.concat(ins, axis=-1)
+            elif kind == "maxpool":
+                y = tf.nn.max_pool2d(ins[0], op["pool"], op["strides"], op["padding"])
+            elif kind == "scalesum":
+                y = ins[0] + ins[1] * op["scale"]
+            elif kind == "gap":
+                y = tf.reduce_mean(ins[0], axis=[1, 2])
+            else:  # pragma: no cover - compile_model only emits the kinds above
+                raise ValueError(kind)
+            values[op["name"]] = y
+        return tf.math.l2_normalize(values[output], axis=1)
+
+    return forward
+
+
+def _input_spec():
+    import tensorflow as tf
+
+    return tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32)
+
+
+def _check_batch(batch: np.ndarray) -> np.ndarray:
+    batch = np.asarray(batch, dtype=np.float32)
+    if batch.ndim != 4 or batch.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
+        raise ValueError(f"expected (N, 160, 160, 3), got {batch.shape}")
+    return batch
+
+
 class FaceNet:
-    """The embedding network. Create it on the thread that will use it.
+    """The embedding network on full TensorFlow. Create it on the thread that will use it.
 
     ``embed(batch)``: ``(N, 160, 160, 3)`` float32 prewhitened -> ``(N, 128)`` float32, unit norm.
     """
@@ -176,51 +229,55 @@ class FaceNet:
     def __init__(self, fast_form: Path):
         import tensorflow as tf
 
-        graph, arrays = load_fast_form(fast_form)
-        self._tf = tf
-        consts = {k: tf.constant(v) for k, v in arrays.items()}
-        ops = graph["ops"]
-        output = graph["output"]
-
-        def forward(x):
-            values = {}
-            for op in ops:
-                kind, ins = op["op"], [values[i] for i in op["inputs"]]
-                if kind == "input":
-                    y = x
-                elif kind == "conv":
-                    y = tf.nn.conv2d(ins[0], consts[op["name"] + "/w"], op["strides"], op["padding"])
-                    y = tf.nn.bias_add(y, consts[op["name"] + "/b"])
-                elif kind == "dense":
-                    y = tf.matmul(ins[0], consts[op["name"] + "/w"]) + consts[op["name"] + "/b"]
-                elif kind == "relu":
-                    y = tf.nn.relu(ins[0])
-                elif kind == "concat":
-                    y = tf.concat(ins, axis=-1)
-                elif kind == "maxpool":
-                    y = tf.nn.max_pool2d(ins[0], op["pool"], op["strides"], op["padding"])
-                elif kind == "scalesum":
-                    y = ins[0] + ins[1] * op["scale"]
-                elif kind == "gap":
-                    y = tf.reduce_mean(ins[0], axis=[1, 2])
-                else:  # pragma: no cover - compile_model only emits the kinds above
-                    raise ValueError(kind)
-                values[op["name"]] = y
-            return tf.math.l2_normalize(values[output], axis=1)
-
-        self._fn = tf.function(
-            forward,
-            input_signature=[tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32)],
-        )
+        self._fn = tf.function(_forward_function(fast_form), input_signature=[_input_spec()])
         self._fn.get_concrete_function()  # trace now, not on the first face
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
-        batch = np.asarray(batch, dtype=np.float32)
-        if batch.ndim != 4 or batch.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
-            raise ValueError(f"expected (N, 160, 160, 3), got {batch.shape}")
+        batch = _check_batch(batch)
         if len(batch) == 0:
             return np.zeros((0, EMBEDDING_DIM), np.float32)
         return self._fn(batch).numpy().astype(np.float32, copy=False)
+
+
+# -- LiteRT -----------------------------------------------------------------------------------
+
+LITE_VERSION = 1
+"""Bump when the conversion changes, so stale ``.tflite`` files in users' caches are not used."""
+
+
+def lite_path() -> Path:
+    """The cached FaceNet ``.tflite``, named by the weights' sha and both format versions."""
+    return cache_dir() / (
+        f"facenet-{WEIGHTS_SHA256[:12]}-folded-v{FAST_FORM_VERSION}-lite-v{LITE_VERSION}.tflite"
+    )
+
+
+def ensure_lite_model(h5_path: Path) -> Path:
+    """The FaceNet ``.tflite``, converting it first (with TensorFlow, a minute or so, once) when
+    it is missing. Float32, no quantization. Does not import TensorFlow when it is cached."""
+    from .tflite import convert_concrete_function, ensure_model
+
+    def make() -> bytes:
+        fast = ensure_fast_form(h5_path)
+        return convert_concrete_function(_forward_function(fast), [_input_spec()])
+
+    return ensure_model(lite_path(), make)
+
+
+class FaceNetLite:
+    """The embedding network on LiteRT (XNNPack, one thread per core). Same ``embed`` contract
+    as :class:`FaceNet`; create it on the thread that will use it."""
+
+    def __init__(self, tflite_path: Path, num_threads: int | None = None):
+        from .tflite import LiteModel
+
+        self._model = LiteModel(tflite_path, num_threads)
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        batch = _check_batch(batch)
+        if len(batch) == 0:
+            return np.zeros((0, EMBEDDING_DIM), np.float32)
+        return self._model.run(batch)[0].astype(np.float32, copy=False)
 
 
 def weights_digest(arrays: dict[str, np.ndarray]) -> str:

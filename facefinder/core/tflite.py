@@ -1,0 +1,130 @@
+"""Running converted models with LiteRT (TensorFlow Lite), and choosing the backend.
+
+Full TensorFlow takes seconds to import; LiteRT's interpreter about a tenth of a second. So the
+networks are converted to ``.tflite`` files in the cache once, with TensorFlow (the only place in
+this module that imports it is :func:`convert_concrete_function`), and run with LiteRT afterwards.
+
+Backends: ``"lite"`` (LiteRT for MTCNN and FaceNet), ``"tf"`` (full TensorFlow, the original
+code path, kept as a fallback) and ``"auto"`` (lite when ``ai_edge_litert`` is importable, else
+tf). ``FACEFINDER_BACKEND`` sets the default.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+BACKENDS = ("auto", "lite", "tf")
+
+
+def lite_available() -> bool:
+    """Whether the LiteRT interpreter can be imported (without importing TensorFlow)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve_backend(requested: str | None = None) -> str:
+    """``"lite"`` or ``"tf"`` for a requested backend (``None``: ``FACEFINDER_BACKEND``, else auto).
+
+    Raises ValueError for an unknown name, and for ``"lite"`` when LiteRT is not installed.
+    """
+    name = (requested or os.environ.get("FACEFINDER_BACKEND") or "auto").strip().lower()
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
+    if name == "auto":
+        return "lite" if lite_available() else "tf"
+    if name == "lite" and not lite_available():
+        raise ValueError("the lite backend needs the ai-edge-litert package")
+    return name
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and os.replace, so a
+    reader (or a second process converting at the same time) never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.stem + "-", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def is_tflite_file(path: Path) -> bool:
+    """A cheap validity check: the file exists and carries the TFLite flatbuffer identifier."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return len(head) == 8 and head[4:8] == b"TFL3"
+
+
+def convert_concrete_function(fn: Callable, input_specs: list) -> bytes:
+    """Convert a Python function of TensorFlow ops to a float32 ``.tflite`` flatbuffer.
+
+    ``input_specs``: ``tf.TensorSpec`` list (``None`` dims stay dynamic). No quantization or
+    other optimization: FaceNet distances must keep their meaning. Imports TensorFlow.
+    """
+    import tensorflow as tf
+
+    concrete = tf.function(fn, input_signature=input_specs).get_concrete_function()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    return converter.convert()
+
+
+class LiteModel:
+    """One ``.tflite`` model in a LiteRT interpreter, re-shaped on demand.
+
+    ``run(*inputs)`` returns the outputs as float32 numpy arrays, in the order given by
+    ``output_order`` (names or indices of the model's output tensors; default: as stored).
+    Not thread-safe: use from one thread at a time.
+    """
+
+    def __init__(self, path: Path, num_threads: int | None = None,
+                 output_order: list[int] | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interp = Interpreter(model_path=str(path),
+                                   num_threads=num_threads or os.cpu_count() or 1)
+        self._inputs = [d["index"] for d in self._interp.get_input_details()]
+        outs = self._interp.get_output_details()
+        self._outputs = [outs[i]["index"] for i in (output_order or range(len(outs)))]
+        self._shapes: list[tuple[int, ...]] | None = None
+
+    @property
+    def output_names(self) -> list[str]:
+        return [d["name"] for d in self._interp.get_output_details()]
+
+    def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        shapes = [tuple(x.shape) for x in inputs]
+        if shapes != self._shapes:
+            # Resizing re-plans the graph (a few ms); only when the input shape changes.
+            for index, shape in zip(self._inputs, shapes):
+                self._interp.resize_tensor_input(index, list(shape), strict=False)
+            self._interp.allocate_tensors()
+            self._shapes = shapes
+        for index, x in zip(self._inputs, inputs):
+            self._interp.set_tensor(index, np.ascontiguousarray(x, dtype=np.float32))
+        self._interp.invoke()
+        return [self._interp.get_tensor(i).copy() for i in self._outputs]
+
+
+def ensure_model(path: Path, make: Callable[[], bytes]) -> Path:
+    """``path`` if it holds a model already, else ``make()`` (which may import TensorFlow) is
+    written there atomically first."""
+    if not is_tflite_file(path):
+        write_atomic(path, make())
+    return path
+

@@ -135,7 +135,10 @@ def import_weights(source: Path, progress: Progress | None = None) -> Path:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        if tarfile.is_tarfile(source):
+        with open(source, "rb") as f:
+            magic = f.read(4)
+        # A zero-filled file is a valid empty tar, so go by content: gzip magic or a .tar name.
+        if magic[:2] == b"\x1f\x8b" or source.name.endswith(".tar"):
             with tarfile.open(source) as tar:
                 member = next(
                     (m for m in tar.getmembers() if m.name.endswith("/" + SDIST_MEMBER)), None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ class Engine:
         self._detector = None
         self._facenet = None
         self._lock = threading.Lock()
+        self.max_pending_photos = 16
+        self.max_pending_seconds = 1.5
 
     # -- loading ----------------------------------------------------------------------------
     def load(self) -> None:
@@ -174,9 +177,14 @@ class Engine:
                 except MemoryError:
                     result.error = "image too large to process in memory"
                     detected, tensors = [], np.zeros((0, 160, 160, 3), np.float32)
+                if not pending:
+                    oldest = time.monotonic()
                 pending.append((result, detected, tensors))
                 queued_faces += len(detected)
-                if queued_faces >= self.batch_size or not futures:
+                # Flush a full FaceNet batch, or sooner so that progress (and commits) keep
+                # flowing on photos with few faces.
+                if (queued_faces >= self.batch_size or len(pending) >= self.max_pending_photos
+                        or time.monotonic() - oldest > self.max_pending_seconds or not futures):
                     yield from self._flush(pending)
                     queued_faces = 0
             if pending and not should_stop():

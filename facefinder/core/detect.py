@@ -1,4 +1,5 @@
-"""Face detection with MTCNN (the ``mtcnn`` package, whose wheel carries its weights).
+"""Face detection with MTCNN (the ``mtcnn`` package's networks and weights), run on LiteRT
+(:mod:`facefinder.core.mtcnn_lite`) or on full TensorFlow through the package itself.
 
 Large photos are searched on a downscaled copy (longest side ``detect_size`` px) and the boxes
 mapped back to full-resolution pixels, so crops keep every pixel the photo has.
@@ -46,15 +47,31 @@ class DetectOptions:
 
 
 class Detector:
-    """MTCNN; create it on the thread that will use it (it owns TensorFlow state)."""
+    """MTCNN; create it on the thread that will use it (it owns interpreter or TensorFlow state).
 
-    def __init__(self) -> None:
+    ``backend``: ``"lite"`` runs :class:`~facefinder.core.mtcnn_lite.MTCNNLite` (LiteRT + numpy,
+    no TensorFlow import once its ``.tflite`` files are cached), ``"tf"`` the ``mtcnn`` package
+    on full TensorFlow, ``"auto"``/``None`` as :func:`~facefinder.core.tflite.resolve_backend`
+    decides. Both give the same faces (see tests/test_backends.py).
+    """
+
+    def __init__(self, backend: str | None = None) -> None:
         import os
 
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from mtcnn import MTCNN
+        from .tflite import resolve_backend
 
-        self._mtcnn = MTCNN(device="CPU:0")
+        self.backend = resolve_backend(backend)
+        if self.backend == "lite":
+            from .mtcnn_lite import MTCNNLite
+
+            self._lite = MTCNNLite()
+            self._mtcnn = None
+        else:
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            from mtcnn import MTCNN
+
+            self._lite = None
+            self._mtcnn = MTCNN(device="CPU:0")
 
     def detect(self, photo: Photo, options: DetectOptions = DetectOptions()) -> list[DetectedFace]:
         """Every face in ``photo``, largest first."""
@@ -70,10 +87,13 @@ class Detector:
             return []
         min_face = max(12.0, options.min_face * scale)
         p, r, o = options.thresholds
-        raw = self._mtcnn.detect_faces(
-            np.ascontiguousarray(pixels), min_face_size=min_face,
-            threshold_pnet=p, threshold_rnet=r, threshold_onet=o,
-        )
+        if self._lite is not None:
+            raw = _as_package_json(self._lite.detect(pixels, min_face, (p, r, o)))
+        else:
+            raw = self._mtcnn.detect_faces(
+                np.ascontiguousarray(pixels), min_face_size=min_face,
+                threshold_pnet=p, threshold_rnet=r, threshold_onet=o,
+            )
         faces = []
         for item in raw or []:
             x, y, bw, bh = (float(v) / scale for v in item["box"])
@@ -86,3 +106,19 @@ class Detector:
             faces.append(DetectedFace((x, y, bw, bh), float(item["confidence"]), landmarks))
         faces.sort(key=lambda f: f.area, reverse=True)
         return faces
+
+
+def _as_package_json(rows: np.ndarray) -> list[dict]:
+    """MTCNNLite's ``(n, 16)`` rows in the ``mtcnn`` package's output format, rounded the same
+    way: ``box`` ``[x, y, w, h]`` and keypoints as ints (``np.round``), confidence as is."""
+    out = []
+    for row in rows:
+        x1, y1, x2, y2 = row[1:5]
+        marks = row[6:16].round().astype(int)
+        out.append({
+            "box": np.asarray([x1, y1, x2 - x1, y2 - y1]).round().astype(int).tolist(),
+            "confidence": float(row[5]),
+            "keypoints": {name: [int(marks[i]), int(marks[i + 5])]
+                          for i, name in enumerate(LANDMARK_NAMES)},
+        })
+    return out

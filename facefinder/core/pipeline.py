@@ -71,19 +71,34 @@ class Engine:
 
     # -- loading ----------------------------------------------------------------------------
     def load(self) -> None:
-        """Fetch the weights if needed and build both networks (a few seconds, once)."""
+        """Fetch the weights if needed and build both networks (a fraction of a second on the
+        lite backend once its models are cached; a few seconds on TensorFlow).
+
+        The backend is ``self.backend`` if set (``"auto"``, ``"lite"`` or ``"tf"``), else
+        ``FACEFINDER_BACKEND``, else auto (LiteRT when installed); afterwards ``self.backend``
+        says which one runs. The lite backend imports TensorFlow only to convert missing
+        ``.tflite`` files into the cache, once.
+        """
         with self._lock:
             if self._facenet is not None:
                 return
             from . import facenet, weights
             from .detect import Detector
+            from .tflite import resolve_backend
 
+            backend = resolve_backend(getattr(self, "backend", None))
             h5 = weights.fetch_weights(self._progress)
             if self._progress:
-                self._progress("Loading the face model", 0, 0)
-            fast = facenet.ensure_fast_form(h5)
-            self._facenet = facenet.FaceNet(fast)
-            self._detector = Detector()
+                first = backend == "lite" and not facenet.lite_path().is_file()
+                self._progress("Preparing the face models (once, about a minute)" if first
+                               else "Loading the face model", 0, 0)
+            if backend == "lite":
+                net = facenet.FaceNetLite(facenet.ensure_lite_model(h5))
+            else:
+                net = facenet.FaceNet(facenet.ensure_fast_form(h5))
+            self._detector = Detector(backend)
+            self.backend = backend
+            self._facenet = net  # last: `loaded` turns true only when both are ready
 
     @property
     def loaded(self) -> bool:

@@ -42,7 +42,8 @@ class _Progress:
             if total:
                 self._bar = tqdm(total=total, desc=message, unit="B", unit_scale=True,
                                  file=sys.stderr, leave=False)
-            else:
+            elif message.startswith("Downloading"):
+                # Only the one-time download is worth a line; errors stay one line on stderr.
                 print(f"{message}…", file=sys.stderr)
         if self._bar is not None and total:
             self._bar.n = done

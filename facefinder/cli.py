@@ -364,7 +364,7 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .core import bench
+    from . import bench
 
     return bench.main(args)
 

@@ -1,0 +1,69 @@
+"""Starting the desktop app: ``facefinder-gui`` or ``facefinder gui``.
+
+The window is shown first; the model service then loads TensorFlow and the models in its own
+thread (the status bar says "Loading face model…"), so the window is on screen at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+log = logging.getLogger(__name__)
+
+
+def create_app(argv: list[str] | None = None):
+    """The QApplication (existing or new) with names, icon and translations set."""
+    from PySide6.QtWidgets import QApplication
+
+    from .resources import app_icon, install_translator
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(["facefinder", *(argv or [])])
+    app.setApplicationName("facefinder")
+    app.setOrganizationName("facefinder")
+    app.setApplicationDisplayName("facefinder")
+    app.setDesktopFileName("facefinder")
+    app.setWindowIcon(app_icon())
+    if not getattr(app, "_facefinder_translator", None):
+        app._facefinder_translator = install_translator(app) or True
+    return app
+
+
+def _excepthook(window):
+    """Unexpected errors are logged and shown in the status bar: nothing crashes the app."""
+
+    def hook(exc_type, exc, tb) -> None:
+        log.error("unexpected error:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        try:
+            window.statusBar().showMessage(f"{exc_type.__name__}: {exc}", 10_000)
+        except Exception:
+            pass
+
+    return hook
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open the main window; photos named in ``argv`` are searched once the model is ready."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if argv is None:
+        argv = sys.argv[1:]
+    from PySide6.QtCore import QTimer
+
+    from .main_window import MainWindow
+
+    app = create_app(argv)
+    window = MainWindow()
+    window.show()
+    sys.excepthook = _excepthook(window)
+    QTimer.singleShot(0, window.client.load)  # after the window is painted
+    photos = [a for a in argv if not a.startswith("-")]
+    if photos:
+        window.search_files(photos)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

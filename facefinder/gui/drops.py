@@ -1,0 +1,76 @@
+"""Turning drops and pastes into photo files to search.
+
+A drop can carry local files, a folder, an image from a web browser (image data, a local URL or
+only a remote link) or text holding a path. Image data is written to a temporary PNG so it can
+be searched like any file.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtGui import QImage
+
+
+@dataclass
+class DropContent:
+    """What a drop held: ``files`` to search in order, a ``folder`` to index, or a ``problem``
+    (a sentence for the user) when nothing usable came."""
+
+    files: list[str] = field(default_factory=list)
+    folder: str | None = None
+    problem: str | None = None
+
+
+def _local(url: QUrl) -> str | None:
+    return url.toLocalFile() if url.isLocalFile() else None
+
+
+def read_mime(mime: QMimeData, temp_dir: str, tr=lambda s: s) -> DropContent:
+    """Interpret ``mime``; image data is saved as a PNG under ``temp_dir``."""
+    out = DropContent()
+    remote = False
+    urls = list(mime.urls()) if mime.hasUrls() else []
+    if not urls and mime.hasText():  # a path or a file:// URL pasted as text
+        for line in mime.text().splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            url = QUrl(line) if "://" in line else QUrl.fromLocalFile(line)
+            urls.append(url)
+    for url in urls:
+        path = _local(url)
+        if path is None:
+            remote = remote or url.scheme() in ("http", "https", "ftp", "data")
+            continue
+        if os.path.isdir(path):
+            if out.folder is None and not out.files:
+                out.folder = path
+            continue
+        out.files.append(path)
+    if out.files or out.folder:
+        return out
+    if mime.hasImage():
+        image = mime.imageData()
+        if isinstance(image, QImage) and not image.isNull():
+            out.files.append(save_image(image, temp_dir))
+            return out
+    if remote:
+        out.problem = tr("The browser sent only a web link, not the picture. Save the picture "
+                         "first, or drag the image itself.")
+    elif urls:
+        out.problem = tr("That file cannot be found.")
+    else:
+        out.problem = tr("There is no photo in what was dropped or pasted.")
+    return out
+
+
+def save_image(image: QImage, temp_dir: str) -> str:
+    """Write ``image`` as a PNG in ``temp_dir``; returns the path."""
+    path = os.path.join(temp_dir, f"pasted-{uuid.uuid4().hex[:8]}.png")
+    if not image.save(path, "PNG"):
+        raise OSError(f"cannot write {path}")
+    return path

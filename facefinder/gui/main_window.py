@@ -1,0 +1,507 @@
+"""The main window: drop or open a photo, pick a face, browse the look-alikes."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTemporaryDir, QTimer, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, \
+    QGuiApplication, QImage, QKeySequence, QPalette, QPixmap
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, \
+    QLabel, QMainWindow, QMenu, QSpinBox, QSplitter, QToolBar, QVBoxLayout, QWidget
+
+from ..core.library import DEFAULT_LIBRARY
+from ..core.verify import DEFAULT_THRESHOLD
+from .dialogs import AboutDialog, CompareDialog, WeightsDialog
+from .drops import read_mime
+from .query import QueryView
+from .refresh import RefreshDialog
+from .resources import app_icon
+from .results import ResultsModel, ResultsView
+from .service import SearchOutcome, ServiceClient
+from .thumbnails import ThumbnailLoader
+from .wizard import IndexWizard, library_names
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """Owns the model service client, the query view and the results grid."""
+
+    def __init__(self, settings: QSettings | None = None, client: ServiceClient | None = None
+                 ) -> None:
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.client = client or ServiceClient(self)
+        self.loader = ThumbnailLoader(parent=self)
+        self.temp = QTemporaryDir()
+        self.model_ready = False
+        self.query_path: str | None = None
+        self.outcome: SearchOutcome | None = None
+        self.queue: list[str] = []
+        self.search_id: int | None = None
+        self.face_index = -1
+        self.wizard: IndexWizard | None = None
+        self.refresh_dialog: RefreshDialog | None = None
+        self.weights_dialog: WeightsDialog | None = None
+        self.setWindowTitle("facefinder")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self._build()
+        self._connect()
+        self._restore()
+        self.statusBar().showMessage(self.tr("Loading face model…"))
+
+    # -- building ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.query_view = QueryView()
+        self.message = QLabel()
+        self.message.setObjectName("message")
+        self.message.setWordWrap(True)
+        self.message.setFrameShape(QFrame.Shape.StyledPanel)
+        self.message.setMargin(8)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setAutoFillBackground(True)
+        self.message.setBackgroundRole(QPalette.ColorRole.ToolTipBase)
+        self.message.setForegroundRole(QPalette.ColorRole.ToolTipText)
+        self.message.hide()
+        self.query_caption = QLabel()
+        self.query_caption.setWordWrap(True)
+        self.query_caption.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.queue_label = QLabel()
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.query_view, 1)
+        lv.addWidget(self.query_caption)
+        lv.addWidget(self.message)
+        lv.addWidget(self.queue_label)
+
+        self.model = ResultsModel(self.loader, self)
+        self.results = ResultsView()
+        self.results.setModel(self.model)
+        self.results_header = QLabel(self.tr("Results appear here."))
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(0, 0, 0, 0)
+        rv.addWidget(self.results_header)
+        rv.addWidget(self.results, 1)
+
+        self.splitter = QSplitter()
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.setCentralWidget(self.splitter)
+
+        self.library_box = QComboBox()
+        self.library_box.setMinimumContentsLength(12)
+        self.library_box.setToolTip(self.tr("The library to search"))
+        self.count_box = QSpinBox()
+        self.count_box.setRange(1, 1000)
+        self.count_box.setValue(20)
+        self.count_box.setToolTip(self.tr("How many results to show"))
+        self.threshold_box = QDoubleSpinBox()
+        self.threshold_box.setRange(0.1, 2.0)
+        self.threshold_box.setSingleStep(0.05)
+        self.threshold_box.setDecimals(2)
+        self.threshold_box.setValue(DEFAULT_THRESHOLD)
+        self.threshold_box.setToolTip(self.tr("Faces closer than this distance are called "
+                                              "the same person"))
+        self.library_stats = QLabel()
+        self.statusBar().addPermanentWidget(self.library_stats)
+        self._actions()
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        if tip:
+            act.setStatusTip(tip)
+        act.triggered.connect(slot)
+        self.addAction(act)
+        return act
+
+    def _actions(self) -> None:
+        self.open_action = self._action(self.tr("&Open photo…"), self.open_photo,
+                                        QKeySequence.StandardKey.Open,
+                                        self.tr("Search with a photo from disk"))
+        self.paste_action = self._action(self.tr("&Paste photo"), self.paste,
+                                         QKeySequence.StandardKey.Paste,
+                                         self.tr("Search with the photo on the clipboard"))
+        self.next_action = self._action(self.tr("&Next queued photo"), self.next_queued,
+                                        "Ctrl+N")
+        self.next_action.setEnabled(False)
+        self.index_action = self._action(self.tr("&Index a folder…"), self.show_wizard,
+                                         "Ctrl+I", self.tr("Add a photo folder to the library"))
+        self.refresh_action = self._action(self.tr("&Refresh library"), self.refresh_library,
+                                           "F5", self.tr("Index again what changed"))
+        self.cancel_action = self._action(self.tr("Cancel"), self.cancel, "Esc")
+        self.quit_action = self._action(self.tr("&Quit"), self.close,
+                                        QKeySequence.StandardKey.Quit)
+        self.about_action = self._action(self.tr("&About facefinder"), self.show_about)
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        for a in (self.open_action, self.paste_action, self.next_action, None,
+                  self.index_action, self.refresh_action, None, self.quit_action):
+            file_menu.addSeparator() if a is None else file_menu.addAction(a)
+        help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        help_menu.addAction(self.about_action)
+        bar = QToolBar(self.tr("Main"))
+        bar.setObjectName("main-toolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar.addAction(self.open_action)
+        bar.addAction(self.index_action)
+        bar.addAction(self.refresh_action)
+        bar.addSeparator()
+        for label, w in ((self.tr("Library:"), self.library_box),
+                         (self.tr("Results:"), self.count_box),
+                         (self.tr("Threshold:"), self.threshold_box)):
+            holder = QWidget()
+            h = QHBoxLayout(holder)
+            h.setContentsMargins(6, 0, 6, 0)
+            h.addWidget(QLabel(label))
+            h.addWidget(w)
+            bar.addWidget(holder)
+        self.addToolBar(bar)
+
+    def _connect(self) -> None:
+        svc = self.client
+        svc.status.connect(self._status)
+        svc.modelReady.connect(self._model_ready)
+        svc.modelFailed.connect(self._model_failed)
+        svc.weightsMissing.connect(self._weights_missing)
+        svc.searchDone.connect(self._search_done)
+        svc.searchFailed.connect(self._search_failed)
+        svc.libraryStats.connect(self._library_stats)
+        svc.indexDone.connect(lambda *_: self._refresh_libraries())
+        self.query_view.faceClicked.connect(self._face_clicked)
+        self.results.openRequested.connect(self.open_result)
+        self.results.customContextMenuRequested.connect(self._context_menu)
+        self.threshold_box.valueChanged.connect(self.model.set_threshold)
+        self._research = QTimer(self)
+        self._research.setSingleShot(True)
+        self._research.setInterval(300)
+        self._research.timeout.connect(self._search_again)
+        self.count_box.valueChanged.connect(lambda _: self._research.start())
+        self.library_box.currentTextChanged.connect(self._library_changed)
+
+    def _restore(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1100, 720)
+        state = s.value("window/splitter")
+        if isinstance(state, QByteArray):
+            self.splitter.restoreState(state)
+        self.count_box.setValue(int(s.value("search/count", 20)))
+        self.threshold_box.setValue(float(s.value("search/threshold", DEFAULT_THRESHOLD)))
+        self._refresh_libraries(str(s.value("library", DEFAULT_LIBRARY)))
+
+    def _save(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/splitter", self.splitter.saveState())
+        s.setValue("search/count", self.count_box.value())
+        s.setValue("search/threshold", self.threshold_box.value())
+        s.setValue("library", self.library)
+        s.sync()
+
+    # -- libraries ---------------------------------------------------------------------------------
+    @property
+    def library(self) -> str:
+        return self.library_box.currentText() or DEFAULT_LIBRARY
+
+    def _refresh_libraries(self, select: str | None = None) -> None:
+        select = select or self.library
+        names = library_names()
+        if select not in names:
+            names.insert(0, select)
+        self.library_box.blockSignals(True)
+        self.library_box.clear()
+        self.library_box.addItems(names)
+        self.library_box.setCurrentText(select)
+        self.library_box.blockSignals(False)
+        if self.model_ready:
+            self.client.library_info(select)
+
+    def _library_changed(self, name: str) -> None:
+        if self.model_ready:
+            self.client.library_info(name)
+        if self.query_path:
+            self._search_again()
+
+    def _library_stats(self, name: str, stats: dict) -> None:
+        if name != self.library:
+            return
+        if not stats:
+            self.library_stats.setText(self.tr("Library “{name}”: empty").format(name=name))
+        else:
+            self.library_stats.setText(self.tr("Library “{name}”: {photos} photos, {faces} faces")
+                                       .format(name=name, photos=stats["photos"],
+                                               faces=stats["faces"]))
+
+    # -- the model -------------------------------------------------------------------------------
+    def _status(self, text: str) -> None:
+        self.statusBar().showMessage(text)
+
+    def _model_ready(self) -> None:
+        self.model_ready = True
+        self.statusBar().showMessage(self.tr("Ready. Drop a photo to search."), 8000)
+        self.client.library_info(self.library)
+
+    def _model_failed(self, kind: str, message: str) -> None:
+        self.statusBar().showMessage(self.tr("The face model could not be loaded."))
+        self.show_message(self.tr("The face model could not be loaded: {reason}").format(
+            reason=message))
+
+    def _weights_missing(self) -> None:
+        self.statusBar().showMessage(self.tr("The face model is not downloaded yet."))
+        if self.weights_dialog is None:
+            self.weights_dialog = WeightsDialog(self.client, self)
+            self.weights_dialog.rejected.connect(lambda: self.show_message(self.tr(
+                "Searching needs the face model. Use Help ▸ About for its source, and restart "
+                "the app to download it.")))
+        self.weights_dialog.open()
+
+    # -- searching ---------------------------------------------------------------------------------
+    def search_file(self, path: str, face_index: int = -1) -> None:
+        """Search with ``path`` (face ``face_index``; -1: the largest)."""
+        self.query_path = path
+        self.face_index = face_index
+        self.hide_message()
+        self.query_caption.setText(os.path.basename(path))
+        self.query_view.set_busy(True)
+        if not self.model_ready:
+            self.statusBar().showMessage(self.tr("Waiting for the face model…"))
+        else:
+            self.statusBar().showMessage(self.tr("Searching…"))
+        self.search_id = self.client.search(self.library, path, face_index,
+                                            self.count_box.value())
+
+    def search_files(self, paths: list[str]) -> None:
+        """Search with the first photo; queue the others (File ▸ Next queued photo)."""
+        if not paths:
+            return
+        self.queue = list(paths[1:]) + self.queue
+        self._show_queue()
+        self.search_file(paths[0])
+
+    def next_queued(self) -> None:
+        if self.queue:
+            path = self.queue.pop(0)
+            self._show_queue()
+            self.search_file(path)
+
+    def _show_queue(self) -> None:
+        n = len(self.queue)
+        self.next_action.setEnabled(n > 0)
+        self.queue_label.setText(self.tr("%n more photo(s) queued: Ctrl+N shows the next.", "", n)
+                                 if n else "")
+
+    def _search_again(self) -> None:
+        if self.query_path:
+            self.search_file(self.query_path, self.face_index)
+
+    def _face_clicked(self, index: int) -> None:
+        if self.query_path:
+            self.search_file(self.query_path, index)
+
+    def _search_done(self, req: int, outcome: SearchOutcome) -> None:
+        if req != self.search_id:
+            return  # an answer to a request that was superseded
+        self.outcome = outcome
+        self.face_index = outcome.chosen
+        self.query_view.set_photo(outcome.image, outcome.width, outcome.height, outcome.scale,
+                                  outcome.boxes, outcome.chosen)
+        self.model.set_threshold(self.threshold_box.value())
+        self.model.set_hits(outcome.hits)
+        faces = len(outcome.boxes)
+        self.query_caption.setText(self.tr("{name}: %n face(s); searching with face {i}", "",
+                                           faces).format(name=os.path.basename(outcome.path),
+                                                         i=outcome.chosen + 1))
+        self.results_header.setText(self.tr("%n result(s) in “{library}”", "",
+                                            len(outcome.hits)).format(library=outcome.library))
+        self.statusBar().showMessage(self.tr("Search done."), 5000)
+
+    def _search_failed(self, req: int, kind: str, message: str) -> None:
+        if req != self.search_id:
+            return
+        self.query_view.set_busy(False)
+        headline = {
+            "image": self.tr("This file is not a photo that can be read."),
+            "noface": self.tr("No face was found in this photo. Try one where a face is "
+                              "clearly visible."),
+            "library": self.tr("The library “{name}” is empty. Index a folder first "
+                               "(File ▸ Index a folder…).").format(name=self.library),
+            "model": self.tr("The face model is missing."),
+        }.get(kind, self.tr("Something went wrong."))
+        if kind in ("image", "noface"):
+            self.query_view.clear()
+            self.model.clear()
+            self.results_header.setText(self.tr("No results."))
+        self.show_message(headline, message)
+        self.statusBar().showMessage(headline, 8000)
+
+    def show_message(self, headline: str, detail: str = "") -> None:
+        """A plain-words message above the results (errors, hints)."""
+        text = f"<b>{_esc(headline)}</b>"
+        if detail:
+            text += f"<br><small>{_esc(detail)}</small>"
+        self.message.setText(text)
+        self.message.show()
+
+    def hide_message(self) -> None:
+        self.message.hide()
+        self.message.clear()
+
+    # -- opening ---------------------------------------------------------------------------------
+    def open_photo(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, self.tr("Open a photo"), str(self.settings.value("lastDir", "")),
+            self.tr("Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;"
+                    "All files (*)"))
+        if paths:
+            self.settings.setValue("lastDir", os.path.dirname(paths[0]))
+            self.search_files(paths)
+
+    def paste(self) -> None:
+        self.handle_mime(QGuiApplication.clipboard().mimeData())
+
+    def handle_mime(self, mime) -> None:
+        """Search with what a drop or paste carries (or index a dropped folder)."""
+        if mime is None:
+            return
+        content = read_mime(mime, self.temp.path(), self.tr)
+        if content.files:
+            self.search_files(content.files)
+        elif content.folder:
+            self.show_wizard(content.folder)
+        else:
+            self.show_message(content.problem or "")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage() or mime.hasText():
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        event.acceptProposedAction()
+        self.handle_mime(event.mimeData())
+
+    # -- results -----------------------------------------------------------------------------------
+    def open_result(self, row: int) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self.model.row(row).path))
+
+    def _context_menu(self, pos) -> None:
+        index = self.results.indexAt(pos)
+        if not index.isValid():
+            return
+        row = index.row()
+        path = self.model.row(row).path
+        menu = QMenu(self)
+        menu.addAction(self.tr("Open"), lambda: self.open_result(row))
+        menu.addAction(self.tr("Show in folder"), lambda: QDesktopServices.openUrl(
+            QUrl.fromLocalFile(os.path.dirname(path))))
+        menu.addAction(self.tr("Copy path"),
+                       lambda: QGuiApplication.clipboard().setText(path))
+        menu.addSeparator()
+        menu.addAction(self.tr("Compare with query"), lambda: self.compare(row))
+        menu.popup(self.results.viewport().mapToGlobal(pos))
+
+    def query_crop(self) -> QPixmap:
+        """The query face's aligned crop, cut from the shown photo."""
+        from ..core.align import crop_box
+
+        o = self.outcome
+        left, top, right, bottom = crop_box(o.boxes[o.chosen], o.width, o.height)
+        s = o.scale
+        rect = (int(left * s), int(top * s), max(1, int((right - left) * s)),
+                max(1, int((bottom - top) * s)))
+        image: QImage = o.image.copy(*rect).scaled(160, 160)
+        return QPixmap.fromImage(image)
+
+    def compare(self, row: int) -> CompareDialog | None:
+        """Side by side: the query face and result ``row``, the distance, the verdict."""
+        if self.outcome is None:
+            return None
+        r = self.model.row(row)
+        other = self.loader.get(r.path, r.box, 160)
+        dialog = CompareDialog(self.query_crop(), os.path.basename(self.outcome.path), other,
+                               os.path.basename(r.path), r.distance, self.threshold_box.value(),
+                               self)
+        key = (r.path, tuple(r.box), 160)
+
+        def arrived(k) -> None:
+            if k == key:
+                pix = self.loader.get(r.path, r.box, 160)
+                if pix is not None:
+                    dialog.set_other(pix)
+
+        self.loader.ready.connect(arrived)
+        dialog.finished.connect(lambda _: self.loader.ready.disconnect(arrived))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    # -- indexing ----------------------------------------------------------------------------------
+    def show_wizard(self, folder: str | None = None) -> IndexWizard:
+        if self.wizard is None or not self.wizard.isVisible():
+            self.wizard = IndexWizard(self.client, self.library, self)
+            self.wizard.indexed.connect(self._indexed)
+        if isinstance(folder, str) and folder:
+            self.wizard.folder_page.folder.setText(folder)
+        self.wizard.show()
+        self.wizard.raise_()
+        return self.wizard
+
+    def _indexed(self, library: str) -> None:
+        self._refresh_libraries(library)
+        if self.query_path and library == self.library:
+            self._search_again()
+
+    def refresh_library(self) -> RefreshDialog:
+        if self.refresh_dialog is None or not self.refresh_dialog.isVisible():
+            self.refresh_dialog = RefreshDialog(self.client, self.library, self)
+            self.refresh_dialog.indexed.connect(self._indexed)
+            self.refresh_dialog.start()
+        self.refresh_dialog.show()
+        return self.refresh_dialog
+
+    def cancel(self) -> None:
+        """Esc: stop the running indexing job and forget queued photos."""
+        if self.client.indexing:
+            self.client.cancel_index()
+            self.statusBar().showMessage(self.tr("Stopping indexing…"))
+        self.queue.clear()
+        self._show_queue()
+
+    # -- the rest ---------------------------------------------------------------------------------
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Save settings, stop the job (what was done is kept) and end the model thread."""
+        self._save()
+        self.statusBar().showMessage(self.tr("Closing…"))
+        for w in (self.wizard, self.refresh_dialog):
+            if w is not None:
+                w.hide()
+        self.client.shutdown()
+        self.loader.shutdown()
+        event.accept()
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+

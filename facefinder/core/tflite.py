@@ -22,6 +22,10 @@ import numpy as np
 
 BACKENDS = ("auto", "lite", "tf")
 
+# LiteRT reads this when its library loads (every import of it goes through this module); at the
+# default it prints "INFO: Created TensorFlow Lite XNNPACK delegate" on every start.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 
 def lite_available() -> bool:
     """Whether the LiteRT interpreter can be imported (without importing TensorFlow)."""
@@ -75,15 +79,27 @@ def is_tflite_file(path: Path) -> bool:
 def convert_concrete_function(fn: Callable, input_specs: list) -> bytes:
     """Convert a Python function of TensorFlow ops to a float32 ``.tflite`` flatbuffer.
 
-    ``input_specs``: ``tf.TensorSpec`` list (``None`` dims stay dynamic). No quantization or
-    other optimization: FaceNet distances must keep their meaning. Imports TensorFlow.
+    ``input_specs``: ``tf.TensorSpec`` list (``None`` dims stay dynamic). Variables the function
+    reads (Keras weights) are frozen into constants. No quantization or other optimization:
+    FaceNet distances must keep their meaning. Imports TensorFlow.
     """
+    import logging
+
     import tensorflow as tf
 
     concrete = tf.function(fn, input_signature=input_specs).get_concrete_function()
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    return converter.convert()
+    # Without a trackable object the converter takes its older path, which freezes captured
+    # variables into the model (the newer one kept the MTCNN weights out of the file); it logs
+    # a deprecation warning for that, which users need not see.
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        return converter.convert()
+    finally:
+        absl.setLevel(level)
 
 
 class LiteModel:
@@ -161,3 +177,12 @@ def _quiet_stderr():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def prepare_lite_models(h5_path: Path) -> list[Path]:
+    """Convert every model the lite backend needs (FaceNet from ``h5_path``, and MTCNN's three
+    nets) into the cache where missing; for ``facefinder model fetch``, so that the first search
+    does not pay for the conversion (about half a minute, with TensorFlow). Returns the paths."""
+    from . import facenet, mtcnn_lite
+
+    return [facenet.ensure_lite_model(h5_path), *mtcnn_lite.ensure_lite_models().values()]

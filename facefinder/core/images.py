@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from .align import MARGIN, SIZE, face_tensor
 from .errors import ImageError
 
 # Pillow refuses images over ~179 Mpx as decompression bombs; we keep that guard (a 30000 x
@@ -61,18 +62,31 @@ class Photo:
     image: Image.Image
     width: int
     height: int
+    path: str | None = None
+    reduced: float = 1.0
+    """``image`` pixels per photo pixel: below 1 when a large JPEG was decoded at a DCT scale."""
 
     def detection_copy(self, max_side: int) -> tuple[np.ndarray, float]:
         """A copy whose longest side is at most ``max_side`` px, as ``(H, W, 3)`` uint8, and the
         factor ``scale`` such that ``copy_px = photo_px * scale``."""
-        longest = max(self.width, self.height)
+        longest = max(self.image.width, self.image.height)
         if max_side <= 0 or longest <= max_side:
-            return np.asarray(self.image), 1.0
+            return np.asarray(self.image), self.image.width / self.width
         scale = max_side / longest
-        size = (max(1, round(self.width * scale)), max(1, round(self.height * scale)))
+        size = (max(1, round(self.image.width * scale)), max(1, round(self.image.height * scale)))
         # reducing_gap makes Pillow shrink by an integer factor first: much faster, same quality.
         small = self.image.resize(size, Image.BILINEAR, reducing_gap=2.0)
         return np.asarray(small), size[0] / self.width
+
+    def face_tensor(self, box, margin: int = MARGIN) -> np.ndarray:
+        """The prewhitened 160x160 crop of a face (box in photo pixels). Taken from the reduced
+        decode when that still has at least 160 px across the crop, else from the full photo."""
+        side = min(box[2], box[3]) + margin
+        if self.reduced < 1.0 and side * self.reduced < SIZE and self.path is not None:
+            full = load_photo(self.path)
+            self.image, self.reduced = full.image, 1.0
+        f = self.reduced
+        return face_tensor(self.image, tuple(v * f for v in box), margin=margin * f)
 
 
 def check_file(path: str | os.PathLike | bytes) -> tuple[os.stat_result | None, str | None]:
@@ -115,8 +129,10 @@ def load_photo(path: str | os.PathLike | bytes, *, max_side_hint: int | None = N
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
+                full_size = im.size
                 if max_side_hint and im.format == "JPEG":
                     im.draft("RGB", _draft_size(im.size, max_side_hint))
+                orientation = im.getexif().get(0x0112, 1)
                 im.seek(0)  # GIF, TIFF, HEIC: the first frame
                 im.load()
                 image = ImageOps.exif_transpose(im) or im
@@ -138,7 +154,11 @@ def load_photo(path: str | os.PathLike | bytes, *, max_side_hint: int | None = N
         raise ImageError(f"{display}: image too large to decode in memory") from None
     if image.width < 2 or image.height < 2:
         raise ImageError(f"{display}: image too small ({image.width}x{image.height} px)")
-    return Photo(image=image, width=image.width, height=image.height)
+    if image.size == full_size or (image.size[::-1] == full_size and orientation in (5, 6, 7, 8)):
+        return Photo(image=image, width=image.width, height=image.height, path=display)
+    # decoded at a DCT scale: report the photo's true size, keep the reduced pixels
+    w, h = full_size[::-1] if orientation in (5, 6, 7, 8) else full_size
+    return Photo(image=image, width=w, height=h, path=display, reduced=image.width / w)
 
 
 def _draft_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .align import face_crop, face_tensor
+from .align import face_crop
 from .detect import DetectedFace, DetectOptions
 from .errors import FacefinderError, ImageError, NoFaceError
 from .images import Photo, load_photo
@@ -127,7 +127,7 @@ class Engine:
         detected = self.detect(photo)
         if not detected:
             return []
-        tensors = np.stack([face_tensor(photo.image, d.box) for d in detected])
+        tensors = np.stack([photo.face_tensor(d.box) for d in detected])
         return _faces(detected, self.embed(tensors))
 
     def faces_in_file(self, path: str | os.PathLike) -> tuple[Photo, list[Face]]:
@@ -184,7 +184,7 @@ class Engine:
                     photo, pixels, scale = fut.result()
                     result.width, result.height = photo.width, photo.height
                     detected = self._detector.detect_array(pixels, self.options, scale)
-                    tensors = (np.stack([face_tensor(photo.image, d.box) for d in detected])
+                    tensors = (np.stack([photo.face_tensor(d.box) for d in detected])
                                if detected else np.zeros((0, 160, 160, 3), np.float32))
                 except ImageError as exc:
                     result.error = str(exc).split(": ", 1)[-1] if ": " in str(exc) else str(exc)
@@ -218,7 +218,9 @@ class Engine:
 
 
 def _decode_for_detection(path: str, options: DetectOptions) -> tuple[Photo, np.ndarray, float]:
-    photo = load_photo(path)
+    # Large JPEGs are decoded at a DCT scale still bigger than the detection copy (4x faster
+    # for a 12 Mpx photo); faces too small to crop from it are cropped from a full decode.
+    photo = load_photo(path, max_side_hint=options.detect_size or None)
     pixels, scale = photo.detection_copy(options.detect_size)
     return photo, pixels, scale
 

@@ -13,6 +13,7 @@ library's lock: hnswlib must never answer ``knn_query`` while ``add_items``, ``r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import tempfile
@@ -20,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -167,6 +168,25 @@ class Library:
     @property
     def name(self) -> str:
         return self.path.name
+
+    # -- extensions (people, ...) keep their own tables in the same catalog -------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        """A write transaction under the library lock: commits on success, rolls back on error."""
+        with self.lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """Rows of a read-only query, under the library lock."""
+        with self.lock:
+            return self._db.execute(sql, params).fetchall()
 
     # -- folders and photos ------------------------------------------------------------------
     def add_folder(self, folder: str | os.PathLike, recursive: bool) -> None:

@@ -15,6 +15,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -139,7 +140,7 @@ class LiteModel:
         for index, x in zip(self._inputs, inputs):
             self._interp.set_tensor(index, np.ascontiguousarray(x, dtype=np.float32))
         if replan:
-            with _quiet_stderr():  # the XNNPACK delegate is applied on the first invoke
+            with _quiet_stderr(first_invoke=True):  # the delegate is applied on the first invoke
                 self._interp.invoke()
         else:
             self._interp.invoke()
@@ -155,28 +156,40 @@ def ensure_model(path: Path, make: Callable[[], bytes]) -> Path:
 
 
 
+_announced = False  # LiteRT logs its delegate line once per process, on the first invoke
+_quiet_lock = threading.Lock()
+
+
 @contextlib.contextmanager
-def _quiet_stderr():
+def _quiet_stderr(first_invoke: bool = False):
     """Silence the C++ runtime's informational lines (written straight to file descriptor 2)
-    while a model loads, so the CLI keeps its promise of one line on stderr per error.
-    FACEFINDER_DEBUG=1 keeps them."""
-    if os.environ.get("FACEFINDER_DEBUG"):
+    until the first model has run, so the CLI keeps its promise of one line on stderr per error
+    even when TF_CPP_MIN_LOG_LEVEL was set low by the user. FACEFINDER_DEBUG=1 keeps them.
+
+    fd 2 is process-wide: the swap is serialised by a lock (two threads interleaving it could
+    leave stderr pointing at /dev/null) and stops once the line has been printed, so later
+    re-planning (every PNet pyramid level) does not touch stderr at all."""
+    global _announced
+    if _announced or os.environ.get("FACEFINDER_DEBUG"):
         yield
         return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no usable fd 2 (a GUI app on Windows)
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    with _quiet_lock:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no usable fd 2 (a GUI app on Windows)
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+            if first_invoke:
+                _announced = True
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 def prepare_lite_models(h5_path: Path) -> list[Path]:

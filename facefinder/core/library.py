@@ -222,9 +222,7 @@ class Library:
         removed: list[int] = []
         now = time.time()
         with self.lock:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
+            with self.transaction() as cur:
                 for result, size, mtime_ns in items:
                     key = path_key(result.path)
                     old = cur.execute("SELECT id FROM photos WHERE path=?", (key,)).fetchone()
@@ -248,10 +246,6 @@ class Library:
                              np.asarray(face.embedding, np.float32).tobytes()))
                         new_ids.append(cur.lastrowid)
                         vectors.append(face.embedding)
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
             if self._index is not None:
                 self._index_remove(removed)
                 if new_ids:
@@ -263,18 +257,12 @@ class Library:
         keys = list(keys)
         removed: list[int] = []
         with self.lock:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
+            with self.transaction() as cur:
                 for key in keys:
                     removed += [r[0] for r in cur.execute(
                         "SELECT faces.id FROM faces JOIN photos ON photos.id = faces.photo_id "
                         "WHERE photos.path=?", (key,))]
                     cur.execute("DELETE FROM photos WHERE path=?", (key,))
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
             if self._index is not None:
                 self._index_remove(removed)
         return len(removed)

@@ -246,10 +246,12 @@ LITE_VERSION = 1
 
 
 def lite_path() -> Path:
-    """The cached FaceNet ``.tflite``, named by the weights' sha and both format versions."""
-    return cache_dir() / (
-        f"facenet-{WEIGHTS_SHA256[:12]}-folded-v{FAST_FORM_VERSION}-lite-v{LITE_VERSION}.tflite"
-    )
+    """The cached FaceNet ``.tflite``, named by the weights' sha and both format versions (the one
+    shipped inside a packaged app, if any)."""
+    from .tflite import bundled_model
+
+    name = f"facenet-{WEIGHTS_SHA256[:12]}-folded-v{FAST_FORM_VERSION}-lite-v{LITE_VERSION}.tflite"
+    return bundled_model(name) or cache_dir() / name
 
 
 def ensure_lite_model(h5_path: Path) -> Path:

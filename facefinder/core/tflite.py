@@ -147,9 +147,23 @@ class LiteModel:
         return [self._interp.get_tensor(i).copy() for i in self._outputs]
 
 
+def bundled_model(name: str) -> Path | None:
+    """A converted model shipped inside a packaged (PyInstaller) app, ``sys._MEIPASS/models/name``,
+    if there is one: a packaged app has no TensorFlow to convert models with."""
+    base = getattr(sys, "_MEIPASS", None)
+    if base:
+        path = Path(base) / "models" / name
+        if is_tflite_file(path):
+            return path
+    return None
+
+
 def ensure_model(path: Path, make: Callable[[], bytes]) -> Path:
-    """``path`` if it holds a model already, else ``make()`` (which may import TensorFlow) is
-    written there atomically first."""
+    """``path`` if it holds a model already (or the packaged app ships one of that name), else
+    ``make()`` (which may import TensorFlow) is written there atomically first."""
+    bundled = bundled_model(Path(path).name)
+    if bundled is not None:
+        return bundled
     if not is_tflite_file(path):
         write_atomic(path, make())
     return path

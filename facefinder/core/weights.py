@@ -94,7 +94,9 @@ def _write_stamp(path: Path) -> None:
 
 
 def bundled_weights() -> Path | None:
-    """Weights shipped next to a packaged (PyInstaller) app, if any."""
+    """Weights shipped next to a packaged (PyInstaller) app, if any: the ``.h5`` itself, or, as a
+    packaged app ships them, the FaceNet model already converted for LiteRT (its ``.tflite``;
+    the ``.h5`` is then never read, since nothing has to be converted)."""
     base = getattr(sys, "_MEIPASS", None)
     candidates = []
     if base:
@@ -105,6 +107,11 @@ def bundled_weights() -> Path | None:
     for c in candidates:
         if c.is_file() and c.stat().st_size == WEIGHTS_SIZE:
             return c
+    if base:
+        from .facenet import lite_path
+        from .tflite import bundled_model
+
+        return bundled_model(lite_path().name)
     return None
 
 

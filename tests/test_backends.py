@@ -121,6 +121,19 @@ def test_package_style_nms_drops_boxes_overlapping_any_better_box():
     assert mtcnn_lite.nms(np.zeros((0, 6)), 0.5).shape == (0, 6)
 
 
+def test_nms_matches_the_package_on_many_boxes():
+    bboxes = pytest.importorskip("mtcnn.utils.bboxes")
+    rng = np.random.default_rng(2)
+    n = 700  # more than one block of rows
+    xy = rng.uniform(0, 300, (n, 2))
+    wh = rng.uniform(5, 60, (n, 2))
+    boxes = np.column_stack([np.zeros(n), xy, xy + wh, rng.uniform(0, 1, n)])
+    boxes = boxes[np.argsort(boxes[:, 5])[::-1]]
+    for method, threshold in (("union", 0.5), ("union", 0.7), ("min", 0.7)):
+        want = bboxes.smart_nms_from_bboxes(boxes, threshold, method=method, initial_sort=False)
+        np.testing.assert_array_equal(mtcnn_lite.nms(boxes, threshold, method), want)
+
+
 # -- embeddings -----------------------------------------------------------------------------
 
 def test_lite_facenet_matches_tensorflow(h5, lite_models):

@@ -31,7 +31,7 @@ LITE_VERSION = 1
 NETS = ("pnet", "rnet", "onet")
 SCALE_FACTOR = 0.709
 MIN_SIZE = 12  # PNet's window, px
-_NMS_BLOCK = 1024  # rows of the IoU matrix computed at once (bounds memory for many boxes)
+_NMS_BLOCK = 256  # rows of the IoU matrix computed at once: (256, n) floats, not (n, n)
 
 
 # -- models -----------------------------------------------------------------------------------

@@ -162,6 +162,8 @@ def cmd_search(args) -> int:
     from .core.search import search_photo
 
     _check_file(args.image)
+    if getattr(args, "people", False):
+        return _search_people(args)
     with _open_library(args, create=False) as library:
         engine = _engine(args, quiet=args.json)
         result = search_photo(library, engine, args.image, k=args.k, face_index=args.face,
@@ -176,6 +178,106 @@ def cmd_search(args) -> int:
         same = "yes" if h.distance < args.threshold else "no"
         print(f"{h.rank:>4}  {h.distance:8.4f}  {same:5}  {h.face.path}  {list(h.face.box)}")
     return 0
+
+
+def _search_people(args) -> int:
+    """``search --people``: the k nearest distinct people, each by its face nearest the query."""
+    from .core import people
+    from .core.library import Hit
+    from .core.search import QueryResult
+
+    with _open_library(args, create=False) as library:
+        engine = _engine(args, quiet=args.json)
+        photo, faces, chosen = engine.query_face(args.image, args.face)
+        if people.unplaced(library):
+            people.cluster(library)  # faces added since the last grouping join their people
+        near = people.nearest_people(library, faces[chosen].embedding, args.k)
+        rows = library.face_rows([n.face_id for n in near])
+    near = [n for n in near if n.face_id in rows]
+    result = QueryResult(args.image, photo.width, photo.height, faces, chosen, args.threshold,
+                         [Hit(i + 1, n.distance, rows[n.face_id]) for i, n in enumerate(near)])
+    if args.json:
+        out = result.to_json()
+        for item, n in zip(out["results"], near):
+            item["person"] = {"id": n.person_id, "name": n.name, "size": n.size}
+        _print_json(out)
+        return 0
+    q = faces[chosen]
+    print(f"Query: {args.image}, face {chosen} of {len(faces)} at {list(q.box)}")
+    print(f"{'rank':>4}  {'distance':>8}  {'same?':5}  {'person':>8}  {'faces':>5}  "
+          "closest face [x, y, w, h]")
+    for h, n in zip(result.hits, near):
+        same = "yes" if h.distance < args.threshold else "no"
+        who = n.name or (f"#{n.person_id}" if n.person_id is not None else "-")
+        print(f"{h.rank:>4}  {h.distance:8.4f}  {same:5}  {who:>8}  {n.size:>5}  "
+              f"{h.face.path}  {list(h.face.box)}")
+    return 0
+
+
+def cmd_people(args) -> int:
+    """Group the library's faces into people (new faces join their people; ``--recluster``
+    groups again), then list the groups, print them as JSON or export one folder per person."""
+    from .core import people
+
+    with _open_library(args, create=False) as library:
+        threshold = people.DEFAULT_CLUSTER_THRESHOLD if args.threshold is None \
+            else args.threshold
+        summary = people.cluster(library, threshold=threshold, full=args.recluster)
+        groups = people.people(library)
+        rows = library.face_rows([f for g in groups for f in g.face_ids])
+    if args.export:
+        _export_people(groups, rows, Path(args.export))
+    if args.json:
+        _print_json({"people": [
+            {"id": g.id, "name": g.name, "size": g.size,
+             "faces": [{"face_id": f, "image_path": rows[f].path, "box": list(rows[f].box)}
+                       for f in g.face_ids if f in rows]}
+            for g in groups]})
+        return 0
+    if not args.export:
+        for g in groups:
+            rep = rows.get(g.representative)
+            title = g.name or f"Person {g.id}"
+            print(f"{title} (id {g.id}): {g.size} face{'s' if g.size != 1 else ''}; "
+                  f"representative {rep.path if rep else '?'} {list(rep.box) if rep else ''}")
+            for f in g.face_ids:
+                if f in rows:
+                    print(f"    {rows[f].path}  {list(rows[f].box)}")
+    print(f"{len(groups)} people from {summary.faces} faces"
+          + (f" ({summary.placed} placed now, {summary.joined} joined existing people)"
+             if summary.placed else ""), file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _export_people(groups, rows, target: Path) -> None:
+    """One folder per person under ``target`` with a link to each photo (a copy where links
+    cannot be made). Folders are named for the person, or ``person-<id>``."""
+    import re
+    import shutil
+
+    target.mkdir(parents=True, exist_ok=True)
+    for g in groups:
+        base = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", g.name).strip(" .") if g.name else ""
+        folder = target / (f"{base} ({g.id})" if base else f"person-{g.id}")
+        folder.mkdir(exist_ok=True)
+        done: set[str] = set()
+        for f in g.face_ids:
+            if f not in rows or rows[f].path in done:
+                continue
+            src = rows[f].path
+            done.add(src)
+            name = os.path.basename(src)
+            dest = folder / name
+            n = 1
+            while os.path.lexists(dest):
+                n += 1
+                stem, ext = os.path.splitext(name)
+                dest = folder / f"{stem}-{n}{ext}"
+            try:
+                os.symlink(os.path.abspath(src), dest)
+            except OSError:
+                shutil.copy2(src, dest)
+    print(f"Exported {len(groups)} people to {target}", file=sys.stderr)
 
 
 def cmd_compare(args) -> int:
@@ -414,7 +516,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--face", type=int, default=None, metavar="I",
                    help="which face of the query photo (0 = largest; see --json)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--people", action="store_true",
+                   help="the k nearest people instead of photos (see `facefinder people`)")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("people", parents=[lib],
+                       help="group the library's faces into people; list or export the groups")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--export", metavar="DIR",
+                   help="write one folder per person with links to (or copies of) its photos")
+    p.add_argument("--recluster", action="store_true",
+                   help="group every face again (named and merged people are kept)")
+    p.add_argument("--threshold", type=float, default=None, metavar="D",
+                   help="grouping distance (default 1.0: stricter than the search threshold)")
+    p.set_defaults(func=cmd_people)
 
     p = sub.add_parser("compare", parents=[det, thr], help="are two photos the same person?")
     p.add_argument("a")

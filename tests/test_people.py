@@ -1,0 +1,209 @@
+"""People: grouping real faces, corrections that survive, incremental updates, the CLI.
+
+Real photos (copies of ../shared/data/faces folders) through the real model; plumbing tests on
+synthetic vectors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import FACES, copy_faces
+from facefinder import cli
+from facefinder.core import people
+from facefinder.core.library import Library
+from facefinder.core.pipeline import Face, PhotoResult
+from facefinder.core.scan import index_folder, refresh_library
+
+PEOPLE = ["al_gore", "bill_clinton", "condoleezza_rice", "david_beckham"]
+
+
+def _index(library: Library, engine, folder: Path) -> None:
+    for _ in index_folder(library, engine, folder):
+        pass
+
+
+def _largest(library: Library) -> dict[str, list[int]]:
+    """identity (parent folder) -> face ids of the largest face of each of its photos."""
+    ids, labels = people.largest_faces(library)
+    out: dict[str, list[int]] = {}
+    for f, lbl in zip(ids.tolist(), labels):
+        out.setdefault(lbl, []).append(f)
+    return out
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory, engine) -> Path:
+    """A library of 4 people x 5 photos, indexed once; tests take copies of it."""
+    root = tmp_path_factory.mktemp("people")
+    copy_faces(root / "photos", PEOPLE, per_person=5)
+    with Library(root / "lib", engine.fingerprint) as lib:
+        _index(lib, engine, root / "photos")
+    return root / "lib"
+
+
+@pytest.fixture
+def library(indexed, tmp_path, engine):
+    shutil.copytree(indexed, tmp_path / "lib")
+    lib = Library(tmp_path / "lib", engine.fingerprint)
+    yield lib
+    lib.close()
+
+
+def test_real_photos_are_grouped_by_person(library):
+    summary = people.cluster(library)
+    assert summary.placed == library.face_count() and not summary.cancelled
+    owner = {f: pid for f, (pid, _) in people.person_of(
+        library, [f for fs in _largest(library).values() for f in fs]).items()}
+    groups = {who: {owner[f] for f in faces} for who, faces in _largest(library).items()}
+    for who, ids in groups.items():
+        assert len(ids) == 1, f"{who}'s photos are split over {ids}"
+    assert len({next(iter(g)) for g in groups.values()}) == len(PEOPLE), groups
+    listed = people.people(library)
+    assert [p.size for p in listed] == sorted((p.size for p in listed), reverse=True)
+    biggest = listed[0]
+    assert biggest.representative == biggest.face_ids[0] and biggest.size >= 5
+
+
+def test_names_and_corrections_survive_refresh_and_reclustering(tmp_path, engine):
+    photos = tmp_path / "photos"
+    copy_faces(photos, PEOPLE, per_person=3)
+    with Library(tmp_path / "lib", engine.fingerprint) as lib:
+        _index(lib, engine, photos)
+        people.cluster(lib)
+        largest = _largest(lib)
+        gore = people.person_of(lib, largest["al_gore"])[largest["al_gore"][0]][0]
+        clinton = people.person_of(lib, largest["bill_clinton"])[largest["bill_clinton"][0]][0]
+        rice = people.person_of(lib, largest["condoleezza_rice"])[
+            largest["condoleezza_rice"][0]][0]
+        people.rename(lib, gore, "Al")
+        assert people.merge(lib, clinton, rice) == clinton  # the user says: one person
+        wrong = largest["al_gore"][2]
+        alone = people.move_out(lib, wrong)
+        assert alone != gore and people.person_of(lib, [wrong])[wrong][0] == alone
+
+        # New photos of the same people arrive; a refresh indexes them; they join their people.
+        for who in PEOPLE:
+            for src in sorted((FACES / who).iterdir())[3:5]:
+                shutil.copyfile(src, photos / who / src.name)
+        for _ in refresh_library(lib, engine):
+            pass
+        assert people.unplaced(lib) > 0
+        summary = people.cluster(lib)
+        assert summary.joined >= 6, summary
+        largest = _largest(lib)
+
+        def check() -> None:
+            owners = people.person_of(lib, [f for fs in largest.values() for f in fs])
+            assert {owners[f] for f in largest["al_gore"] if f != wrong} == {(gore, "Al")}
+            assert owners[wrong][0] != gore  # never put back
+            merged = {owners[f][0] for f in largest["bill_clinton"] + largest["condoleezza_rice"]}
+            assert merged == {clinton}
+            by_id = {p.id: p for p in people.people(lib)}
+            assert by_id[gore].name == "Al" and by_id[gore].confirmed
+
+        check()
+        people.cluster(lib, full=True)
+        check()
+
+
+def test_cli_people_json_export_and_search_people(library, tmp_path, capsys):
+    path = str(library.path)
+    library.close()
+    assert cli.main(["people", "--library", path, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"people"}
+    groups = out["people"]
+    assert sum(g["size"] for g in groups) == sum(len(g["faces"]) for g in groups)
+    first = groups[0]
+    assert {"id", "name", "size", "faces"} <= set(first)
+    assert first["size"] >= 5 and first["name"] is None
+    face = first["faces"][0]
+    assert os.path.isfile(face["image_path"]) and len(face["box"]) == 4
+    assert all(isinstance(v, int) for v in face["box"])
+
+    target = tmp_path / "export"
+    assert cli.main(["people", "--library", path, "--export", str(target)]) == 0
+    capsys.readouterr()
+    folders = sorted(target.iterdir())
+    assert len(folders) == len(groups)
+    folder = target / f"person-{first['id']}"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted({os.path.basename(f["image_path"]) for f in first["faces"]})
+    assert all((folder / n).resolve().is_file() for n in names)
+
+    query = FACES / "al_gore" / sorted(os.listdir(FACES / "al_gore"))[0]
+    assert cli.main(["search", "--library", path, "--people", "-k", "3", "--json",
+                     str(query)]) == 0
+    res = json.loads(capsys.readouterr().out)["results"]
+    assert len(res) == 3
+    ids = [r["person"]["id"] for r in res]
+    assert len(set(ids)) == 3
+    assert "al_gore" in res[0]["image_path"] and res[0]["same_person"]
+    assert res[0]["person"]["size"] >= 5
+    assert [r["distance"] for r in res] == sorted(r["distance"] for r in res)
+
+
+# -- plumbing on synthetic vectors ----------------------------------------------------------------
+def _synthetic(tmp_path, centres: int = 6, per: int = 8, seed: int = 0):
+    """A library of ``centres`` tight blobs of ``per`` unit vectors each (distance ~0.4 within,
+    ~1.4 between); returns (library, blob index per face id)."""
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(centres, 128))
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    lib = Library(tmp_path / "syn", "synthetic")
+    items, blob = [], []
+    for i in range(centres * per):
+        v = c[i // per] + rng.normal(0, 0.03, 128)
+        v = (v / np.linalg.norm(v)).astype(np.float32)
+        face = Face((0, 0, 50, 50), 0.99, np.zeros((5, 2), np.float32), v)
+        items.append((PhotoResult(str(tmp_path / f"b{i // per}" / f"{i}.jpg"), [face], None,
+                                  100, 100), 1, 1))
+        blob.append(i // per)
+    ids = lib.store_results(items)
+    return lib, dict(zip(ids, blob))
+
+
+def test_cancel_writes_nothing_and_progress_is_reported(tmp_path):
+    lib, _ = _synthetic(tmp_path)
+    seen = []
+    s = people.cluster(lib, progress=lambda *a: seen.append(a), should_stop=lambda: True)
+    assert s.cancelled and people.people(lib) == []
+    s = people.cluster(lib, progress=lambda *a: seen.append(a))
+    assert not s.cancelled and s.people == 6 and s.new_people == 6
+    assert {stage for stage, _, _ in seen} >= {"neighbours", "grouping", "saving"}
+    lib.close()
+
+
+def test_full_recluster_keeps_ids_and_exclusions(tmp_path):
+    lib, blob = _synthetic(tmp_path)
+    people.cluster(lib)
+    before = {p.id: set(p.face_ids) for p in people.people(lib)}
+    face = next(iter(before[min(before)]))
+    home = min(before)
+    alone = people.move_out(lib, face)
+    people.cluster(lib, full=True)
+    after = {p.id: set(p.face_ids) for p in people.people(lib)}
+    assert after[home] == before[home] - {face}  # same id, excluded face stays out
+    assert {frozenset(v) for k, v in after.items() if k != home and face not in v} == \
+        {frozenset(v) for k, v in before.items() if k != home}
+    assert people.person_of(lib, [face])[face][0] != home
+    assert alone in after or all(face not in v for k, v in after.items() if k == alone)
+    lib.close()
+
+
+def test_nearest_people_are_distinct(tmp_path):
+    lib, blob = _synthetic(tmp_path)
+    people.cluster(lib)
+    ids, emb = lib.all_embeddings()
+    near = people.nearest_people(lib, emb[0], k=4)
+    assert len(near) == 4 and len({n.person_id for n in near}) == 4
+    assert near[0].face_id == ids[0] and near[0].distance < 1e-3 and near[0].size == 8
+    assert [n.distance for n in near] == sorted(n.distance for n in near)
+    lib.close()

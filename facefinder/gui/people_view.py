@@ -1,0 +1,484 @@
+"""The People view: one tile per group of faces (largest first), a group's faces, and the user's
+corrections (name a group, merge two, move a wrong face out).
+
+Library work (grouping, reading the groups, corrections) runs on the view's own one-thread
+executor, so it is serialized (as Anki does with its collection) and never on the GUI thread;
+results come back by a queued signal. The view opens its own :class:`~facefinder.core.library.
+Library` on the catalog (SQLite in WAL mode lets it sit beside the model service's), since the
+service has no generic way to run a job. Face crops come from the shared
+:class:`~facefinder.gui.thumbnails.ThumbnailLoader`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, \
+    QSize, Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListView, \
+    QPushButton, QStackedWidget, QVBoxLayout, QWidget
+
+from .thumbnails import ThumbnailLoader
+
+log = logging.getLogger(__name__)
+
+THUMB = 128
+"""Tile thumbnail side in pixels."""
+
+PersonIdRole = Qt.ItemDataRole.UserRole + 1
+SizeRole = Qt.ItemDataRole.UserRole + 2
+FaceIdRole = Qt.ItemDataRole.UserRole + 3
+
+
+@dataclass
+class Tile:
+    """A face to draw: ``box`` (x, y, w, h) in photo pixels."""
+
+    face_id: int
+    path: str
+    box: tuple[int, int, int, int]
+
+
+@dataclass
+class Group:
+    """A person as the view shows it; ``faces`` nearest the group's centre first."""
+
+    id: int
+    name: str | None
+    size: int
+    faces: list[Tile] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.name or f"Person {self.id}"
+
+
+# -- models ----------------------------------------------------------------------------------------
+class _TileModel(QAbstractListModel):
+    """Tiles with a face crop each (placeholder until the loader has it)."""
+
+    def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
+        super().__init__(parent)
+        self.loader = loader
+        self._where: dict[tuple, list[int]] = {}
+        loader.ready.connect(self._thumb_ready)
+
+    def _tile(self, row: int) -> Tile | None:
+        raise NotImplementedError
+
+    def _index_tiles(self) -> None:
+        self._where = {}
+        for row in range(self.rowCount()):
+            t = self._tile(row)
+            if t is not None:
+                self._where.setdefault((t.path, t.box, THUMB), []).append(row)
+
+    def _thumb_ready(self, key) -> None:
+        for row in self._where.get(key, ()):
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def _decoration(self, row: int):
+        t = self._tile(row)
+        return None if t is None else self.loader.get(t.path, t.box, THUMB)
+
+
+class PeopleModel(_TileModel):
+    """The groups, largest first: the representative face and "name (count)"."""
+
+    def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
+        super().__init__(loader, parent)
+        self.groups: list[Group] = []
+
+    def set_groups(self, groups: list[Group]) -> None:
+        self.beginResetModel()
+        self.groups = sorted(groups, key=lambda g: (-g.size, g.id))
+        self._index_tiles()
+        self.endResetModel()
+
+    def _tile(self, row: int) -> Tile | None:
+        faces = self.groups[row].faces
+        return faces[0] if faces else None
+
+    def row_of(self, person_id: int) -> int | None:
+        for i, g in enumerate(self.groups):
+            if g.id == person_id:
+                return i
+        return None
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.groups)
+
+    def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.groups):
+            return None
+        g = self.groups[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{g.title} ({g.size})"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._decoration(index.row())
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tr("{name}: {count} faces").format(name=g.title, count=g.size)
+        if role == PersonIdRole:
+            return g.id
+        if role == SizeRole:
+            return g.size
+        return None
+
+
+class FacesModel(_TileModel):
+    """The faces of one group."""
+
+    def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
+        super().__init__(loader, parent)
+        self.faces: list[Tile] = []
+
+    def set_faces(self, faces: list[Tile]) -> None:
+        self.beginResetModel()
+        self.faces = list(faces)
+        self._index_tiles()
+        self.endResetModel()
+
+    def _tile(self, row: int) -> Tile | None:
+        return self.faces[row]
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.faces)
+
+    def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.faces):
+            return None
+        t = self.faces[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return os.path.basename(t.path)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._decoration(index.row())
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return t.path
+        if role == FaceIdRole:
+            return t.face_id
+        return None
+
+
+def _grid(model: QAbstractListModel, multi: bool) -> QListView:
+    view = QListView()
+    view.setModel(model)
+    view.setViewMode(QListView.ViewMode.IconMode)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setMovement(QListView.Movement.Static)
+    view.setUniformItemSizes(True)
+    view.setIconSize(QSize(THUMB, THUMB))
+    view.setGridSize(QSize(THUMB + 24, THUMB + 40))
+    view.setWordWrap(True)
+    view.setSpacing(4)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection if multi
+                          else QAbstractItemView.SelectionMode.SingleSelection)
+    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    return view
+
+
+# -- the worker --------------------------------------------------------------------------------------
+class _Emitter(QObject):
+    done = Signal(int, object)
+    failed = Signal(int, str)
+
+
+class PeopleWorker:
+    """Runs library jobs one at a time on its own thread; the library is opened there, lazily.
+
+    :meth:`submit` takes ``fn(library) -> result`` and returns a request id; ``emitter.done(req,
+    result)`` or ``emitter.failed(req, message)`` arrive on the GUI thread."""
+
+    def __init__(self, library: str | os.PathLike) -> None:
+        self.library_name = library
+        self._library = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefinder-people")
+        self.emitter = _Emitter()
+        self._next = 0
+
+    def _open(self):
+        if self._library is None:
+            from ..core.library import Library
+
+            self._library = Library.open(self.library_name, None, create=False)
+        return self._library
+
+    def submit(self, fn: Callable) -> int:
+        self._next += 1
+        req = self._next
+        emitter = self.emitter
+
+        def job() -> None:
+            try:
+                result = fn(self._open())
+            except Exception as exc:
+                log.error("people job failed:\n%s", traceback.format_exc())
+                message = str(exc) or type(exc).__name__
+                try:
+                    emitter.failed.emit(req, message)
+                except RuntimeError:  # the view is gone
+                    pass
+                return
+            try:
+                emitter.done.emit(req, result)
+            except RuntimeError:
+                pass
+
+        self._pool.submit(job)
+        return req
+
+    def shutdown(self) -> None:
+        """Let queued jobs finish, close the library, end the thread."""
+        def close() -> None:
+            if self._library is not None:
+                self._library.close()
+                self._library = None
+
+        self._pool.submit(close)
+        self._pool.shutdown(wait=True)
+
+
+def _snapshot(library, group: bool, full: bool = False) -> list[Group]:
+    """Runs on the worker: group new faces (or all, ``full``) if asked, then read the groups."""
+    from ..core import people
+
+    if group:
+        people.cluster(library, full=full)
+    found = people.people(library)
+    rows = library.face_rows([f for p in found for f in p.face_ids])
+    return [Group(p.id, p.name, p.size,
+                  [Tile(f, rows[f].path, tuple(rows[f].box)) for f in p.face_ids if f in rows])
+            for p in found]
+
+
+# -- the view --------------------------------------------------------------------------------------
+class PeopleView(QWidget):
+    """Groups of faces, largest first. Double-click a group to see its faces.
+
+    Signals: ``peopleLoaded(int)`` (number of groups, after every reload), ``busyChanged(bool)``,
+    ``failed(str)``. ``library``: a library name or folder (as the CLI's ``--library``)."""
+
+    peopleLoaded = Signal(int)
+    busyChanged = Signal(bool)
+    failed = Signal(str)
+
+    def __init__(self, library: str | os.PathLike, loader: ThumbnailLoader | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._own_loader = loader is None
+        self.loader = loader or ThumbnailLoader(parent=self)
+        self.worker = PeopleWorker(library)
+        self.worker.emitter.done.connect(self._done)
+        self.worker.emitter.failed.connect(self._failed)
+        self._pending: dict[int, Callable] = {}
+        self.open_id: int | None = None
+        self.people_model = PeopleModel(self.loader, self)
+        self.faces_model = FacesModel(self.loader, self)
+        self._build()
+
+    # -- building ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.people_list = _grid(self.people_model, multi=True)
+        self.people_list.doubleClicked.connect(lambda idx: self.open_person(
+            self.people_model.groups[idx.row()].id))
+        self.people_list.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.regroup_button = QPushButton(self.tr("Group again"))
+        self.regroup_button.setToolTip(self.tr("Group every face again; named and merged people "
+                                               "are kept"))
+        self.regroup_button.clicked.connect(lambda: self.reload(group=True, full=True))
+        self.name_button = QPushButton(self.tr("Name…"))
+        self.name_button.clicked.connect(lambda: self._ask_name())
+        self.merge_button = QPushButton(self.tr("Merge"))
+        self.merge_button.setToolTip(self.tr("Select two groups of the same person"))
+        self.merge_button.clicked.connect(self._merge_selected)
+        self.summary = QLabel()
+        bar = QHBoxLayout()
+        for w in (self.summary,):
+            bar.addWidget(w, 1)
+        for b in (self.name_button, self.merge_button, self.regroup_button):
+            bar.addWidget(b)
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self.people_list, 1)
+
+        self.faces_list = _grid(self.faces_model, multi=True)
+        self.faces_list.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.back_button = QPushButton(self.tr("← People"))
+        self.back_button.clicked.connect(self.show_people)
+        self.title = QLabel()
+        self.title.setObjectName("title")
+        self.group_name_button = QPushButton(self.tr("Name…"))
+        self.group_name_button.clicked.connect(lambda: self._ask_name(self.open_id))
+        self.move_out_button = QPushButton(self.tr("Not this person"))
+        self.move_out_button.setToolTip(self.tr("Move the selected faces out of this group; "
+                                                "they are never put back"))
+        self.move_out_button.clicked.connect(self._move_out_selected)
+        bar2 = QHBoxLayout()
+        bar2.addWidget(self.back_button)
+        bar2.addWidget(self.title, 1)
+        bar2.addWidget(self.group_name_button)
+        bar2.addWidget(self.move_out_button)
+        page2 = QWidget()
+        lay2 = QVBoxLayout(page2)
+        lay2.setContentsMargins(0, 0, 0, 0)
+        lay2.addLayout(bar2)
+        lay2.addWidget(self.faces_list, 1)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(page)
+        self.stack.addWidget(page2)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.stack)
+        self._update_buttons()
+
+    def _update_buttons(self, *_args) -> None:
+        chosen = self.selected_people()
+        self.name_button.setEnabled(len(chosen) == 1)
+        self.merge_button.setEnabled(len(chosen) == 2)
+        self.move_out_button.setEnabled(bool(self.selected_faces()))
+
+    # -- state ---------------------------------------------------------------------------------
+    def selected_people(self) -> list[int]:
+        rows = sorted(i.row() for i in self.people_list.selectionModel().selectedIndexes())
+        return [self.people_model.groups[r].id for r in rows]
+
+    def selected_faces(self) -> list[int]:
+        rows = sorted(i.row() for i in self.faces_list.selectionModel().selectedIndexes())
+        return [self.faces_model.faces[r].face_id for r in rows]
+
+    def group(self, person_id: int) -> Group | None:
+        row = self.people_model.row_of(person_id)
+        return None if row is None else self.people_model.groups[row]
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending)
+
+    # -- jobs -----------------------------------------------------------------------------------
+    def _run(self, fn: Callable, then: Callable | None = None) -> int:
+        was_busy = self.busy
+        req = self.worker.submit(fn)
+        self._pending[req] = then or (lambda _result: None)
+        if not was_busy:
+            self.busyChanged.emit(True)
+        return req
+
+    def _done(self, req: int, result) -> None:
+        then = self._pending.pop(req, None)
+        if then is not None:
+            then(result)
+        if not self._pending:
+            self.busyChanged.emit(False)
+
+    def _failed(self, req: int, message: str) -> None:
+        self._pending.pop(req, None)
+        self.failed.emit(message)
+        if not self._pending:
+            self.busyChanged.emit(False)
+
+    def reload(self, group: bool = True, full: bool = False) -> int:
+        """Group faces that have none yet (all of them, ``full``), then show the groups."""
+        return self._run(lambda lib: _snapshot(lib, group, full), self._show_groups)
+
+    def _show_groups(self, groups: list[Group]) -> None:
+        keep = set(self.selected_people())
+        self.people_model.set_groups(groups)
+        sel = self.people_list.selectionModel()
+        for pid in keep:
+            row = self.people_model.row_of(pid)
+            if row is not None:
+                sel.select(self.people_model.index(row),
+                           sel.SelectionFlag.Select)
+        faces = sum(g.size for g in groups)
+        self.summary.setText(self.tr("{people} people, {faces} faces").format(
+            people=len(groups), faces=faces))
+        if self.open_id is not None:
+            g = self.group(self.open_id)
+            if g is None:
+                self.show_people()
+            else:
+                self._show_faces(g)
+        self._update_buttons()
+        self.peopleLoaded.emit(len(groups))
+
+    def open_person(self, person_id: int) -> None:
+        """Show the faces of a group."""
+        g = self.group(person_id)
+        if g is None:
+            return
+        self.open_id = person_id
+        self._show_faces(g)
+        self.stack.setCurrentIndex(1)
+
+    def _show_faces(self, g: Group) -> None:
+        self.title.setText(self.tr("{name}: {count} faces").format(name=g.title, count=g.size))
+        self.faces_model.set_faces(g.faces)
+        self._update_buttons()
+
+    def show_people(self) -> None:
+        self.open_id = None
+        self.stack.setCurrentIndex(0)
+
+    # -- corrections (each followed by a reload) -------------------------------------------------
+    def rename(self, person_id: int, name: str) -> int:
+        from ..core import people
+
+        return self._run(lambda lib: (people.rename(lib, person_id, name),
+                                      _snapshot(lib, False))[1], self._show_groups)
+
+    def merge(self, a: int, b: int) -> int:
+        """Merge ``b`` into ``a`` (the bigger group keeps its id when called from the button)."""
+        from ..core import people
+
+        return self._run(lambda lib: (people.merge(lib, a, b), _snapshot(lib, False))[1],
+                         self._show_groups)
+
+    def move_out(self, face_ids: list[int]) -> int:
+        from ..core import people
+
+        def job(lib):
+            for f in face_ids:
+                people.move_out(lib, f)
+            return _snapshot(lib, False)
+
+        return self._run(job, self._show_groups)
+
+    def _ask_name(self, person_id: int | None = None) -> None:
+        if person_id is None:
+            chosen = self.selected_people()
+            if len(chosen) != 1:
+                return
+            person_id = chosen[0]
+        g = self.group(person_id)
+        name, ok = QInputDialog.getText(self, self.tr("Name this person"), self.tr("Name:"),
+                                        text=(g.name or "") if g else "")
+        if ok:
+            self.rename(person_id, name)
+
+    def _merge_selected(self) -> None:
+        chosen = self.selected_people()
+        if len(chosen) != 2:
+            return
+        a, b = sorted(chosen, key=lambda pid: -self.group(pid).size)
+        self.merge(a, b)
+
+    def _move_out_selected(self) -> None:
+        faces = self.selected_faces()
+        if faces:
+            self.move_out(faces)
+
+    # -- shutting down ---------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Finish queued jobs and close the library (call before the app quits)."""
+        self.worker.shutdown()
+        if self._own_loader:
+            self.loader.shutdown()

@@ -207,3 +207,29 @@ def test_nearest_people_are_distinct(tmp_path):
     assert near[0].face_id == ids[0] and near[0].distance < 1e-3 and near[0].size == 8
     assert [n.distance for n in near] == sorted(n.distance for n in near)
     lib.close()
+
+
+# -- the compare dialog's "how sure" (core.verify) -----------------------------------------------
+def test_certainty_follows_the_calibration_distributions():
+    from facefinder.core import verify
+
+    cal = verify.calibrate(*_two_blobs())
+    summary = verify.distance_percentiles(cal)
+    assert summary["percentiles"] == list(verify.PERCENTILES)
+    assert summary["same"] == sorted(summary["same"]) and summary["same"][4] < summary[
+        "different"][4]
+    probs = [verify.certainty(d).probability_same for d in np.arange(0.2, 1.8, 0.05)]
+    assert all(a >= b for a, b in zip(probs, probs[1:]))  # farther: never more likely the same
+    assert verify.certainty(0.65).words == "very likely" and verify.certainty(0.65).same
+    near = verify.certainty(verify.DEFAULT_THRESHOLD - 0.01)
+    assert near.same and near.words == "uncertain"
+    far = verify.certainty(1.6)
+    assert not far.same and far.sure >= 0.95
+
+
+def _two_blobs():
+    rng = np.random.default_rng(1)
+    c = rng.normal(size=(4, 128))
+    emb = np.repeat(c, 5, axis=0) + rng.normal(0, 0.05, (20, 128))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    return emb.astype(np.float32), [str(i // 5) for i in range(20)]

@@ -233,3 +233,13 @@ def _two_blobs():
     emb = np.repeat(c, 5, axis=0) + rng.normal(0, 0.05, (20, 128))
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     return emb.astype(np.float32), [str(i // 5) for i in range(20)]
+
+
+def test_large_libraries_use_hnswlib_neighbours(tmp_path, monkeypatch):
+    lib, blob = _synthetic(tmp_path, centres=5, per=10)
+    exact = people.group_labels(lib.all_embeddings()[1])
+    monkeypatch.setattr(people, "EXACT_LIMIT", 10)
+    approx = people.group_labels(lib.all_embeddings()[1])
+    assert people.pairwise_scores(exact.tolist(), approx.tolist()) == (1.0, 1.0)
+    assert len(set(approx.tolist())) == 5
+    lib.close()

@@ -523,7 +523,7 @@ def merge(library: Library, a: int, b: int) -> int:
 
 def move_out(library: Library, face_id: int) -> int:
     """Take a face out of its person: it never goes back there. It becomes a person of its own
-    (returned id), which later clustering may join to another person."""
+    (returned id), which a full re-clustering may join to another person."""
     ensure_tables(library)
     with library.transaction() as cur:
         row = cur.execute("SELECT person_id FROM face_person WHERE face_id=?",

@@ -233,6 +233,16 @@ class PeopleWorker:
         self._pool.submit(job)
         return req
 
+    def switch(self, library: str | os.PathLike) -> None:
+        """Use another library from the next job on (the open one is closed on the worker)."""
+        def close_and_switch() -> None:
+            if self._library is not None:
+                self._library.close()
+                self._library = None
+            self.library_name = library
+
+        self._pool.submit(close_and_switch)
+
     def shutdown(self) -> None:
         """Let queued jobs finish, close the library, end the thread."""
         def close() -> None:
@@ -384,6 +394,13 @@ class PeopleView(QWidget):
         self.failed.emit(message)
         if not self._pending:
             self.busyChanged.emit(False)
+
+    def set_library(self, library: str | os.PathLike) -> int:
+        """Show another library's people (a library name or folder)."""
+        self.worker.switch(library)
+        self.show_people()
+        self.people_model.set_groups([])
+        return self.reload()
 
     def reload(self, group: bool = True, full: bool = False) -> int:
         """Group faces that have none yet (all of them, ``full``), then show the groups."""

@@ -113,3 +113,11 @@ def test_errors_are_reported_not_raised(qtbot, tmp_path, no_leftover_threads):
     assert "No library" in blocker.args[0]
     assert not v.busy
     v.shutdown()
+
+
+def test_switching_library(qtbot, view, library_path, tmp_path):
+    assert _wait(qtbot, view, view.reload) >= len(PEOPLE)
+    view.worker.switch(str(tmp_path / "nowhere"))
+    with qtbot.waitSignal(view.failed, timeout=TIMEOUT):
+        view.reload()
+    assert _wait(qtbot, view, lambda: view.set_library(str(library_path))) >= len(PEOPLE)

@@ -207,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     run(cmd, env={**os.environ, "FACEFINDER_STAGE": str(STAGE)})
     t_pyi = time.perf_counter() - t1
     log(f"PyInstaller: {t_pyi:.1f} s")
+    # Where users look: the model licence and the desktop-menu installer next to the executable.
+    shutil.copy2(STAGE / "MODEL-LICENCE.txt", APP_DIR / "MODEL-LICENCE.txt")
+    if sys.platform.startswith("linux"):
+        shutil.copy2(ROOT / "packaging" / "install-desktop.sh", APP_DIR / "install-desktop.sh")
 
     path = None
     if not args.no_archive:

@@ -141,13 +141,14 @@ def _exclusions(library: Library) -> dict[int, set[int]]:
 
 # -- neighbours and Chinese whispers ---------------------------------------------------------------
 def knn(emb: np.ndarray, k: int = NEIGHBOURS, rows: np.ndarray | None = None,
-        should_stop: Callable[[], bool] | None = None, progress: Progress | None = None
-        ) -> tuple[np.ndarray, np.ndarray]:
+        should_stop: Callable[[], bool] | None = None, progress: Progress | None = None,
+        max_distance: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest other faces of the ``rows`` (default: all) of ``emb`` (N, 128) unit
-    float32.
+    float32, optionally only those closer than ``max_distance``.
 
     Returns ``(index (R, k') int64 into emb, distance (R, k') float32)``, nearest first,
-    k' = min(k, N-1); exact up to :data:`EXACT_LIMIT` faces (blocked numpy), hnswlib beyond."""
+    k' = min(k, N-1); missing neighbours are index -1, distance inf. Exact up to
+    :data:`EXACT_LIMIT` faces (blocked numpy), hnswlib beyond."""
     n = len(emb)
     rows = np.arange(n) if rows is None else np.asarray(rows, np.int64)
     k = min(k, n - 1)
@@ -168,22 +169,41 @@ def knn(emb: np.ndarray, k: int = NEIGHBOURS, rows: np.ndarray | None = None,
         keep = labels != rows[:, None]
         idx = np.array([r[m][:k] for r, m in zip(labels, keep)], np.int64)
         dist = np.sqrt(np.maximum(np.array([r[m][:k] for r, m in zip(d2, keep)]), 0))
+        if max_distance is not None:
+            far = dist >= max_distance
+            idx[far], dist[far] = -1, np.inf
         return idx, dist.astype(np.float32)
-    idx = np.empty((len(rows), k), np.int64)
-    dist = np.empty((len(rows), k), np.float32)
+    idx = np.full((len(rows), k), -1, np.int64)
+    dist = np.full((len(rows), k), np.inf, np.float32)
+    # Unit vectors: d^2 = 2 - 2 cos, so "closer than max_distance" is "cos above min_sim".
+    min_sim = None if max_distance is None else 1.0 - max_distance ** 2 / 2.0
     block = 1024
     for start in range(0, len(rows), block):
         if should_stop and should_stop():
             raise Cancelled
         stop = min(len(rows), start + block)
         part_rows = rows[start:stop]
-        d2 = np.maximum(2.0 - 2.0 * emb[part_rows] @ emb.T, 0.0)
-        d2[np.arange(stop - start), part_rows] = np.inf  # not itself
-        part = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        pd = np.take_along_axis(d2, part, axis=1)
-        order = np.argsort(pd, axis=1)
-        idx[start:stop] = np.take_along_axis(part, order, axis=1)
-        dist[start:stop] = np.sqrt(np.take_along_axis(pd, order, axis=1))
+        sims = emb[part_rows] @ emb.T
+        sims[np.arange(stop - start), part_rows] = -np.inf  # not itself
+        if min_sim is None:
+            part = np.argpartition(sims, n - k, axis=1)[:, n - k:]
+            ps = np.take_along_axis(sims, part, axis=1)
+            order = np.argsort(-ps, axis=1)
+            idx[start:stop] = np.take_along_axis(part, order, axis=1)
+            ps = np.take_along_axis(ps, order, axis=1)
+            dist[start:stop] = np.sqrt(np.maximum(2.0 - 2.0 * ps, 0.0))
+        else:
+            # Few pairs are close: pick them out, rank them within each row (much faster than a
+            # partition of the whole block).
+            r, c = np.nonzero(sims > min_sim)
+            vals = sims[r, c]
+            order = np.lexsort((-vals, r))
+            r, c, vals = r[order], c[order], vals[order]
+            rank = np.arange(len(r)) - np.searchsorted(r, r)
+            keep = rank < k
+            r, c, vals, rank = r[keep], c[keep], vals[keep], rank[keep]
+            idx[start + r, rank] = c
+            dist[start + r, rank] = np.sqrt(np.maximum(2.0 - 2.0 * vals, 0.0))
         if progress:
             progress("neighbours", stop, len(rows))
     return idx, dist
@@ -279,7 +299,7 @@ def group_labels(emb: np.ndarray, threshold: float = DEFAULT_CLUSTER_THRESHOLD,
     labels = np.where(frozen, seeds, base + np.arange(n)).astype(np.int64)
     if n < 2:
         return labels
-    idx, dist = knn(emb, k, should_stop=should_stop, progress=progress)
+    idx, dist = knn(emb, k, should_stop=should_stop, progress=progress, max_distance=threshold)
     indptr, nbrs, weights = edge_graph(idx, dist, threshold)
     return chinese_whispers(indptr, nbrs, weights, labels, frozen, forbidden,
                             should_stop=should_stop, progress=progress)
@@ -329,7 +349,7 @@ def cluster(library: Library, threshold: float = DEFAULT_CLUSTER_THRESHOLD, full
         if n >= 2:
             # Only the free faces need their neighbours: placed faces keep their person, and
             # an edge found from either end joins both.
-            idx, dist = knn(emb, NEIGHBOURS, free_rows, should_stop, progress)
+            idx, dist = knn(emb, NEIGHBOURS, free_rows, should_stop, progress, threshold)
             indptr, nbrs, weights = edge_graph(idx, dist, threshold, free_rows, n)
             labels = chinese_whispers(indptr, nbrs, weights, labels, frozen, forbidden,
                                       should_stop=should_stop, progress=progress)

@@ -300,8 +300,9 @@ class MainWindow(QMainWindow):
     def _show_queue(self) -> None:
         n = len(self.queue)
         self.next_action.setEnabled(n > 0)
-        self.queue_label.setText(self.tr("%n more photo(s) queued: Ctrl+N shows the next.", "", n)
-                                 if n else "")
+        text = (self.tr("1 more photo queued: Ctrl+N shows it.") if n == 1 else
+                self.tr("{n} more photos queued: Ctrl+N shows the next.").format(n=n))
+        self.queue_label.setText(text if n else "")
 
     def _search_again(self) -> None:
         if self.query_path:
@@ -321,11 +322,15 @@ class MainWindow(QMainWindow):
         self.model.set_threshold(self.threshold_box.value())
         self.model.set_hits(outcome.hits)
         faces = len(outcome.boxes)
-        self.query_caption.setText(self.tr("{name}: %n face(s); searching with face {i}", "",
-                                           faces).format(name=os.path.basename(outcome.path),
-                                                         i=outcome.chosen + 1))
-        self.results_header.setText(self.tr("%n result(s) in “{library}”", "",
-                                            len(outcome.hits)).format(library=outcome.library))
+        name = os.path.basename(outcome.path)
+        self.query_caption.setText(
+            self.tr("{name}: 1 face").format(name=name) if faces == 1 else
+            self.tr("{name}: {n} faces; searching with face {i} (click another to switch)")
+            .format(name=name, n=faces, i=outcome.chosen + 1))
+        n = len(outcome.hits)
+        self.results_header.setText(
+            (self.tr("1 result in “{library}”") if n == 1 else
+             self.tr("{n} results in “{library}”")).format(n=n, library=outcome.library))
         self.statusBar().showMessage(self.tr("Search done."), 5000)
 
     def _search_failed(self, req: int, kind: str, message: str) -> None:

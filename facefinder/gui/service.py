@@ -30,6 +30,11 @@ from ..core.errors import FacefinderError, ImageError, LibraryError, ModelUnavai
 
 log = logging.getLogger(__name__)
 
+EMBED_BATCH = 1
+"""Faces per FaceNet call in the app. The LiteRT interpreter holds Python's GIL for a whole
+``invoke()`` (about 40-100 ms per face on two busy cores), which freezes the GUI thread as long;
+one face per call keeps every stall short at some cost in throughput."""
+
 MAX_QUERY_SIDE = 1600
 """The query photo is sent to the GUI scaled down to this longest side (boxes stay in photo px)."""
 
@@ -139,7 +144,15 @@ class ModelService(QObject):
             self._weights_ok = True
         self.status.emit(self._tr("Loading face model…"))
         try:
-            self._get_engine()
+            engine = self._get_engine()
+            if getattr(engine, "backend", None) == "lite":
+                # Plan FaceNet for one face now: the first LiteRT call at a new batch shape
+                # takes a few hundred ms with the GIL held, better spent here than mid-job.
+                # (Not on TensorFlow: embedding before the first detection there crashed TF
+                # in a later PNet conv2d.)
+                import numpy as np
+
+                engine.embed(np.zeros((1, 160, 160, 3), np.float32))
         except FacefinderError as exc:
             self.modelFailed.emit(error_kind(exc), str(exc))
             return
@@ -154,7 +167,7 @@ class ModelService(QObject):
         if self._engine is None:
             from ..core.pipeline import Engine
 
-            self._engine = Engine()
+            self._engine = Engine(batch_size=EMBED_BATCH)
         self._engine.load()
         return self._engine
 
@@ -428,6 +441,9 @@ class ServiceClient(QObject):
         self.cancel_event = threading.Event()
         self.thread = QThread()
         self.thread.setObjectName("facefinder-model")
+        # TensorFlow's kernels need deep stacks; the platform default for a new thread can be
+        # too small (a segfault in conv2d). Python's own threads get 8 MiB; give more.
+        self.thread.setStackSize(64 * 1024 * 1024)
         self.service = ModelService(self.cancel_event)
         self.service.moveToThread(self.thread)
         self._load.connect(self.service.load)

@@ -191,7 +191,8 @@ class OptionsPage(QWizardPage):
         elif n == 0:
             self.found.setText(self.tr("No photos found with these options."))
         else:
-            self.found.setText(self.tr("%n photo(s) found.", "", n))
+            self.found.setText(self.tr("1 photo found.") if n == 1 else
+                               self.tr("{n} photos found.").format(n=n))
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:

@@ -45,7 +45,7 @@ def window(qtbot, settings, no_leftover_threads):
 
 @pytest.fixture
 def small_folder(tmp_path) -> Path:
-    """Four people, three photos each (12 photos)."""
+    """Four people, up to three photos each (11 photos: Hopkins has two)."""
     folder = tmp_path / "photos"
     copy_faces(folder, PEOPLE, per_person=3)
     return folder

@@ -80,6 +80,8 @@ def run(samples: Path, isolate: bool, k: int = 3) -> None:
         from .core.scan import index_folder
         from .core.search import search_photo
 
+        if frozen():
+            _check_bundle()
         t0 = time.perf_counter()
         engine = Engine()
         engine.load()
@@ -143,6 +145,21 @@ def run(samples: Path, isolate: bool, k: int = 3) -> None:
          f"person came first every time")
     _say(f"tensorflow imported: {'yes' if 'tensorflow' in sys.modules else 'no'}")
     _say(f"SELF-TEST PASSED in {time.perf_counter() - t_start:.2f} s")
+
+
+def _check_bundle() -> None:
+    """A packaged app must carry the LiteRT runtime and the four converted models."""
+    from .core import facenet, mtcnn_lite
+    from .core.tflite import bundled_model, lite_available
+
+    if not lite_available():
+        raise SelfTestError("the LiteRT runtime (ai_edge_litert) is missing from this build or "
+                            "cannot be loaded")
+    names = [facenet.lite_path().name, *(p.name for p in mtcnn_lite.lite_paths().values())]
+    missing = [n for n in names if bundled_model(n) is None]
+    if missing:
+        raise SelfTestError(f"models missing from the bundle ({Path(sys._MEIPASS) / 'models'}): "
+                            + ", ".join(missing))
 
 
 def _inside_bundle(path: Path) -> bool:

@@ -4,7 +4,8 @@
     facefinder --self-test      no window: load the models, index the bundled sample faces into a
                                 temporary library, search it, print the result; exit 0 or 1
     facefinder --startup-probe  open the main window, print the seconds from process start to
-                                its first paint (and, with --wait-model, to "model ready"), quit
+                                its first paint (and, with --wait-model, to "model ready"), quit;
+                                --screenshot FILE saves the window as it was then
     facefinder --version        print the version
 
 Keep this file small: everything it imports at the top is paid for at every start.
@@ -52,9 +53,13 @@ def startup_probe(argv: list[str]) -> int:
     window = MainWindow()
     times: dict[str, float] = {}
 
+    shot = argv[argv.index("--screenshot") + 1] if "--screenshot" in argv[:-1] else None
+
     def finish(code: int = 0) -> None:
         if not finish.done:
             finish.done = True
+            if shot:  # what the window looked like (checks fonts, icons, layout in CI)
+                window.grab().save(shot)
             window.close()
             app.exit(code)
     finish.done = False
@@ -95,6 +100,10 @@ def startup_probe(argv: list[str]) -> int:
 
 def main() -> int:
     argv = sys.argv[1:]
+    if getattr(sys, "frozen", False):
+        # The packaged app ships LiteRT and the converted models only (no TensorFlow): a
+        # FACEFINDER_BACKEND=tf left in the environment by a source install must not break it.
+        os.environ["FACEFINDER_BACKEND"] = "lite"
     if "--self-test" in argv:
         from facefinder.selftest import main as selftest_main
 

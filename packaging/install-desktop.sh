@@ -68,7 +68,8 @@ for n in $sizes; do
 done
 
 # Exec and TryExec point at the app; Exec's path is quoted (spaces are fine).
-tmp="$(mktemp)"
+tmpdir="$(mktemp -d)"
+tmp="$tmpdir/facefinder.desktop"  # the validator wants the .desktop extension
 FF_EXE="$exe" awk '
     /^Exec=/    { print "Exec=\"" ENVIRON["FF_EXE"] "\" %F"; next }
     /^TryExec=/ { print "TryExec=" ENVIRON["FF_EXE"]; next }
@@ -77,7 +78,7 @@ if command -v desktop-file-validate >/dev/null; then
     desktop-file-validate "$tmp"
 fi
 install -m644 "$tmp" "$apps/facefinder.desktop"
-rm -f "$tmp"
+rm -rf "$tmpdir"
 refresh
 echo "Installed $apps/facefinder.desktop -> $exe"
 echo "Icons in $icons/<size>/apps/facefinder.png. Remove with: $0 --uninstall"

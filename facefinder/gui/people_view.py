@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, \
-    QSize, Qt, Signal
+    QRect, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListView, \
-    QPushButton, QStackedWidget, QVBoxLayout, QWidget
+    QPushButton, QStackedWidget, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, \
+    QWidget
 
 from .thumbnails import ThumbnailLoader
 
@@ -165,6 +167,46 @@ class FacesModel(_TileModel):
         return None
 
 
+class TileDelegate(QStyledItemDelegate):
+    """The face crop (a placeholder until it arrives) and one line of text under it."""
+
+    PAD = 6
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(THUMB + 2 * self.PAD, THUMB + 2 * self.PAD + option.fontMetrics.height() + 4)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        painter.save()
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        opt.icon = QIcon()
+        style = option.widget.style() if option.widget else None
+        if style is not None:  # selection and hover, as the platform draws them
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, opt, painter,
+                                option.widget)
+        r = option.rect
+        pal = option.palette
+        thumb = QRect(r.x() + (r.width() - THUMB) // 2, r.y() + self.PAD, THUMB, THUMB)
+        pix = index.data(Qt.ItemDataRole.DecorationRole)
+        if pix is not None and not pix.isNull():
+            painter.drawPixmap(thumb, pix)
+        else:
+            painter.fillRect(thumb, pal.color(QPalette.ColorRole.AlternateBase))
+            painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawRect(thumb.adjusted(0, 0, -1, -1))
+            painter.drawText(thumb, Qt.AlignmentFlag.AlignCenter, "…")
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.setPen(pal.color(QPalette.ColorRole.HighlightedText if selected
+                                 else QPalette.ColorRole.Text))
+        line = QRect(r.x() + self.PAD, thumb.bottom() + 4, r.width() - 2 * self.PAD,
+                     option.fontMetrics.height())
+        text = option.fontMetrics.elidedText(str(index.data() or ""),
+                                             Qt.TextElideMode.ElideMiddle, line.width())
+        painter.drawText(line, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+
 def _grid(model: QAbstractListModel, multi: bool) -> QListView:
     view = QListView()
     view.setModel(model)
@@ -172,9 +214,8 @@ def _grid(model: QAbstractListModel, multi: bool) -> QListView:
     view.setResizeMode(QListView.ResizeMode.Adjust)
     view.setMovement(QListView.Movement.Static)
     view.setUniformItemSizes(True)
-    view.setIconSize(QSize(THUMB, THUMB))
-    view.setGridSize(QSize(THUMB + 24, THUMB + 40))
-    view.setWordWrap(True)
+    view.setItemDelegate(TileDelegate(view))
+    view.setWordWrap(False)
     view.setSpacing(4)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection if multi

@@ -8,13 +8,14 @@ person and pull new faces towards it, which is how a refresh updates the groups 
 over. The edge weight is ``1 - d / threshold`` (closer faces pull harder; unweighted edges lost
 about 0.4 of precision at the same threshold).
 
-Measured on the project's labelled photos (741 photos of 130 people, 882 faces all clustered, the
-largest face of each photo scored; ``python -m facefinder.core.people LIBRARY --compare``):
-at 1.0, pairwise precision 0.95, recall 0.80, 150 groups with faces under 40 px left out (the
-default, :data:`MIN_GROUP_FACE`); 0.95, 0.83, 140 groups with every face grouped. DBSCAN and union-find over the same
-edges chain people together (precision 0.04 at 1.0, 0.57 at 0.9); scikit-learn's average-linkage
-agglomerative clustering peaks at F1 0.79 (precision 0.80, recall 0.79 at 1.05). So no scikit-learn: it would be
-the app's only user of it, and ``import sklearn.cluster`` alone takes 1.8 s of CPU.
+Measured on the project's labelled photos (741 photos of 130 people, 882 faces; the largest
+face of each photo scored, every face clustered; ``python -m facefinder.core.people LIBRARY
+--compare``): at 1.0, pairwise precision 0.95, recall 0.80, 150 groups with faces under 40 px
+left out (the default, :data:`MIN_GROUP_FACE`); 0.95, 0.83 and 140 groups with every face
+grouped. DBSCAN and union-find over the same edges chain people together (precision 0.04 at 1.0,
+0.57 at 0.9); scikit-learn's average-linkage agglomerative clustering peaks at F1 0.79
+(precision 0.80, recall 0.79 at 1.05). So no scikit-learn: it would be the app's only user of it,
+and ``import sklearn.cluster`` alone takes 1.8 s of CPU.
 
 Tables (created here, in the library's ``catalog.sqlite``)::
 
@@ -313,7 +314,7 @@ def group_labels(emb: np.ndarray, threshold: float = DEFAULT_CLUSTER_THRESHOLD,
                             should_stop=should_stop, progress=progress)
 
 
-# -- the job ------------------------------------------------------------------------------------------
+# -- the job ------------------------------------------------------------------------------------
 def cluster(library: Library, threshold: float = DEFAULT_CLUSTER_THRESHOLD, full: bool = False,
             progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
             min_face: int = MIN_GROUP_FACE) -> ClusterSummary:

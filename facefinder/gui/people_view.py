@@ -224,7 +224,7 @@ def _grid(model: QAbstractListModel, multi: bool) -> QListView:
     return view
 
 
-# -- the worker --------------------------------------------------------------------------------------
+# -- the worker ----------------------------------------------------------------------------------
 class _Emitter(QObject):
     done = Signal(int, object)
     failed = Signal(int, str)

@@ -11,7 +11,7 @@ import os
 import uuid
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtCore import QCoreApplication, QMimeData, QUrl
 from PySide6.QtGui import QImage
 
 
@@ -29,7 +29,7 @@ def _local(url: QUrl) -> str | None:
     return url.toLocalFile() if url.isLocalFile() else None
 
 
-def read_mime(mime: QMimeData, temp_dir: str, tr=lambda s: s) -> DropContent:
+def read_mime(mime: QMimeData, temp_dir: str) -> DropContent:
     """Interpret ``mime``; image data is saved as a PNG under ``temp_dir``."""
     out = DropContent()
     remote = False
@@ -63,12 +63,14 @@ def read_mime(mime: QMimeData, temp_dir: str, tr=lambda s: s) -> DropContent:
             out.files.append(save_image(image, temp_dir))
             return out
     if remote:
-        out.problem = tr("The browser sent only a web link, not the picture. Save the picture "
-                         "first, or drag the image itself.")
+        out.problem = QCoreApplication.translate(
+            "Drops", "The browser sent only a web link, not the picture. Save the picture "
+                     "first, or drag the image itself.")
     elif missing:
-        out.problem = tr("That file cannot be found.")
+        out.problem = QCoreApplication.translate("Drops", "That file cannot be found.")
     else:
-        out.problem = tr("There is no photo in what was dropped or pasted.")
+        out.problem = QCoreApplication.translate(
+            "Drops", "There is no photo in what was dropped or pasted.")
     return out
 
 

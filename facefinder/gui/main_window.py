@@ -381,7 +381,7 @@ class MainWindow(QMainWindow):
         """Search with what a drop or paste carries (or index a dropped folder)."""
         if mime is None:
             return
-        content = read_mime(mime, self.temp.path(), self.tr)
+        content = read_mime(mime, self.temp.path())
         if content.files:
             self.search_files(content.files)
         elif content.folder:

@@ -22,12 +22,14 @@ def app_icon() -> QIcon:
 
 def install_translator(app: QCoreApplication, locale: QLocale | None = None) -> QTranslator | None:
     """Load the app's translation for ``locale`` (the system's by default), and Qt's own for the
-    standard buttons when it is available. Returns the app translator, or None (English)."""
+    standard buttons when it is available. Returns the app translator, or None (English); Qt's
+    one, if loaded, is its ``qt`` attribute."""
     locale = locale or QLocale.system()
     translator = QTranslator(app)
     if not translator.load(locale, "facefinder", "_", str(TRANSLATIONS)):
         return None
     app.installTranslator(translator)
+    translator.qt = None
     try:
         from PySide6.QtCore import QLibraryInfo
 
@@ -35,6 +37,7 @@ def install_translator(app: QCoreApplication, locale: QLocale | None = None) -> 
         if qt.load(locale, "qtbase", "_",
                    QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
             app.installTranslator(qt)
+            translator.qt = qt
     except Exception:  # Qt's own translations are optional
         pass
     return translator

@@ -125,9 +125,6 @@ class ModelService(QObject):
         self._weights_ok = False
 
     # -- the model ------------------------------------------------------------------------------
-    def _tr(self, text: str) -> str:
-        return QCoreApplication.translate("ModelService", text)
-
     @Slot()
     def load(self) -> None:
         """Load TensorFlow and the models (first call only); asks for weights when missing."""
@@ -137,12 +134,13 @@ class ModelService(QObject):
         if not self._weights_ok:
             from ..core import weights
 
-            self.status.emit(self._tr("Checking the face model…"))
+            self.status.emit(
+                QCoreApplication.translate("ModelService", "Checking the face model…"))
             if weights.cached_weights() is None:
                 self.weightsMissing.emit()
                 return
             self._weights_ok = True
-        self.status.emit(self._tr("Loading face model…"))
+        self.status.emit(QCoreApplication.translate("ModelService", "Loading face model…"))
         try:
             engine = self._get_engine()
             if getattr(engine, "backend", None) == "lite":
@@ -160,7 +158,7 @@ class ModelService(QObject):
             log.exception("model load failed")
             self.modelFailed.emit("error", f"{type(exc).__name__}: {exc}")
             return
-        self.status.emit(self._tr("Face model ready."))
+        self.status.emit(QCoreApplication.translate("ModelService", "Face model ready."))
         self.modelReady.emit()
 
     def _get_engine(self):
@@ -281,8 +279,9 @@ class ModelService(QObject):
         """Index ``folder`` into ``library`` (created if new). ``folder`` empty: refresh every
         folder the library knows. ``extensions``: a set of '.jpg'-style suffixes or None."""
         if self._indexing:
-            self.indexFailed.emit(req, self._tr("Another folder is being indexed; wait for it "
-                                                "to finish or cancel it first."))
+            self.indexFailed.emit(req, QCoreApplication.translate(
+                "ModelService", "Another folder is being indexed; wait for it to finish or "
+                                "cancel it first."))
             return
         self._indexing = True
         self._cancel.clear()

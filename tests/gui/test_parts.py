@@ -1,0 +1,131 @@
+"""Pieces tested without the model: translations, the About dialog, the results model and
+grid with 1000 rows, the query view's face picking, drop parsing, small formatters."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+from PySide6.QtCore import QCoreApplication, QLocale, QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QImage
+
+from conftest import HOPKINS_1
+from facefinder import __version__
+from facefinder.gui.drops import read_mime
+from facefinder.gui.progress import format_eta
+from facefinder.gui.resources import app_icon, install_translator
+from facefinder.gui.results import DistanceRole, ResultsModel, ResultsView, SameRole
+from facefinder.gui.thumbnails import ThumbnailLoader
+
+
+def test_japanese_translation_is_used_for_a_japanese_locale(qapp):
+    english = "&Index a folder…"
+    assert QCoreApplication.translate("MainWindow", english) == english
+    translator = install_translator(qapp, QLocale(QLocale.Language.Japanese,
+                                                  QLocale.Country.Japan))
+    assert translator is not None
+    try:
+        assert QCoreApplication.translate("MainWindow", english) == "フォルダーを登録(&I)…"
+        assert QCoreApplication.translate("OptionsPage", "{n} photos found.").format(n=3) \
+            == "写真が 3 枚見つかりました。"
+    finally:
+        qapp.removeTranslator(translator)
+        if translator.qt is not None:
+            qapp.removeTranslator(translator.qt)
+    assert QCoreApplication.translate("MainWindow", english) == english
+
+
+def test_no_translator_for_english(qapp):
+    assert install_translator(qapp, QLocale(QLocale.Language.English)) is None
+
+
+def test_about_dialog_names_the_version_and_the_model_licence(qtbot):
+    from facefinder.gui.dialogs import AboutDialog
+
+    dialog = AboutDialog()
+    qtbot.addWidget(dialog)
+    from PySide6.QtWidgets import QLabel
+
+    texts = " ".join(label.text() for label in dialog.findChildren(QLabel))
+    assert __version__ in texts
+    assert "non-commercial" in texts.lower() and "MS-Celeb-1M" in texts
+    assert not app_icon().isNull()
+
+
+def _hits(n: int, path: str):
+    row = SimpleNamespace(face_id=0, path=path, box=(60, 60, 120, 150))
+    return [SimpleNamespace(rank=i + 1, distance=0.5 + i * 0.001,
+                            face=SimpleNamespace(face_id=i + 1, path=row.path, box=row.box))
+            for i in range(n)]
+
+
+def test_a_thousand_results_scroll_smoothly(qtbot):
+    loader = ThumbnailLoader(capacity=50)
+    model = ResultsModel(loader)
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(900, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    t0 = time.perf_counter()
+    model.set_hits(_hits(1000, str(HOPKINS_1)))
+    view.repaint()
+    assert time.perf_counter() - t0 < 1.0
+    assert model.rowCount() == 1000
+    assert model.index(0).data(SameRole) and not model.index(999).data(SameRole)
+    assert model.index(999).data(DistanceRole) > model.index(0).data(DistanceRole)
+    # Each repaint of a screenful while scrolling stays well under a frame budget.
+    bar = view.verticalScrollBar()
+    worst = 0.0
+    for value in range(0, bar.maximum(), max(1, bar.maximum() // 25)):
+        bar.setValue(value)
+        t = time.perf_counter()
+        view.viewport().repaint()
+        worst = max(worst, time.perf_counter() - t)
+    assert worst < 0.1, f"a repaint took {worst * 1000:.0f} ms"
+    # Thumbnails arrive (the same face for every row here: one crop, then cached).
+    qtbot.waitUntil(lambda: model.index(999).data(Qt.ItemDataRole.DecorationRole) is not None,
+                    timeout=20_000)
+    assert len(loader._cache) <= 50
+    loader.shutdown()
+
+
+def test_query_view_picks_the_clicked_face(qtbot):
+    from facefinder.gui.query import QueryView
+
+    view = QueryView()
+    qtbot.addWidget(view)
+    view.resize(400, 400)
+    view.show()
+    image = QImage(200, 200, QImage.Format.Format_RGB888)
+    image.fill(QColor(128, 128, 128))
+    view.set_photo(image, 200, 200, 1.0, [(20, 20, 80, 80), (120, 120, 50, 50)], 0)
+    picked = []
+    view.faceClicked.connect(picked.append)
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton,
+                     pos=view.box_rect(1).center().toPoint())
+    assert picked == [1] and view.chosen == 1
+    assert view.face_at(QPointF(1, 1)) == -1
+
+
+def test_drop_parsing(tmp_path):
+    mime = QMimeData()
+    mime.setText(str(HOPKINS_1))
+    assert read_mime(mime, str(tmp_path)).files == [str(HOPKINS_1)]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path))])
+    assert read_mime(mime, str(tmp_path)).folder == str(tmp_path)
+    mime = QMimeData()
+    image = QImage(10, 10, QImage.Format.Format_RGB888)
+    image.fill(QColor(1, 2, 3))
+    mime.setImageData(image)
+    saved = read_mime(mime, str(tmp_path)).files[0]
+    assert saved.endswith(".png") and QImage(saved).width() == 10
+    assert read_mime(QMimeData(), str(tmp_path)).problem
+
+
+def test_format_eta():
+    assert format_eta(None) == "–"
+    assert format_eta(65) == "1:05"
+    assert format_eta(3725) == "1:02:05"

@@ -414,7 +414,7 @@ def cmd_model(args) -> int:
 
 def cmd_calibrate(args) -> int:
     from .core.evaluate import embed_labelled, retrieval_metrics
-    from .core.verify import calibrate
+    from .core.verify import calibrate, distance_percentiles
 
     if not os.path.isdir(args.folder):
         raise FacefinderError(f"{args.folder}: no such folder")
@@ -447,6 +447,7 @@ def cmd_calibrate(args) -> int:
         "retrieval": {"queries": ret.queries, "precision_at_1": round(ret.precision_at_1, 4),
                       "map": round(ret.mean_average_precision, 4)},
         "default_threshold": DEFAULT_THRESHOLD,
+        "distances": distance_percentiles(cal),
     }
     if args.json:
         _print_json(report)
@@ -459,6 +460,10 @@ def cmd_calibrate(args) -> int:
     print("ROC:  threshold   TPR     FPR")
     for t, a, b in cal.roc:
         print(f"      {t:8.2f}  {a:.4f}  {b:.4f}")
+    dist = report["distances"]
+    print("Distances at percentiles " + ", ".join(map(str, dist["percentiles"])) + ":")
+    print("  same person:      " + ", ".join(f"{v:.3f}" for v in dist["same"]))
+    print("  different people: " + ", ".join(f"{v:.3f}" for v in dist["different"]))
     print(f"Retrieval: precision@1 {ret.precision_at_1:.4f}, mAP "
           f"{ret.mean_average_precision:.4f} over {ret.queries} queries")
     print(f"(the built-in default threshold is {DEFAULT_THRESHOLD})")

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import FACES
 from facefinder.core.evaluate import embed_labelled, retrieval_metrics
-from facefinder.core.verify import DEFAULT_THRESHOLD, calibrate
+from facefinder.core.verify import (DEFAULT_THRESHOLD, DIFFERENT_DISTANCES, SAME_DISTANCES,
+                                     calibrate, distance_percentiles)
 
 
 @pytest.fixture(scope="module")
@@ -36,3 +37,7 @@ def test_calibration_reproduces_the_default_threshold(labelled):
     assert abs(cal.threshold - DEFAULT_THRESHOLD) <= 0.05
     assert cal.accuracy >= 0.92
     assert cal.auc >= 0.97
+    # the distributions the app's "how sure" uses are the ones measured here
+    dist = distance_percentiles(cal)
+    assert max(abs(a - b) for a, b in zip(dist["same"], SAME_DISTANCES)) < 0.03
+    assert max(abs(a - b) for a, b in zip(dist["different"], DIFFERENT_DISTANCES)) < 0.03

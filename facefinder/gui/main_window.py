@@ -322,7 +322,9 @@ class MainWindow(QMainWindow):
         self.model.set_threshold(self.threshold_box.value())
         self.model.set_hits(outcome.hits)
         faces = len(outcome.boxes)
-        name = os.path.basename(outcome.path)
+        name = self.query_caption.fontMetrics().elidedText(
+            os.path.basename(outcome.path), Qt.TextElideMode.ElideMiddle, 260)
+        self.query_caption.setToolTip(outcome.path)
         self.query_caption.setText(
             self.tr("{name}: 1 face").format(name=name) if faces == 1 else
             self.tr("{name}: {n} faces; searching with face {i} (click another to switch)")

@@ -207,7 +207,7 @@ class ProgressPage(QWizardPage):
         self.setTitle(self.tr("Indexing"))
         self.setSubTitle(self.tr("You can keep searching while this runs."))
         self.panel = IndexProgressPanel()
-        self.cancel = QPushButton(self.tr("Cancel"))
+        self.cancel = QPushButton(self.tr("Stop indexing"))
         lay = QVBoxLayout(self)
         lay.addWidget(self.panel, 1)
         row = QHBoxLayout()
@@ -300,8 +300,12 @@ class IndexWizard(QWizard):
         return self.job is not None
 
     def _page_changed(self, page_id: int) -> None:
-        if self.page(page_id) is self.progress_page and self.job is None \
-                and not self.progress_page.done:
+        page = self.page(page_id)
+        # From the progress page on, the page's own "Stop indexing" button replaces Cancel
+        # (closing the wizard still asks whether to stop).
+        self.setOption(QWizard.WizardOption.NoCancelButton,
+                       page in (self.progress_page, self.summary_page))
+        if page is self.progress_page and self.job is None and not self.progress_page.done:
             self.start()
 
     def start(self) -> None:

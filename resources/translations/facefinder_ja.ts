@@ -199,17 +199,17 @@
         <translation>フォルダーを登録</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="319" />
+        <location filename="../../facefinder/gui/wizard.py" line="323" />
         <source>Stopping…</source>
         <translation>停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="354" />
+        <location filename="../../facefinder/gui/wizard.py" line="358" />
         <source>Stop indexing?</source>
         <translation>登録を中止しますか？</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="355" />
+        <location filename="../../facefinder/gui/wizard.py" line="359" />
         <source>Indexing is still running. Stop it? What was indexed so far is kept.</source>
         <translation>登録はまだ実行中です。中止しますか？ここまでに登録した分は保持されます。</translation>
     </message>
@@ -387,97 +387,97 @@
         <translation>あと {n} 枚の写真が待機中です。Ctrl+N で次を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="327" />
+        <location filename="../../facefinder/gui/main_window.py" line="329" />
         <source>{name}: 1 face</source>
         <translation>{name}: 顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="328" />
+        <location filename="../../facefinder/gui/main_window.py" line="330" />
         <source>{name}: {n} faces; searching with face {i} (click another to switch)</source>
         <translation>{name}: 顔 {n} 件。顔 {i} で検索中（別の顔をクリックすると切り替わります）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="332" />
+        <location filename="../../facefinder/gui/main_window.py" line="334" />
         <source>1 result in “{library}”</source>
         <translation>「{library}」の結果 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="333" />
+        <location filename="../../facefinder/gui/main_window.py" line="335" />
         <source>{n} results in “{library}”</source>
         <translation>「{library}」の結果 {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="334" />
+        <location filename="../../facefinder/gui/main_window.py" line="336" />
         <source>Search done.</source>
         <translation>検索が完了しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="341" />
+        <location filename="../../facefinder/gui/main_window.py" line="343" />
         <source>This file is not a photo that can be read.</source>
         <translation>このファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="342" />
+        <location filename="../../facefinder/gui/main_window.py" line="344" />
         <source>No face was found in this photo. Try one where a face is clearly visible.</source>
         <translation>この写真には顔が見つかりませんでした。顔がはっきり写っている写真でお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="344" />
+        <location filename="../../facefinder/gui/main_window.py" line="346" />
         <source>The library “{name}” is empty. Index a folder first (File ▸ Index a folder…).</source>
         <translation>ライブラリ「{name}」は空です。先にフォルダーを登録してください（ファイル ▸ フォルダーを登録…）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="346" />
+        <location filename="../../facefinder/gui/main_window.py" line="348" />
         <source>The face model is missing.</source>
         <translation>顔モデルがありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="347" />
+        <location filename="../../facefinder/gui/main_window.py" line="349" />
         <source>Something went wrong.</source>
         <translation>問題が発生しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="351" />
+        <location filename="../../facefinder/gui/main_window.py" line="353" />
         <source>No results.</source>
         <translation>結果はありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="370" />
+        <location filename="../../facefinder/gui/main_window.py" line="372" />
         <source>Open a photo</source>
         <translation>写真を開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="371" />
+        <location filename="../../facefinder/gui/main_window.py" line="373" />
         <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="415" />
+        <location filename="../../facefinder/gui/main_window.py" line="417" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="416" />
+        <location filename="../../facefinder/gui/main_window.py" line="418" />
         <source>Show in folder</source>
         <translation>フォルダーで表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="418" />
+        <location filename="../../facefinder/gui/main_window.py" line="420" />
         <source>Copy path</source>
         <translation>パスをコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="421" />
+        <location filename="../../facefinder/gui/main_window.py" line="423" />
         <source>Compare with query</source>
         <translation>検索した顔と比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="487" />
+        <location filename="../../facefinder/gui/main_window.py" line="489" />
         <source>Stopping indexing…</source>
         <translation>登録を停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="501" />
+        <location filename="../../facefinder/gui/main_window.py" line="503" />
         <source>Closing…</source>
         <translation>終了しています…</translation>
     </message>
@@ -659,8 +659,8 @@
     </message>
     <message>
         <location filename="../../facefinder/gui/wizard.py" line="210" />
-        <source>Cancel</source>
-        <translation>キャンセル</translation>
+        <source>Stop indexing</source>
+        <translation>登録を中止</translation>
     </message>
 </context>
 <context>

@@ -1,0 +1,170 @@
+#!/usr/bin/env python
+"""Screenshots of the real app: the main window with results and the wizard's progress page.
+
+Runs the app under Xvfb (started here when there is no ``$DISPLAY``; needs the ``xvfb`` package,
+plus ``libxcb-cursor0`` and ``libxkbcommon-x11-0`` for Qt's xcb plugin), indexes a small folder of
+``../shared/data`` faces into a throw-away library, searches with a photo that is not in it, and
+writes ``docs/screenshots/main-window.png`` and ``docs/screenshots/wizard-progress.png``.
+
+    python scripts/screenshots.py [--data ../shared/data] [--out docs/screenshots] [--lang ja]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Five people with many web photos (celeb5), plus a few LFW people for contrast.
+PEOPLE = {"jerry_seinfeld": 8, "madonna": 5, "ben_affleck": 5, "elton_john": 5,
+          "mindy_kaling": 5, "al_gore": 3, "bill_clinton": 3, "angelina_jolie": 3}
+QUERY = ("jerry_seinfeld", 10)  # the 11th photo: not in the library
+
+
+def start_xvfb() -> subprocess.Popen | None:
+    """Start Xvfb on a free display unless one is set already."""
+    if os.environ.get("DISPLAY") or os.environ.get("SCREENSHOTS_NO_XVFB"):
+        return None
+    if not shutil.which("Xvfb"):
+        raise SystemExit("Xvfb not found: apt-get install xvfb libxcb-cursor0 libxkbcommon-x11-0")
+    for n in range(99, 120):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            break
+    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        if Path(f"/tmp/.X11-unix/X{n}").exists():
+            break
+        time.sleep(0.1)
+    os.environ["DISPLAY"] = f":{n}"
+    return proc
+
+
+def make_folder(data: Path, dest: Path) -> Path:
+    for person, count in PEOPLE.items():
+        (dest / person).mkdir(parents=True, exist_ok=True)
+        for f in sorted((data / "faces" / person).iterdir())[:count]:
+            shutil.copyfile(f, dest / person / f.name)
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--lang", default="", help="a locale such as ja (default: English)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    xvfb = start_xvfb()
+    tmp = Path(tempfile.mkdtemp(prefix="facefinder-shots-"))
+    try:
+        return run(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(10)
+
+
+def run(args, tmp: Path) -> int:
+    os.environ["FACEFINDER_DATA_DIR"] = str(tmp / "data")
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    if args.lang:
+        os.environ["LANGUAGE"] = args.lang
+        os.environ["LC_ALL"] = {"ja": "ja_JP.UTF-8"}.get(args.lang, args.lang)
+    from PySide6.QtCore import QLocale, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    if args.lang:
+        QLocale.setDefault(QLocale(args.lang))
+    from facefinder.gui import resources
+    from facefinder.gui.app import create_app
+    from facefinder.gui.main_window import MainWindow
+
+    if args.lang:  # the locale set above, not the system's
+        resources_install = resources.install_translator
+        resources.install_translator = lambda app, locale=None: resources_install(
+            app, QLocale(args.lang))
+    folder = make_folder(args.data, tmp / "Photos")
+    query = sorted((args.data / "faces" / QUERY[0]).iterdir())[QUERY[1]]
+    app = create_app([])
+    window = MainWindow(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
+    window.resize(1280, 800)
+    window.move(40, 40)
+    window.show()
+    state = {"wizard_shot": False, "ok": False}
+    client = window.client
+
+    def shoot(widget, name: str) -> None:
+        app.processEvents()
+        path = args.out / name
+        widget.grab().save(str(path))
+        print("wrote", path)
+
+    def start_wizard() -> None:
+        wizard = window.show_wizard(str(folder))
+        wizard.move(200, 120)
+        wizard.folder_page.library.setCurrentText("Family photos")
+        wizard.next()
+
+        def counted() -> None:
+            if wizard.options_page.count > 0:
+                wizard.next()  # Index
+            else:
+                QTimer.singleShot(100, counted)
+
+        QTimer.singleShot(300, counted)
+
+    def progress(req, p, crops) -> None:
+        wizard = window.wizard
+        if (not state["wizard_shot"] and p.total and p.done >= p.total * 0.55
+                and wizard.progress_page.panel.strip_count >= 4):
+            state["wizard_shot"] = True
+            shoot(wizard, "wizard-progress.png")
+
+    def indexed(req, summary) -> None:
+        QTimer.singleShot(500, finish_wizard)
+
+    def finish_wizard() -> None:
+        window.wizard.accept()
+        window.library_box.setCurrentText("Family photos")
+        window.search_files([str(query)])
+
+    def searched(req, outcome) -> None:
+        window.results.viewport().repaint()
+        QTimer.singleShot(2500, final)
+
+    def final() -> None:
+        window.results.viewport().repaint()
+        shoot(window, "main-window.png")
+        state["ok"] = state["wizard_shot"]
+        window.close()
+        app.quit()
+
+    def failed(req, kind, message) -> None:
+        print("search failed:", message, file=sys.stderr)
+        window.close()
+        app.quit()
+
+    client.modelReady.connect(lambda: QTimer.singleShot(200, start_wizard))
+    client.indexProgress.connect(progress)
+    client.indexDone.connect(indexed)
+    client.searchDone.connect(searched)
+    client.searchFailed.connect(failed)
+    QTimer.singleShot(0, client.load)
+    QTimer.singleShot(300_000, app.quit)  # never hang
+    app.exec()
+    if not state["ok"]:
+        print("screenshots incomplete", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,6 +4,7 @@ Run from the repository root with the project's virtual environment::
 
     .venv/bin/python packaging/build.py            # models, samples, PyInstaller, archive
     .venv/bin/python packaging/build.py --self-test  # ... then run the built app's --self-test
+    .venv/bin/python packaging/build.py --models DIR  # .tflite files converted elsewhere
 
 Steps:
 
@@ -118,6 +119,22 @@ def ensure_models() -> list[Path]:
     return paths
 
 
+def expected_model_names() -> list[str]:
+    from facefinder.core import facenet, mtcnn_lite
+
+    return [facenet.lite_path().name, *(p.name for p in mtcnn_lite.lite_paths().values())]
+
+
+def models_from(folder: Path) -> list[Path]:
+    """The four .tflite files from a folder (converted elsewhere: they are the same files on
+    every platform, so a build machine without TensorFlow can use a Linux machine's cache)."""
+    paths = [Path(folder) / name for name in expected_model_names()]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise SystemExit(f"{folder} lacks {', '.join(missing)}")
+    return paths
+
+
 def find_sdist(given: str | None) -> Path:
     candidates = [given, os.environ.get("FACEFINDER_SDIST"), DOWNLOADS / SDIST]
     for c in candidates:
@@ -182,6 +199,10 @@ def archive(version: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sdist", help=f"a local copy of {SDIST}")
+    parser.add_argument("--models", type=Path,
+                        help="take the four converted .tflite files from this folder (e.g. a "
+                             "Linux machine's ~/.cache/facefinder) instead of converting them "
+                             "here; for build machines without TensorFlow")
     parser.add_argument("--no-archive", action="store_true", help="skip the archive")
     parser.add_argument("--clean", action="store_true", help="PyInstaller --clean (no cache)")
     parser.add_argument("--self-test", action="store_true",
@@ -191,8 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     from facefinder import __version__
 
     t0 = time.perf_counter()
-    log("models: fetch, verify, convert (once)")
-    models = ensure_models()
+    if args.models:
+        log(f"models: from {args.models}")
+        models = models_from(args.models)
+    else:
+        log("models: fetch, verify, convert (once)")
+        models = ensure_models()
     sdist = find_sdist(args.sdist)
     stage(models, sdist)
     t_prep = time.perf_counter() - t0

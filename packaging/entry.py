@@ -107,6 +107,11 @@ def main() -> int:
     if "--self-test" in argv:
         from facefinder.selftest import main as selftest_main
 
+        if sys.stdout is None:  # a windowed build (Windows): no console to print to
+            import tempfile
+
+            path = os.path.join(tempfile.gettempdir(), "facefinder-self-test.txt")
+            sys.stdout = sys.stderr = open(path, "w", encoding="utf-8")
         return selftest_main(argv)
     if "--startup-probe" in argv:
         return startup_probe(argv)

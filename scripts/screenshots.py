@@ -7,6 +7,7 @@ plus ``libxcb-cursor0`` and ``libxkbcommon-x11-0`` for Qt's xcb plugin), indexes
 writes ``docs/screenshots/main-window.png`` and ``docs/screenshots/wizard-progress.png``.
 
     python scripts/screenshots.py [--data ../shared/data] [--out docs/screenshots] [--lang ja]
+                                  [--dark] [--suffix -dark-ja]
 """
 
 from __future__ import annotations
@@ -46,6 +47,30 @@ def start_xvfb() -> subprocess.Popen | None:
     return proc
 
 
+def dark_palette(app) -> None:
+    """A dark Fusion palette, to check that the app draws with palette roles only."""
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    pal = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#2b2b2e", QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#1e1e20", QPalette.ColorRole.AlternateBase: "#35353a",
+        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#3a3a3f",
+        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.Highlight: "#3d8fd6",
+        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#45454a",
+        QPalette.ColorRole.ToolTipText: "#f0f0f0", QPalette.ColorRole.PlaceholderText: "#8a8a90",
+        QPalette.ColorRole.Light: "#d0d0d0", QPalette.ColorRole.Mid: "#5a5a60",
+        QPalette.ColorRole.Dark: "#202022",
+    }
+    for role, color in roles.items():
+        pal.setColor(role, QColor(color))
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
+                 QPalette.ColorRole.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#75757b"))
+    app.setPalette(pal)
+
+
 def make_folder(data: Path, dest: Path) -> Path:
     for person, count in PEOPLE.items():
         (dest / person).mkdir(parents=True, exist_ok=True)
@@ -59,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--lang", default="", help="a locale such as ja (default: English)")
+    parser.add_argument("--dark", action="store_true", help="Fusion style with a dark palette")
+    parser.add_argument("--suffix", default="", help="added to the file names")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     xvfb = start_xvfb()
@@ -94,6 +121,8 @@ def run(args, tmp: Path) -> int:
     folder = make_folder(args.data, tmp / "Photos")
     query = sorted((args.data / "faces" / QUERY[0]).iterdir())[QUERY[1]]
     app = create_app([])
+    if args.dark:
+        dark_palette(app)
     window = MainWindow(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
     window.resize(1280, 800)
     window.move(40, 40)
@@ -103,7 +132,7 @@ def run(args, tmp: Path) -> int:
 
     def shoot(widget, name: str) -> None:
         app.processEvents()
-        path = args.out / name
+        path = args.out / name.replace(".png", f"{args.suffix}.png")
         widget.grab().save(str(path))
         print("wrote", path)
 

@@ -409,11 +409,14 @@ class MainWindow(QMainWindow):
 
     def _context_menu(self, pos) -> None:
         index = self.results.indexAt(pos)
-        if not index.isValid():
-            return
-        row = index.row()
+        if index.isValid():
+            self.result_menu(index.row()).popup(self.results.viewport().mapToGlobal(pos))
+
+    def result_menu(self, row: int) -> QMenu:
+        """Open, Show in folder, Copy path, Compare with query: for result ``row``."""
         path = self.model.row(row).path
         menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.addAction(self.tr("Open"), lambda: self.open_result(row))
         menu.addAction(self.tr("Show in folder"), lambda: QDesktopServices.openUrl(
             QUrl.fromLocalFile(os.path.dirname(path))))
@@ -421,7 +424,7 @@ class MainWindow(QMainWindow):
                        lambda: QGuiApplication.clipboard().setText(path))
         menu.addSeparator()
         menu.addAction(self.tr("Compare with query"), lambda: self.compare(row))
-        menu.popup(self.results.viewport().mapToGlobal(pos))
+        return menu
 
     def query_crop(self) -> QPixmap:
         """The query face's aligned crop, cut from the shown photo."""

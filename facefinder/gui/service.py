@@ -165,9 +165,14 @@ class ModelService(QObject):
         if self._engine is None:
             from ..core.pipeline import Engine
 
-            self._engine = Engine(batch_size=EMBED_BATCH)
+            self._engine = Engine(batch_size=EMBED_BATCH, progress=self._engine_progress)
         self._engine.load()
         return self._engine
+
+    def _engine_progress(self, message: str, done: int, total: int) -> None:
+        """The engine's loading messages (say, the one-time model conversion) for the status
+        bar."""
+        self.status.emit(message + ("…" if not message.endswith(("…", ".")) else ""))
 
     @Slot()
     def fetchWeights(self) -> None:

@@ -31,9 +31,10 @@ from ..core.errors import FacefinderError, ImageError, LibraryError, ModelUnavai
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 1
-"""Faces per FaceNet call in the app. The LiteRT interpreter holds Python's GIL for a whole
-``invoke()`` (about 40-100 ms per face on two busy cores), which freezes the GUI thread as long;
-one face per call keeps every stall short at some cost in throughput."""
+"""Faces per FaceNet call in the app on the LiteRT backend. The LiteRT interpreter holds Python's
+GIL for a whole ``invoke()`` (about 40-100 ms per face on two busy cores), which freezes the GUI
+thread as long; one face per call keeps every stall short at some cost in throughput. (TensorFlow
+releases the GIL while it computes: its engine keeps the core's batch size.)"""
 
 MAX_QUERY_SIDE = 1600
 """The query photo is sent to the GUI scaled down to this longest side (boxes stay in photo px)."""
@@ -86,6 +87,10 @@ class _Query:
     scale: float
 
 
+class _WeightsMissing(ModelUnavailableError):
+    """Raised (and already announced by ``weightsMissing``) when the weights are not cached."""
+
+
 class ModelService(QObject):
     """Lives in :attr:`thread`; call its slots only through signals (see :class:`ServiceClient`).
 
@@ -127,30 +132,13 @@ class ModelService(QObject):
     # -- the model ------------------------------------------------------------------------------
     @Slot()
     def load(self) -> None:
-        """Load TensorFlow and the models (first call only); asks for weights when missing."""
-        if self._engine is not None and self._engine.loaded:
-            self.modelReady.emit()
-            return
-        if not self._weights_ok:
-            from ..core import weights
-
-            self.status.emit(
-                QCoreApplication.translate("ModelService", "Checking the face model…"))
-            if weights.cached_weights() is None:
-                self.weightsMissing.emit()
-                return
-            self._weights_ok = True
-        self.status.emit(QCoreApplication.translate("ModelService", "Loading face model…"))
+        """Load the models (first call only) and emit ``modelReady``; when the weights are not
+        cached, emit ``weightsMissing`` instead (the GUI then offers to fetch or import them)."""
+        loaded_before = self._engine is not None
         try:
-            engine = self._get_engine()
-            if getattr(engine, "backend", None) == "lite":
-                # Plan FaceNet for one face now: the first LiteRT call at a new batch shape
-                # takes a few hundred ms with the GIL held, better spent here than mid-job.
-                # (Not on TensorFlow: embedding before the first detection there crashed TF
-                # in a later PNet conv2d.)
-                import numpy as np
-
-                engine.embed(np.zeros((1, 160, 160, 3), np.float32))
+            self._get_engine()
+        except _WeightsMissing:
+            return
         except FacefinderError as exc:
             self.modelFailed.emit(error_kind(exc), str(exc))
             return
@@ -158,16 +146,41 @@ class ModelService(QObject):
             log.exception("model load failed")
             self.modelFailed.emit("error", f"{type(exc).__name__}: {exc}")
             return
-        self.status.emit(QCoreApplication.translate("ModelService", "Face model ready."))
-        self.modelReady.emit()
+        if loaded_before:  # _get_engine announced the first load itself
+            self.modelReady.emit()
 
     def _get_engine(self):
-        if self._engine is None:
-            from ..core.pipeline import Engine
+        """The loaded engine, loading it on first use (whichever request comes first)."""
+        if self._engine is not None and self._engine.loaded:
+            return self._engine
+        if not self._weights_ok:
+            from ..core import weights
 
-            self._engine = Engine(batch_size=EMBED_BATCH, progress=self._engine_progress)
-        self._engine.load()
-        return self._engine
+            self.status.emit(
+                QCoreApplication.translate("ModelService", "Checking the face model…"))
+            if weights.cached_weights() is None:  # never download without asking
+                self.weightsMissing.emit()
+                raise _WeightsMissing(QCoreApplication.translate(
+                    "ModelService", "The face model is not downloaded yet."))
+            self._weights_ok = True
+        self.status.emit(QCoreApplication.translate("ModelService", "Loading face model…"))
+        from ..core.pipeline import Engine
+
+        engine = Engine(progress=self._engine_progress)
+        engine.load()
+        if getattr(engine, "backend", None) == "lite":
+            import numpy as np
+
+            engine.batch_size = EMBED_BATCH
+            # Plan FaceNet for one face now: the first LiteRT call at a new batch shape takes
+            # a few hundred ms with the GIL held, better spent here than mid-job. (Not on
+            # TensorFlow: embedding before the first detection there crashed TF in a later
+            # PNet conv2d, in this thread.)
+            engine.embed(np.zeros((1, 160, 160, 3), np.float32))
+        self._engine = engine
+        self.status.emit(QCoreApplication.translate("ModelService", "Face model ready."))
+        self.modelReady.emit()
+        return engine
 
     def _engine_progress(self, message: str, done: int, total: int) -> None:
         """The engine's loading messages (say, the one-time model conversion) for the status

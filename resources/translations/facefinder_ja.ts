@@ -452,32 +452,32 @@
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="417" />
+        <location filename="../../facefinder/gui/main_window.py" line="420" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="418" />
+        <location filename="../../facefinder/gui/main_window.py" line="421" />
         <source>Show in folder</source>
         <translation>フォルダーで表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="420" />
+        <location filename="../../facefinder/gui/main_window.py" line="423" />
         <source>Copy path</source>
         <translation>パスをコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="423" />
+        <location filename="../../facefinder/gui/main_window.py" line="426" />
         <source>Compare with query</source>
         <translation>検索した顔と比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="489" />
+        <location filename="../../facefinder/gui/main_window.py" line="492" />
         <source>Stopping indexing…</source>
         <translation>登録を停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="503" />
+        <location filename="../../facefinder/gui/main_window.py" line="506" />
         <source>Closing…</source>
         <translation>終了しています…</translation>
     </message>
@@ -485,22 +485,27 @@
 <context>
     <name>ModelService</name>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="138" />
+        <location filename="../../facefinder/gui/service.py" line="160" />
         <source>Checking the face model…</source>
         <translation>顔モデルを確認しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="143" />
+        <location filename="../../facefinder/gui/service.py" line="163" />
+        <source>The face model is not downloaded yet.</source>
+        <translation>顔モデルはまだダウンロードされていません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/service.py" line="166" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="161" />
+        <location filename="../../facefinder/gui/service.py" line="181" />
         <source>Face model ready.</source>
         <translation>顔モデルの準備ができました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="282" />
+        <location filename="../../facefinder/gui/service.py" line="300" />
         <source>Another folder is being indexed; wait for it to finish or cancel it first.</source>
         <translation>別のフォルダーを登録中です。終わるまで待つか、先にキャンセルしてください。</translation>
     </message>

@@ -194,3 +194,22 @@ def test_settings_are_remembered(qtbot, settings, no_leftover_threads):
     assert w2.library == "default"
     w2.close()
     assert w2.client.thread.isFinished()
+
+
+def test_a_search_sent_before_the_model_loads_loads_it(qtbot, settings, small_folder,
+                                                       no_leftover_threads):
+    """`facefinder-gui photo.jpg`: the search request may reach the service first."""
+    from facefinder.gui.main_window import MainWindow
+
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.client.indexDone, timeout=240_000):
+        w.client.index("default", str(small_folder))  # before any load(): loads the model
+    assert w.model_ready
+    with qtbot.waitSignals([w.client.searchDone, w.client.modelReady], timeout=60_000):
+        w.search_files([str(HOPKINS_2)])
+        w.client.load()
+    assert "hopkins" in w.model.row(0).path.lower()
+    w.close()
+    assert w.client.thread.isFinished()

@@ -45,6 +45,26 @@ def _excepthook(window):
     return hook
 
 
+def _close_on_signals(window) -> None:
+    """Ctrl+C or SIGTERM in a terminal closes the window the normal way (the job stops, the
+    index is saved). Python only sees signals between bytecodes, so a timer wakes it."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def close(*_args) -> None:
+        window.close()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, close)
+        except (ValueError, OSError):  # not the main thread, or not on this platform
+            pass
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the main window; photos named in ``argv`` are searched once the model is ready."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -58,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     window.show()
     sys.excepthook = _excepthook(window)
+    _close_on_signals(window)
     QTimer.singleShot(0, window.client.load)  # after the window is painted
     photos = [a for a in argv if not a.startswith("-")]
     if photos:

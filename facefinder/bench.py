@@ -139,8 +139,7 @@ def bench_index(data: Path, work: Path, n_photos: int, n_baseline: int) -> dict:
 
     # Baseline: full-resolution MTCNN on TensorFlow, each face embedded on its own, one photo
     # after another (what a first implementation of the article's pipeline does).
-    base = Engine(DetectOptions(detect_size=0), batch_size=1)
-    base.backend = "tf"
+    base = Engine(DetectOptions(detect_size=0), batch_size=1, backend="tf")
     t0 = time.perf_counter()
     base.load()
     load_s = time.perf_counter() - t0

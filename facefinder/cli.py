@@ -406,8 +406,15 @@ def cmd_model(args) -> int:
         path = weights.fetch_weights(progress)
     progress.close()
     from .core.facenet import ensure_fast_form
+    from .core.tflite import lite_available, prepare_lite_models
 
     ensure_fast_form(path)
+    if lite_available():
+        # Convert FaceNet and MTCNN for LiteRT now (about half a minute, once), so the first
+        # search starts in under a second.
+        if not args.quiet:
+            print("Preparing the models for fast start-up (once)…", file=sys.stderr)
+        prepare_lite_models(path)
     print(f"FaceNet weights ready: {path}")
     return 0
 

@@ -59,7 +59,9 @@ class Engine:
     """Detector + FaceNet. Thread-affine: use one Engine from one thread at a time."""
 
     def __init__(self, options: DetectOptions = DetectOptions(), batch_size: int = 32,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, backend: str | None = None):
+        """``backend``: "lite" (LiteRT), "tf" (full TensorFlow) or None/"auto" (see load())."""
+        self.backend = backend
         self.options = options
         self.batch_size = batch_size
         self._progress = progress
@@ -86,7 +88,7 @@ class Engine:
             from .detect import Detector
             from .tflite import resolve_backend
 
-            backend = resolve_backend(getattr(self, "backend", None))
+            backend = resolve_backend(self.backend)
             h5 = weights.fetch_weights(self._progress)
             if self._progress:
                 first = backend == "lite" and not facenet.lite_path().is_file()

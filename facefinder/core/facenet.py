@@ -14,7 +14,6 @@ output ``(N, 128)`` float32, L2-normalized.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -281,11 +280,3 @@ class FaceNetLite:
             return np.zeros((0, EMBEDDING_DIM), np.float32)
         return self._model.run(batch)[0].astype(np.float32, copy=False)
 
-
-def weights_digest(arrays: dict[str, np.ndarray]) -> str:
-    """A short digest of folded weights (used by tests to check the fast form is stable)."""
-    h = hashlib.sha256()
-    for k in sorted(arrays):
-        h.update(k.encode())
-        h.update(arrays[k].tobytes())
-    return h.hexdigest()[:16]

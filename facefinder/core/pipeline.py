@@ -250,6 +250,3 @@ def largest_face_embedding(engine: Engine, path: str | os.PathLike) -> np.ndarra
     _, faces, i = engine.query_face(path)
     return faces[i].embedding
 
-
-def as_path(p: str | os.PathLike) -> str:
-    return os.fspath(Path(p))

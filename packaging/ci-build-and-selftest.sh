@@ -21,3 +21,10 @@ echo "[ci] build: $(( $(date +%s) - start )) s"
 echo "[ci] dist/facefinder/facefinder --self-test"
 QT_QPA_PLATFORM=offscreen PIP_NO_INDEX=1 timeout 300 dist/facefinder/facefinder --self-test
 echo "[ci] self-test passed"
+
+# The GUI in the bundle: the main window opens, the model loads through the GUI's service, and
+# every facefinder.gui module imports (a Qt module the spec leaves out would fail here).
+echo "[ci] dist/facefinder/facefinder --startup-probe --wait-model"
+QT_QPA_PLATFORM=offscreen FACEFINDER_DATA_DIR="$(mktemp -d)" timeout 120 \
+    dist/facefinder/facefinder --startup-probe --wait-model
+echo "[ci] GUI start-up check passed"

@@ -5,7 +5,8 @@
                                 temporary library, search it, print the result; exit 0 or 1
     facefinder --startup-probe  open the main window, print the seconds from process start to
                                 its first paint (and, with --wait-model, to "model ready"), quit;
-                                --screenshot FILE saves the window as it was then
+                                --screenshot FILE saves the window as it was then; then
+                                imports every facefinder.gui module (exit 3 if one fails)
     facefinder --version        print the version
 
 Keep this file small: everything it imports at the top is paid for at every start.
@@ -95,7 +96,29 @@ def startup_probe(argv: list[str]) -> int:
     code = app.exec()
     if "tensorflow" in sys.modules:
         print("startup: tensorflow was imported", flush=True)
-    return code
+    # Every GUI module, including those imported only when a dialog opens: an import the bundle
+    # lacks (a Qt module excluded in the spec, say) fails here rather than in a user's hands.
+    count, broken = _import_all("facefinder.gui")
+    print(f"startup: imported {count} facefinder.gui modules, {len(broken)} failed", flush=True)
+    for name, error in broken:
+        print(f"startup: cannot import {name}: {error}", flush=True)
+    return code or (3 if broken else 0)
+
+
+def _import_all(package: str) -> tuple[int, list[tuple[str, str]]]:
+    import importlib
+    import pkgutil
+
+    broken = []
+    count = 0
+    pkg = importlib.import_module(package)
+    for info in pkgutil.walk_packages(pkg.__path__, package + "."):
+        count += 1
+        try:
+            importlib.import_module(info.name)
+        except Exception as exc:
+            broken.append((info.name, f"{type(exc).__name__}: {exc}"))
+    return count, broken
 
 
 def main() -> int:

@@ -106,7 +106,6 @@ def run(args, tmp: Path) -> int:
         os.environ["LANGUAGE"] = args.lang
         os.environ["LC_ALL"] = {"ja": "ja_JP.UTF-8"}.get(args.lang, args.lang)
     from PySide6.QtCore import QLocale, QSettings, QTimer
-    from PySide6.QtWidgets import QApplication
 
     if args.lang:
         QLocale.setDefault(QLocale(args.lang))

@@ -211,7 +211,7 @@ class MainWindow(QMainWindow):
         s.setValue("library", self.library)
         s.sync()
 
-    # -- libraries ---------------------------------------------------------------------------------
+    # -- libraries --------------------------------------------------------------------------------
     @property
     def library(self) -> str:
         return self.library_box.currentText() or DEFAULT_LIBRARY
@@ -241,9 +241,9 @@ class MainWindow(QMainWindow):
         if not stats:
             self.library_stats.setText(self.tr("Library “{name}”: empty").format(name=name))
         else:
-            self.library_stats.setText(self.tr("Library “{name}”: {photos} photos, {faces} faces")
-                                       .format(name=name, photos=stats["photos"],
-                                               faces=stats["faces"]))
+            text = self.tr("Library “{name}”: {photos} photos, {faces} faces")
+            self.library_stats.setText(text.format(name=name, photos=stats["photos"],
+                                                   faces=stats["faces"]))
 
     # -- the model -------------------------------------------------------------------------------
     def _status(self, text: str) -> None:
@@ -268,7 +268,7 @@ class MainWindow(QMainWindow):
                 "the app to download it.")))
         self.weights_dialog.open()
 
-    # -- searching ---------------------------------------------------------------------------------
+    # -- searching --------------------------------------------------------------------------------
     def search_file(self, path: str, face_index: int = -1) -> None:
         """Search with ``path`` (face ``face_index``; -1: the largest)."""
         self.query_path = path
@@ -403,7 +403,7 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         self.handle_mime(event.mimeData())
 
-    # -- results -----------------------------------------------------------------------------------
+    # -- results ----------------------------------------------------------------------------------
     def open_result(self, row: int) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(self.model.row(row).path))
 
@@ -461,7 +461,7 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
-    # -- indexing ----------------------------------------------------------------------------------
+    # -- indexing ---------------------------------------------------------------------------------
     def show_wizard(self, folder: str | None = None) -> IndexWizard:
         if self.wizard is None or not self.wizard.isVisible():
             self.wizard = IndexWizard(self.client, self.library, self)

@@ -246,7 +246,7 @@ class ModelService(QObject):
             log.warning("library stats failed: %s", exc)
             self.libraryStats.emit(name, {})
 
-    # -- searching ----------------------------------------------------------------------------------
+    # -- searching --------------------------------------------------------------------------------
     @Slot(int, str, str, int, int)
     def search(self, req: int, library: str, path: str, face_index: int, k: int) -> None:
         """Search ``library`` with face ``face_index`` (-1: the largest) of the photo at ``path``.
@@ -290,7 +290,7 @@ class ModelService(QObject):
         return SearchOutcome(path, query.image, photo.width, photo.height, query.scale,
                              [tuple(f.box) for f in faces], chosen, hits, library)
 
-    # -- indexing -----------------------------------------------------------------------------------
+    # -- indexing ---------------------------------------------------------------------------------
     @Slot(int, str, str, bool, int, object)
     def index(self, req: int, library: str, folder: str, recursive: bool, min_face: int,
               extensions: object) -> None:
@@ -320,7 +320,6 @@ class ModelService(QObject):
         from dataclasses import replace
 
         from ..core import scan
-        from ..core.detect import DetectOptions
 
         engine = self._get_engine()
         lib = self._library(library, create=True)
@@ -365,7 +364,7 @@ class ModelService(QObject):
             summary = IndexSummary(folder="")
         self.indexDone.emit(req, summary)
 
-    # -- shutting down --------------------------------------------------------------------------------
+    # -- shutting down ----------------------------------------------------------------------------
     @Slot()
     def shutdown(self) -> None:
         """Close libraries (saving their indexes) and stop the thread, after a running job."""

@@ -25,9 +25,10 @@ def test_japanese_translation_is_used_for_a_japanese_locale(qapp):
                                                   QLocale.Country.Japan))
     assert translator is not None
     try:
-        assert QCoreApplication.translate("MainWindow", english) == "フォルダーを登録(&I)…"
-        assert QCoreApplication.translate("OptionsPage", "{n} photos found.").format(n=3) \
-            == "写真が 3 枚見つかりました。"
+        japanese = QCoreApplication.translate("MainWindow", english)
+        assert japanese == "フォルダーを登録(&I)…"
+        found = QCoreApplication.translate("OptionsPage", "{n} photos found.")
+        assert found.format(n=3) == "写真が 3 枚見つかりました。"
     finally:
         qapp.removeTranslator(translator)
         if translator.qt is not None:

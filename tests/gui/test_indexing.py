@@ -155,3 +155,13 @@ def test_closing_during_indexing_stops_cleanly(qtbot, settings, tmp_path, no_lef
     index_.load_index(str(path / "faces.hnsw"))
     assert set(index_.get_ids_list()) == set(ids.tolist())
     assert len(ids) == len(np.unique(ids)) > 0
+
+
+def test_escape_stops_indexing(qtbot, window, tmp_path):
+    folder = big_folder(tmp_path)
+    with qtbot.waitSignal(window.client.indexProgress, timeout=JOB_TIMEOUT,
+                          check_params_cb=lambda req, p, crops: p.done >= 1):
+        window.client.index("default", str(folder))
+    with qtbot.waitSignal(window.client.indexDone, timeout=JOB_TIMEOUT) as blocker:
+        window.cancel_action.trigger()  # Esc
+    assert blocker.args[1].cancelled and not window.client.indexing

@@ -106,7 +106,7 @@ def ensure_models() -> list[Path]:
     code = (
         "from facefinder.core.pipeline import Engine\n"
         "from facefinder.core import facenet, mtcnn_lite\n"
-        "e = Engine(); e.backend = 'lite'; e.load()\n"
+        "e = Engine(backend='lite'); e.load()\n"
         "assert e.backend == 'lite', e.backend\n"
         "print(facenet.lite_path())\n"
         "for p in mtcnn_lite.lite_paths().values(): print(p)\n"

@@ -36,6 +36,7 @@ class ThumbnailLoader(QObject):
         self._emitter = _Emitter()
         self._emitter.done.connect(self._arrived)
         self._generation = 0
+        self._ticket = 0
 
     def get(self, path: str, box, size: int) -> QPixmap | None:
         """The cached thumbnail, or None (and a request is queued) when it is not made yet."""
@@ -48,7 +49,10 @@ class ThumbnailLoader(QObject):
             self._pending.add(key)
             generation = self._generation
             emitter = self._emitter
-            self._pool.start(lambda: _work(emitter, key, generation), 0)
+            # Newest first: after a fast scroll the rows on screen now come before the ones
+            # scrolled past (QThreadPool runs higher priorities first).
+            self._ticket = (self._ticket + 1) % 2_000_000_000
+            self._pool.start(lambda: _work(emitter, key, generation), self._ticket)
         return None
 
     def failed(self, path: str, box, size: int) -> bool:

@@ -19,7 +19,8 @@ from .query import QueryView
 from .refresh import RefreshDialog
 from .resources import app_icon
 from .results import ResultsModel, ResultsView
-from .service import SearchOutcome, ServiceClient
+from .client import ServiceClient
+from .service import SearchOutcome
 from .thumbnails import ThumbnailLoader
 from .wizard import IndexWizard, library_names
 

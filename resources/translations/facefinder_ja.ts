@@ -232,267 +232,267 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="54" />
+        <location filename="../../facefinder/gui/main_window.py" line="55" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="85" />
+        <location filename="../../facefinder/gui/main_window.py" line="86" />
         <source>Results appear here.</source>
         <translation>ここに結果が表示されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="101" />
+        <location filename="../../facefinder/gui/main_window.py" line="102" />
         <source>The library to search</source>
         <translation>検索するライブラリ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="105" />
+        <location filename="../../facefinder/gui/main_window.py" line="106" />
         <source>How many results to show</source>
         <translation>表示する結果の数</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="111" />
+        <location filename="../../facefinder/gui/main_window.py" line="112" />
         <source>Faces closer than this distance are called the same person</source>
         <translation>この距離より近い顔を同一人物とみなします</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="128" />
+        <location filename="../../facefinder/gui/main_window.py" line="129" />
         <source>&amp;Open photo…</source>
         <translation>写真を開く(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="130" />
+        <location filename="../../facefinder/gui/main_window.py" line="131" />
         <source>Search with a photo from disk</source>
         <translation>ディスク上の写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="131" />
+        <location filename="../../facefinder/gui/main_window.py" line="132" />
         <source>&amp;Paste photo</source>
         <translation>写真を貼り付け(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="133" />
+        <location filename="../../facefinder/gui/main_window.py" line="134" />
         <source>Search with the photo on the clipboard</source>
         <translation>クリップボードの写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="134" />
+        <location filename="../../facefinder/gui/main_window.py" line="135" />
         <source>&amp;Next queued photo</source>
         <translation>待機中の次の写真(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="137" />
+        <location filename="../../facefinder/gui/main_window.py" line="138" />
         <source>&amp;Index a folder…</source>
         <translation>フォルダーを登録(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="138" />
+        <location filename="../../facefinder/gui/main_window.py" line="139" />
         <source>Add a photo folder to the library</source>
         <translation>写真フォルダーをライブラリに追加します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="139" />
+        <location filename="../../facefinder/gui/main_window.py" line="140" />
         <source>&amp;Refresh library</source>
         <translation>ライブラリを更新(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="140" />
+        <location filename="../../facefinder/gui/main_window.py" line="141" />
         <source>Index again what changed</source>
         <translation>変更された分だけ登録し直します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="141" />
+        <location filename="../../facefinder/gui/main_window.py" line="142" />
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="142" />
+        <location filename="../../facefinder/gui/main_window.py" line="143" />
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="144" />
+        <location filename="../../facefinder/gui/main_window.py" line="145" />
         <source>&amp;About facefinder</source>
         <translation>facefinder について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="145" />
+        <location filename="../../facefinder/gui/main_window.py" line="146" />
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="149" />
+        <location filename="../../facefinder/gui/main_window.py" line="150" />
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="151" />
+        <location filename="../../facefinder/gui/main_window.py" line="152" />
         <source>Main</source>
         <translation>メイン</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="159" />
+        <location filename="../../facefinder/gui/main_window.py" line="160" />
         <source>Library:</source>
         <translation>ライブラリ:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="160" />
+        <location filename="../../facefinder/gui/main_window.py" line="161" />
         <source>Results:</source>
         <translation>結果数:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="161" />
+        <location filename="../../facefinder/gui/main_window.py" line="162" />
         <source>Threshold:</source>
         <translation>しきい値:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="242" />
+        <location filename="../../facefinder/gui/main_window.py" line="243" />
         <source>Library “{name}”: empty</source>
         <translation>ライブラリ「{name}」: 空</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="244" />
+        <location filename="../../facefinder/gui/main_window.py" line="245" />
         <source>Library “{name}”: {photos} photos, {faces} faces</source>
         <translation>ライブラリ「{name}」: 写真 {photos} 枚、顔 {faces} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="254" />
+        <location filename="../../facefinder/gui/main_window.py" line="255" />
         <source>Ready. Drop a photo to search.</source>
         <translation>準備完了。写真をドロップすると検索します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="258" />
+        <location filename="../../facefinder/gui/main_window.py" line="259" />
         <source>The face model could not be loaded.</source>
         <translation>顔モデルを読み込めませんでした。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="259" />
+        <location filename="../../facefinder/gui/main_window.py" line="260" />
         <source>The face model could not be loaded: {reason}</source>
         <translation>顔モデルを読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="263" />
+        <location filename="../../facefinder/gui/main_window.py" line="264" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="267" />
+        <location filename="../../facefinder/gui/main_window.py" line="268" />
         <source>Searching needs the face model. Use Help ▸ About for its source, and restart the app to download it.</source>
         <translation>検索には顔モデルが必要です。入手元は「ヘルプ ▸ facefinder について」で確認でき、アプリを再起動するとダウンロードできます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="280" />
+        <location filename="../../facefinder/gui/main_window.py" line="281" />
         <source>Waiting for the face model…</source>
         <translation>顔モデルの準備を待っています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="282" />
+        <location filename="../../facefinder/gui/main_window.py" line="283" />
         <source>Searching…</source>
         <translation>検索しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="303" />
+        <location filename="../../facefinder/gui/main_window.py" line="304" />
         <source>1 more photo queued: Ctrl+N shows it.</source>
         <translation>あと 1 枚の写真が待機中です。Ctrl+N で表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="304" />
+        <location filename="../../facefinder/gui/main_window.py" line="305" />
         <source>{n} more photos queued: Ctrl+N shows the next.</source>
         <translation>あと {n} 枚の写真が待機中です。Ctrl+N で次を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="329" />
+        <location filename="../../facefinder/gui/main_window.py" line="330" />
         <source>{name}: 1 face</source>
         <translation>{name}: 顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="330" />
+        <location filename="../../facefinder/gui/main_window.py" line="331" />
         <source>{name}: {n} faces; searching with face {i} (click another to switch)</source>
         <translation>{name}: 顔 {n} 件。顔 {i} で検索中（別の顔をクリックすると切り替わります）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="334" />
+        <location filename="../../facefinder/gui/main_window.py" line="335" />
         <source>1 result in “{library}”</source>
         <translation>「{library}」の結果 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="335" />
+        <location filename="../../facefinder/gui/main_window.py" line="336" />
         <source>{n} results in “{library}”</source>
         <translation>「{library}」の結果 {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="336" />
+        <location filename="../../facefinder/gui/main_window.py" line="337" />
         <source>Search done.</source>
         <translation>検索が完了しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="343" />
+        <location filename="../../facefinder/gui/main_window.py" line="344" />
         <source>This file is not a photo that can be read.</source>
         <translation>このファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="344" />
+        <location filename="../../facefinder/gui/main_window.py" line="345" />
         <source>No face was found in this photo. Try one where a face is clearly visible.</source>
         <translation>この写真には顔が見つかりませんでした。顔がはっきり写っている写真でお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="346" />
+        <location filename="../../facefinder/gui/main_window.py" line="347" />
         <source>The library “{name}” is empty. Index a folder first (File ▸ Index a folder…).</source>
         <translation>ライブラリ「{name}」は空です。先にフォルダーを登録してください（ファイル ▸ フォルダーを登録…）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="348" />
+        <location filename="../../facefinder/gui/main_window.py" line="349" />
         <source>The face model is missing.</source>
         <translation>顔モデルがありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="349" />
+        <location filename="../../facefinder/gui/main_window.py" line="350" />
         <source>Something went wrong.</source>
         <translation>問題が発生しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="353" />
+        <location filename="../../facefinder/gui/main_window.py" line="354" />
         <source>No results.</source>
         <translation>結果はありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="372" />
+        <location filename="../../facefinder/gui/main_window.py" line="373" />
         <source>Open a photo</source>
         <translation>写真を開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="373" />
+        <location filename="../../facefinder/gui/main_window.py" line="374" />
         <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="420" />
+        <location filename="../../facefinder/gui/main_window.py" line="421" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="421" />
+        <location filename="../../facefinder/gui/main_window.py" line="422" />
         <source>Show in folder</source>
         <translation>フォルダーで表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="423" />
+        <location filename="../../facefinder/gui/main_window.py" line="424" />
         <source>Copy path</source>
         <translation>パスをコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="426" />
+        <location filename="../../facefinder/gui/main_window.py" line="427" />
         <source>Compare with query</source>
         <translation>検索した顔と比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="492" />
+        <location filename="../../facefinder/gui/main_window.py" line="493" />
         <source>Stopping indexing…</source>
         <translation>登録を停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="506" />
+        <location filename="../../facefinder/gui/main_window.py" line="507" />
         <source>Closing…</source>
         <translation>終了しています…</translation>
     </message>

@@ -7,14 +7,15 @@ import logging
 import threading
 
 from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtGui import QImage
 
 from .service import ModelService
 
 log = logging.getLogger(__name__)
 
 _RELAYED = ("status", "modelReady", "modelFailed", "weightsMissing", "weightsProgress",
-            "weightsDone", "searchDone", "searchFailed", "indexProgress", "indexDone",
-            "indexFailed", "libraryStats", "stopped")
+            "weightsDone", "searchDone", "searchFailed", "compareDone", "compareFailed",
+            "indexProgress", "indexDone", "indexFailed", "libraryStats", "stopped")
 
 
 class ServiceClient(QObject):
@@ -33,6 +34,8 @@ class ServiceClient(QObject):
     weightsDone = Signal(bool, str)
     searchDone = Signal(int, object)
     searchFailed = Signal(int, str, str)
+    compareDone = Signal(int, float, QImage, QImage)
+    compareFailed = Signal(int, int, str, str)
     indexProgress = Signal(int, object, object)
     indexDone = Signal(int, object)
     indexFailed = Signal(int, str)
@@ -42,7 +45,8 @@ class ServiceClient(QObject):
     _load = Signal()
     _fetch = Signal()
     _import = Signal(str)
-    _search = Signal(int, str, str, int, int)
+    _search = Signal(int, str, str, int, int, bool)
+    _compare = Signal(int, str, str)
     _index = Signal(int, str, str, bool, int, object)
     _info = Signal(str)
     _shutdown = Signal()
@@ -61,6 +65,7 @@ class ServiceClient(QObject):
         self._fetch.connect(self.service.fetchWeights)
         self._import.connect(self.service.importWeights)
         self._search.connect(self.service.search)
+        self._compare.connect(self.service.compare)
         self._index.connect(self.service.index)
         self._info.connect(self.service.libraryInfo)
         self._shutdown.connect(self.service.shutdown)
@@ -88,9 +93,18 @@ class ServiceClient(QObject):
     def library_info(self, name: str) -> None:
         self._info.emit(name)
 
-    def search(self, library: str, path: str, face_index: int = -1, k: int = 20) -> int:
+    def search(self, library: str, path: str, face_index: int = -1, k: int = 20,
+               distinct: bool = False) -> int:
+        """Search (``distinct``: the ``k`` nearest people, not faces). Returns the request id."""
         req = self._new_id()
-        self._search.emit(req, library, path, face_index, k)
+        self._search.emit(req, library, path, face_index, k, bool(distinct))
+        return req
+
+    def compare(self, a: str, b: str) -> int:
+        """Compare the largest faces of two photos; answered by ``compareDone`` /
+        ``compareFailed`` with the returned request id."""
+        req = self._new_id()
+        self._compare.emit(req, a, b)
         return req
 
     def index(self, library: str, folder: str, recursive: bool = True, min_face: int = 0,

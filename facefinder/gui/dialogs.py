@@ -1,14 +1,19 @@
-"""Small dialogs: About, Compare (two faces side by side) and the model weights fetcher."""
+"""Small dialogs: About, Compare (two faces side by side, or two photos dropped on it) and the
+model weights fetcher."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QPalette, QPixmap
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QHBoxLayout, \
+import os
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QFont, QGuiApplication, QImage, \
+    QKeyEvent, QKeySequence, QMouseEvent, QPalette, QPixmap
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QFrame, QHBoxLayout, \
     QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from .. import __version__
-from ..core.verify import confidence, same_person
+from ..core.verify import DEFAULT_THRESHOLD
+from .drops import read_mime
 from .resources import app_icon
 
 
@@ -53,80 +58,303 @@ class AboutDialog(QDialog):
         self.resize(520, 360)
 
 
-class CompareDialog(QDialog):
-    """Both aligned face crops side by side, the distance and the verdict."""
+class FaceSlot(QFrame):
+    """One side of the compare dialog: a face crop (or a prompt), the photo's name and its role.
 
-    def __init__(self, query: QPixmap, query_name: str, other: QPixmap | None, other_name: str,
-                 distance: float, threshold: float, parent: QWidget | None = None) -> None:
+    ``interactive``: a drop zone too; drop a photo on it, click it (or press Space) to choose
+    one, or paste while it has focus. ``photoChosen(path)`` then fires; ``problem(text)`` when
+    what came is not a photo file."""
+
+    photoChosen = Signal(str)
+    problem = Signal(str)
+
+    SIDE = 160
+
+    def __init__(self, role: str, interactive: bool = False, temp_dir: str = "",
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(self.tr("Compare faces"))
-        grid = QGridLayout()
-        self.other_label = QLabel()
-        for col, (pix, name, label) in enumerate(((query, query_name, QLabel()),
-                                                  (other, other_name, self.other_label))):
-            label.setFixedSize(160, 160)
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            if pix is not None and not pix.isNull():
-                label.setPixmap(pix.scaled(160, 160, Qt.AspectRatioMode.KeepAspectRatio,
-                                           Qt.TransformationMode.SmoothTransformation))
-            else:
-                label.setText("…")
-            caption = QLabel()
-            caption.setText(caption.fontMetrics().elidedText(
-                name, Qt.TextElideMode.ElideMiddle, 190))
-            caption.setToolTip(name)
-            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            role = QLabel(self.tr("Query") if col == 0 else self.tr("Result"))
-            role.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            role.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-            grid.addWidget(role, 2, col, Qt.AlignmentFlag.AlignCenter)
-            grid.addWidget(label, 0, col, Qt.AlignmentFlag.AlignCenter)
-            grid.addWidget(caption, 1, col, Qt.AlignmentFlag.AlignCenter)
-        same = same_person(distance, threshold)
-        detail = ""
-        try:  # the calibrated certainty, where this core has it
-            from ..core.verify import certainty
+        self.interactive = interactive
+        self.temp_dir = temp_dir
+        self.path: str | None = None
+        self.image = QLabel()
+        self.image.setFixedSize(self.SIDE, self.SIDE)
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setWordWrap(True)
+        self.caption = QLabel()
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.role = QLabel(role)
+        self.role.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.role.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.image, 0, Qt.AlignmentFlag.AlignCenter)
+        lay.addWidget(self.caption)
+        lay.addWidget(self.role)
+        if interactive:
+            self.setFrameShape(QFrame.Shape.StyledPanel)
+            self.setFrameShadow(QFrame.Shadow.Sunken)
+            self.setAcceptDrops(True)
+            self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            self.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.setToolTip(self.tr("Drop a photo here, click to choose one, or paste (Ctrl+V)"))
+            self.set_prompt(self.tr("Drop a photo here\nor click to choose"))
+        else:
+            self.set_prompt("…")
 
-            c = certainty(distance, threshold)
-            key = c.words
-            detail = self.tr("In the calibration photos, {same:.0%} of same-person pairs and "
-                             "{different:.0%} of different-person pairs are closer than this."
-                             ).format(same=c.same_closer, different=c.different_closer)
-        except ImportError:
-            key = confidence(distance, threshold)
-        words = {"uncertain": self.tr("uncertain"), "likely": self.tr("likely"),
-                 "very likely": self.tr("very likely")}.get(key, key)
-        verdict = (self.tr("Same person ({certainty})") if same
-                   else self.tr("Different people ({certainty})")).format(certainty=words)
-        self.verdict = QLabel(verdict)
+    def set_prompt(self, text: str) -> None:
+        self.image.clear()
+        self.image.setText(text)
+
+    def set_face(self, pix: QPixmap | QImage | None) -> None:
+        if isinstance(pix, QImage):
+            pix = QPixmap.fromImage(pix)
+        if pix is None or pix.isNull():
+            self.set_prompt("…")
+            return
+        self.image.setPixmap(pix.scaled(self.SIDE, self.SIDE,
+                                        Qt.AspectRatioMode.KeepAspectRatio,
+                                        Qt.TransformationMode.SmoothTransformation))
+
+    def set_name(self, name: str) -> None:
+        self.caption.setText(self.caption.fontMetrics().elidedText(
+            name, Qt.TextElideMode.ElideMiddle, self.SIDE + 30))
+        self.caption.setToolTip(name)
+
+    def set_path(self, path: str) -> None:
+        """Use the photo at ``path`` (its face crop comes with the comparison)."""
+        self.path = path
+        self.set_name(os.path.basename(path))
+        self.set_prompt("…")
+        self.photoChosen.emit(path)
+
+    def take_mime(self, mime) -> bool:
+        """Use the first photo a drop or paste carries; False (and ``problem``) when none."""
+        if mime is None:
+            return False
+        content = read_mime(mime, self.temp_dir)
+        if content.files:
+            self.set_path(content.files[0])
+            return True
+        if content.folder:
+            self.problem.emit(self.tr("That is a folder. Drop a photo."))
+        else:
+            self.problem.emit(content.problem or "")
+        return False
+
+    def choose(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Choose a photo"), "",
+            self.tr("Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;"
+                    "All files (*)"))
+        if path:
+            self.set_path(path)
+
+    def paste(self) -> bool:
+        return self.take_mime(QGuiApplication.clipboard().mimeData())
+
+    # -- events ---------------------------------------------------------------------------------
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.interactive and event.button() == Qt.MouseButton.LeftButton \
+                and self.rect().contains(event.position().toPoint()):
+            self.choose()
+        else:
+            super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.interactive and event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Return,
+                                                Qt.Key.Key_Enter):
+            self.choose()
+        else:
+            super().keyPressEvent(event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if self.interactive and (mime.hasUrls() or mime.hasImage() or mime.hasText()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        event.acceptProposedAction()
+        self.take_mime(event.mimeData())
+
+
+class CompareDialog(QDialog):
+    """Two faces side by side, their distance, the verdict at the threshold and how sure it is
+    (where the distance falls between the calibration's same-person and different-person
+    distances).
+
+    Without ``client``: shows two given crops (a search's query and a result; see
+    :meth:`set_faces` and :meth:`show_result`). With ``client``: "Compare two photos", two drop
+    zones (drop, click to choose, paste); the comparison runs in the model service."""
+
+    def __init__(self, parent: QWidget | None = None, threshold: float = DEFAULT_THRESHOLD,
+                 client=None, temp_dir: str = "") -> None:
+        super().__init__(parent)
+        self.client = client
+        self.threshold = float(threshold)
+        self.req: int | None = None
+        interactive = client is not None
+        self.setWindowTitle(self.tr("Compare two photos") if interactive
+                            else self.tr("Compare faces"))
+        self.first = FaceSlot(self.tr("First photo") if interactive else self.tr("Query"),
+                              interactive, temp_dir)
+        self.second = FaceSlot(self.tr("Second photo") if interactive else self.tr("Result"),
+                               interactive, temp_dir)
+        self.other_label = self.second.image
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.first)
+        row.addSpacing(12)
+        row.addWidget(self.second)
+        row.addStretch(1)
+        self.intro = QLabel(self.tr("Drop a photo on each side (or click a side to choose one, "
+                                    "or paste). The largest face of each photo is compared."))
+        self.intro.setWordWrap(True)
+        self.verdict = QLabel()
         self.verdict.setObjectName("verdict")
         f = QFont(self.verdict.font())
         f.setPointSizeF(f.pointSizeF() * 1.4)
         f.setBold(True)
         self.verdict.setFont(f)
         self.verdict.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.distance = QLabel(self.tr("Distance {distance:.3f} (threshold {threshold:.2f}; "
-                                       "smaller is more alike)").format(distance=distance,
-                                                                        threshold=threshold))
+        self.verdict.setWordWrap(True)
+        self.distance = QLabel()
         self.distance.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.detail = QLabel(detail)
+        self.detail = QLabel()
         self.detail.setWordWrap(True)
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.detail.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
-        lay.addLayout(grid)
+        if interactive:
+            lay.addWidget(self.intro)
+        else:
+            self.intro.hide()
+        lay.addLayout(row)
         lay.addWidget(self.verdict)
         lay.addWidget(self.distance)
-        if detail:
-            lay.addWidget(self.detail)
+        lay.addWidget(self.detail)
+        lay.addWidget(self.error)
+        lay.addStretch(1)
         lay.addWidget(buttons)
+        if interactive:
+            for slot in (self.first, self.second):
+                slot.photoChosen.connect(lambda _path: self._start())
+                slot.problem.connect(lambda text: self.show_error(text))
+            client.compareDone.connect(self._done)
+            client.compareFailed.connect(self._failed)
+            paste = QAction(self)
+            paste.setShortcut(QKeySequence(QKeySequence.StandardKey.Paste))
+            paste.triggered.connect(self.paste)
+            self.addAction(paste)
+            self.resize(520, 480)
+
+    # -- showing ---------------------------------------------------------------------------------
+    def set_faces(self, first: QPixmap | None, first_name: str, second: QPixmap | None,
+                  second_name: str) -> None:
+        self.first.set_face(first)
+        self.first.set_name(first_name)
+        self.second.set_face(second)
+        self.second.set_name(second_name)
 
     def set_other(self, pix: QPixmap) -> None:
-        """The result's crop, when it arrives after the dialog opened."""
-        self.other_label.setPixmap(pix.scaled(160, 160, Qt.AspectRatioMode.KeepAspectRatio,
-                                              Qt.TransformationMode.SmoothTransformation))
+        """The second crop, when it arrives after the dialog opened."""
+        self.second.set_face(pix)
+
+    def show_result(self, distance: float) -> None:
+        """The distance, the verdict at :attr:`threshold` and how sure it is."""
+        from ..core.verify import certainty
+
+        self.error.hide()
+        c = certainty(distance, self.threshold)
+        words = {"uncertain": self.tr("uncertain"), "likely": self.tr("likely"),
+                 "very likely": self.tr("very likely")}.get(c.words, c.words)
+        verdict = (self.tr("Same person: {certainty} ({sure:.0%} sure)") if c.same
+                   else self.tr("Different people: {certainty} ({sure:.0%} sure)"))
+        self.verdict.setText(verdict.format(certainty=words, sure=c.sure))
+        self.distance.setText(self.tr("Distance {distance:.3f} (threshold {threshold:.2f}; "
+                                      "smaller is more alike)").format(
+            distance=distance, threshold=self.threshold))
+        self.detail.setText(self.tr(
+            "In the calibration photos, {same:.0%} of same-person pairs and {different:.0%} of "
+            "different-person pairs are closer than this.").format(
+            same=c.same_closer, different=c.different_closer))
+        self.result = c
+
+    def clear_result(self, text: str = "") -> None:
+        self.verdict.setText(text)
+        self.distance.clear()
+        self.detail.clear()
+        self.error.hide()
+
+    def show_error(self, headline: str, detail: str = "") -> None:
+        self.clear_result()
+        text = f"<b>{_esc(headline)}</b>"
+        if detail:
+            text += f"<br><small>{_esc(detail)}</small>"
+        self.error.setText(text)
+        self.error.show()
+
+    # -- comparing two photos ----------------------------------------------------------------------
+    def compare_files(self, first: str, second: str) -> int | None:
+        """Compare two photo files (as if dropped on the two sides); returns the request id."""
+        self.first.path = first
+        self.first.set_name(os.path.basename(first))
+        self.first.set_prompt("…")
+        self.second.set_path(second)
+        return self.req
+
+    def paste(self) -> None:
+        """Paste into the side that has focus, else the first empty side, else the second."""
+        slot = next((s for s in (self.first, self.second) if s.hasFocus()), None) \
+            or next((s for s in (self.first, self.second) if s.path is None), self.second)
+        slot.paste()
+
+    def _start(self) -> None:
+        if self.client is None or not (self.first.path and self.second.path):
+            if self.client is not None:
+                self.clear_result()
+            return
+        self.clear_result(self.tr("Comparing…"))
+        self.req = self.client.compare(self.first.path, self.second.path)
+
+    def _done(self, req: int, distance: float, first: QImage, second: QImage) -> None:
+        if req != self.req:
+            return  # an answer to a comparison that was replaced
+        self.first.set_face(first)
+        self.second.set_face(second)
+        self.show_result(distance)
+
+    def _failed(self, req: int, which: int, kind: str, message: str) -> None:
+        if req != self.req:
+            return
+        headline = {
+            ("image", 0): self.tr("The first file is not a photo that can be read."),
+            ("image", 1): self.tr("The second file is not a photo that can be read."),
+            ("noface", 0): self.tr("No face was found in the first photo. Try one where a face "
+                                   "is clearly visible."),
+            ("noface", 1): self.tr("No face was found in the second photo. Try one where a "
+                                   "face is clearly visible."),
+        }.get((kind, which))
+        if headline is None:
+            headline = (self.tr("The face model is missing.") if kind == "model"
+                        else self.tr("Something went wrong."))
+        for i, slot in enumerate((self.first, self.second)):
+            if i == which:
+                slot.set_prompt(self.tr("No face") if kind == "noface" else "✕")
+        self.show_error(headline, message)
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class WeightsDialog(QDialog):

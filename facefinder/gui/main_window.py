@@ -46,6 +46,8 @@ class MainWindow(QMainWindow):
         self.wizard: IndexWizard | None = None
         self.refresh_dialog: RefreshDialog | None = None
         self.weights_dialog: WeightsDialog | None = None
+        self.people_view = None  # PeopleView, made on first use
+        self.compare_dialog: CompareDialog | None = None
         self.setWindowTitle("facefinder")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -143,10 +145,26 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action(self.tr("&Quit"), self.close,
                                         QKeySequence.StandardKey.Quit)
         self.about_action = self._action(self.tr("&About facefinder"), self.show_about)
+        self.compare_action = self._action(self.tr("&Compare two photos…"), self.show_compare,
+                                           "Ctrl+Shift+C",
+                                           self.tr("Are two photos of the same person?"))
+        self.people_action = self._action(self.tr("&People…"), self.show_people,
+                                          "Ctrl+Shift+P", self.tr("Faces grouped by person"))
+        self.distinct_action = self._action(self.tr("People, not photos"),
+                                            self._distinct_toggled)
+        self.distinct_action.setCheckable(True)
+        self.distinct_action.setToolTip(self.tr(
+            "Show the nearest people, each once (by the face nearest the query), instead of "
+            "the nearest faces"))
+        self.distinct_action.setStatusTip(self.distinct_action.toolTip())
         file_menu = self.menuBar().addMenu(self.tr("&File"))
         for a in (self.open_action, self.paste_action, self.next_action, None,
+                  self.compare_action, None,
                   self.index_action, self.refresh_action, None, self.quit_action):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
+        view_menu = self.menuBar().addMenu(self.tr("&View"))
+        view_menu.addAction(self.people_action)
+        view_menu.addAction(self.distinct_action)
         help_menu = self.menuBar().addMenu(self.tr("&Help"))
         help_menu.addAction(self.about_action)
         bar = QToolBar(self.tr("Main"))
@@ -166,6 +184,7 @@ class MainWindow(QMainWindow):
             h.addWidget(QLabel(label))
             h.addWidget(w)
             bar.addWidget(holder)
+        bar.addAction(self.distinct_action)
         self.addToolBar(bar)
 
     def _connect(self) -> None:
@@ -178,6 +197,7 @@ class MainWindow(QMainWindow):
         svc.searchFailed.connect(self._search_failed)
         svc.libraryStats.connect(self._library_stats)
         svc.indexDone.connect(lambda *_: self._refresh_libraries())
+        svc.indexDone.connect(lambda *_: self.people_view and self.people_view.reload())
         self.query_view.faceClicked.connect(self._face_clicked)
         self.results.openRequested.connect(self.open_result)
         self.results.customContextMenuRequested.connect(self._context_menu)
@@ -188,6 +208,8 @@ class MainWindow(QMainWindow):
         self._research.timeout.connect(self._search_again)
         self.count_box.valueChanged.connect(lambda _: self._research.start())
         self.library_box.currentTextChanged.connect(self._library_changed)
+        self.library_box.currentTextChanged.connect(
+            lambda n: self.people_view and self.people_view.set_library(n))
 
     def _restore(self) -> None:
         s = self.settings
@@ -201,6 +223,8 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(state)
         self.count_box.setValue(int(s.value("search/count", 20)))
         self.threshold_box.setValue(float(s.value("search/threshold", DEFAULT_THRESHOLD)))
+        self.distinct_action.setChecked(str(s.value("search/distinct", "false")).lower()
+                                        in ("true", "1"))
         self._refresh_libraries(str(s.value("library", DEFAULT_LIBRARY)))
 
     def _save(self) -> None:
@@ -209,6 +233,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/splitter", self.splitter.saveState())
         s.setValue("search/count", self.count_box.value())
         s.setValue("search/threshold", self.threshold_box.value())
+        s.setValue("search/distinct", self.distinct_action.isChecked())
         s.setValue("library", self.library)
         s.sync()
 
@@ -282,7 +307,8 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().showMessage(self.tr("Searching…"))
         self.search_id = self.client.search(self.library, path, face_index,
-                                            self.count_box.value())
+                                            self.count_box.value(),
+                                            self.distinct_action.isChecked())
 
     def search_files(self, paths: list[str]) -> None:
         """Search with the first photo; queue the others (File ▸ Next queued photo)."""
@@ -321,7 +347,7 @@ class MainWindow(QMainWindow):
         self.query_view.set_photo(outcome.image, outcome.width, outcome.height, outcome.scale,
                                   outcome.boxes, outcome.chosen)
         self.model.set_threshold(self.threshold_box.value())
-        self.model.set_hits(outcome.hits)
+        self.model.set_hits(outcome.hits, outcome.people, outcome.distinct)
         faces = len(outcome.boxes)
         name = self.query_caption.fontMetrics().elidedText(
             os.path.basename(outcome.path), Qt.TextElideMode.ElideMiddle, 260)
@@ -331,9 +357,13 @@ class MainWindow(QMainWindow):
             self.tr("{name}: {n} faces; searching with face {i} (click another to switch)")
             .format(name=name, n=faces, i=outcome.chosen + 1))
         n = len(outcome.hits)
-        self.results_header.setText(
-            (self.tr("1 result in “{library}”") if n == 1 else
-             self.tr("{n} results in “{library}”")).format(n=n, library=outcome.library))
+        if outcome.distinct:
+            header = (self.tr("1 person in “{library}”") if n == 1 else
+                      self.tr("{n} people in “{library}”"))
+        else:
+            header = (self.tr("1 result in “{library}”") if n == 1 else
+                      self.tr("{n} results in “{library}”"))
+        self.results_header.setText(header.format(n=n, library=outcome.library))
         self.statusBar().showMessage(self.tr("Search done."), 5000)
 
     def _search_failed(self, req: int, kind: str, message: str) -> None:
@@ -445,9 +475,10 @@ class MainWindow(QMainWindow):
             return None
         r = self.model.row(row)
         other = self.loader.get(r.path, r.box, 160)
-        dialog = CompareDialog(self.query_crop(), os.path.basename(self.outcome.path), other,
-                               os.path.basename(r.path), r.distance, self.threshold_box.value(),
-                               self)
+        dialog = CompareDialog(self, self.threshold_box.value())
+        dialog.set_faces(self.query_crop(), os.path.basename(self.outcome.path), other,
+                         os.path.basename(r.path))
+        dialog.show_result(r.distance)
         key = (r.path, tuple(r.box), 160)
 
         def arrived(k) -> None:
@@ -461,6 +492,50 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def show_compare(self) -> CompareDialog:
+        """File ▸ Compare two photos: two drop zones; the model service compares them."""
+        if self.compare_dialog is None:
+            self.compare_dialog = CompareDialog(self, self.threshold_box.value(), self.client,
+                                                self.temp.path())
+        else:
+            self.compare_dialog.threshold = self.threshold_box.value()
+        self.compare_dialog.show()
+        self.compare_dialog.raise_()
+        self.compare_dialog.activateWindow()
+        return self.compare_dialog
+
+    # -- people -----------------------------------------------------------------------------------
+    def show_people(self):
+        """View ▸ People: the library's faces grouped by person, in a window of its own."""
+        if self.people_view is None:
+            from .people_view import PeopleView
+
+            self.people_view = PeopleView(self.library, self.loader, self)
+            self.people_view.setWindowFlag(Qt.WindowType.Window)
+            self.people_view.setWindowTitle(self.tr("People"))
+            self.people_view.resize(900, 650)
+            self.people_view.failed.connect(self._people_failed)
+            self.people_view.changed.connect(self._people_changed)
+            self.people_view.reload()
+        self.people_view.show()
+        self.people_view.raise_()
+        self.people_view.activateWindow()
+        return self.people_view
+
+    def _people_failed(self, message: str) -> None:
+        self.statusBar().showMessage(
+            self.tr("People could not be loaded: {reason}").format(reason=message), 8000)
+
+    def _people_changed(self) -> None:
+        """A person was named, merged or corrected: show the new names on the results."""
+        if self.query_path and self.outcome is not None:
+            self._search_again()
+
+    def _distinct_toggled(self, on: bool) -> None:
+        self.settings.setValue("search/distinct", bool(on))
+        if self.query_path:
+            self._search_again()
 
     # -- indexing ---------------------------------------------------------------------------------
     def show_wizard(self, folder: str | None = None) -> IndexWizard:
@@ -505,10 +580,12 @@ class MainWindow(QMainWindow):
         """Save settings, stop the job (what was done is kept) and end the model thread."""
         self._save()
         self.statusBar().showMessage(self.tr("Closing…"))
-        for w in (self.wizard, self.refresh_dialog):
+        for w in (self.wizard, self.refresh_dialog, self.compare_dialog, self.people_view):
             if w is not None:
                 w.hide()
         self.client.shutdown()
+        if self.people_view is not None:
+            self.people_view.shutdown()
         self.loader.shutdown()
         event.accept()
 

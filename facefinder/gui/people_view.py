@@ -57,7 +57,10 @@ class Group:
 
     @property
     def title(self) -> str:
-        return self.name or f"Person {self.id}"
+        from PySide6.QtCore import QCoreApplication
+
+        return self.name or QCoreApplication.translate("PeopleView", "Person {id}").format(
+            id=self.id)
 
 
 # -- models ----------------------------------------------------------------------------------------
@@ -313,11 +316,12 @@ class PeopleView(QWidget):
     """Groups of faces, largest first. Double-click a group to see its faces.
 
     Signals: ``peopleLoaded(int)`` (number of groups, after every reload), ``busyChanged(bool)``,
-    ``failed(str)``. ``library``: a library name or folder (as the CLI's ``--library``)."""
+    ``failed(str)``, ``changed()`` (after a correction: a name, a merge, a face moved out). ``library``: a library name or folder (as the CLI's ``--library``)."""
 
     peopleLoaded = Signal(int)
     busyChanged = Signal(bool)
     failed = Signal(str)
+    changed = Signal()
 
     def __init__(self, library: str | os.PathLike, loader: ThumbnailLoader | None = None,
                  parent: QWidget | None = None) -> None:
@@ -491,14 +495,14 @@ class PeopleView(QWidget):
         from ..core import people
 
         return self._run(lambda lib: (people.rename(lib, person_id, name),
-                                      _snapshot(lib, False))[1], self._show_groups)
+                                      _snapshot(lib, False))[1], self._corrected)
 
     def merge(self, a: int, b: int) -> int:
         """Merge ``b`` into ``a`` (the bigger group keeps its id when called from the button)."""
         from ..core import people
 
         return self._run(lambda lib: (people.merge(lib, a, b), _snapshot(lib, False))[1],
-                         self._show_groups)
+                         self._corrected)
 
     def move_out(self, face_ids: list[int]) -> int:
         from ..core import people
@@ -508,7 +512,11 @@ class PeopleView(QWidget):
                 people.move_out(lib, f)
             return _snapshot(lib, False)
 
-        return self._run(job, self._show_groups)
+        return self._run(job, self._corrected)
+
+    def _corrected(self, groups: list[Group]) -> None:
+        self._show_groups(groups)
+        self.changed.emit()
 
     def _ask_name(self, person_id: int | None = None) -> None:
         if person_id is None:

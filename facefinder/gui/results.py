@@ -24,6 +24,10 @@ PathRole = Qt.ItemDataRole.UserRole + 4
 BoxRole = Qt.ItemDataRole.UserRole + 5
 SameRole = Qt.ItemDataRole.UserRole + 6
 ThumbFailedRole = Qt.ItemDataRole.UserRole + 7
+PersonRole = Qt.ItemDataRole.UserRole + 8
+"""The name of the person the face belongs to (None: no group, or an unnamed one)."""
+GroupSizeRole = Qt.ItemDataRole.UserRole + 9
+"""Faces in the face's group (distinct-people results only; else None)."""
 
 
 @dataclass
@@ -34,6 +38,9 @@ class ResultRow:
     distance: float
     path: str
     box: tuple[int, int, int, int]
+    person_id: int | None = None
+    name: str | None = None
+    group_size: int = 1
 
 
 class ResultsModel(QAbstractListModel):
@@ -44,16 +51,26 @@ class ResultsModel(QAbstractListModel):
         self._rows: list[ResultRow] = []
         self._where: dict[tuple, int] = {}
         self.threshold = DEFAULT_THRESHOLD
+        self.distinct = False
+        self._person_line = False
         self.loader = loader
         loader.ready.connect(self._thumb_ready)
 
-    def set_hits(self, hits) -> None:
-        """Replace the rows with :class:`~facefinder.core.library.Hit` objects."""
+    def set_hits(self, hits, people: dict | None = None, distinct: bool = False) -> None:
+        """Replace the rows with :class:`~facefinder.core.library.Hit` objects. ``people``:
+        ``{face id: (person id, name, group size)}``; ``distinct``: each hit stands for a
+        person (its group size is shown)."""
+        people = people or {}
         self.beginResetModel()
         self.loader.forget_pending()
-        self._rows = [ResultRow(h.face.face_id, float(h.distance), h.face.path,
-                                tuple(int(v) for v in h.face.box)) for h in hits]
+        self.distinct = bool(distinct)
+        self._rows = []
+        for h in hits:
+            pid, name, size = people.get(h.face.face_id, (None, None, 1))
+            self._rows.append(ResultRow(h.face.face_id, float(h.distance), h.face.path,
+                                        tuple(int(v) for v in h.face.box), pid, name, size))
         self._where = {(r.path, r.box, THUMB): i for i, r in enumerate(self._rows)}
+        self._person_line = self.distinct or any(r.name for r in self._rows)
         self.endResetModel()
 
     def clear(self) -> None:
@@ -64,6 +81,11 @@ class ResultsModel(QAbstractListModel):
         if self._rows:
             self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1),
                                   [SameRole, Qt.ItemDataRole.ToolTipRole])
+
+    @property
+    def person_line(self) -> bool:
+        """Whether tiles need the line for a name or a group size."""
+        return self._person_line
 
     def row(self, i: int) -> ResultRow:
         return self._rows[i]
@@ -82,8 +104,14 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             verdict = (self.tr("same person") if same_person(r.distance, self.threshold)
                        else self.tr("different person"))
-            return self.tr("{path}\ndistance {distance:.3f} ({verdict})").format(
+            tip = self.tr("{path}\ndistance {distance:.3f} ({verdict})").format(
                 path=r.path, distance=r.distance, verdict=verdict)
+            if r.name:
+                tip = self.tr("{name}\n{tip}").format(name=r.name, tip=tip)
+            if self.distinct:
+                tip += "\n" + (self.tr("1 face of this person") if r.group_size == 1 else
+                                self.tr("{n} faces of this person").format(n=r.group_size))
+            return tip
         if role == FaceIdRole:
             return r.face_id
         if role == DistanceRole:
@@ -98,6 +126,10 @@ class ResultsModel(QAbstractListModel):
             return same_person(r.distance, self.threshold)
         if role == ThumbFailedRole:  # the photo moved or cannot be read any more
             return self.loader.failed(r.path, r.box, THUMB)
+        if role == PersonRole:
+            return r.name
+        if role == GroupSizeRole:
+            return r.group_size if self.distinct else None
         return None
 
     def _thumb_ready(self, key) -> None:
@@ -114,7 +146,9 @@ class ResultDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option, index) -> QSize:
         line = option.fontMetrics.height()
-        return QSize(THUMB + 2 * self.PAD, THUMB + 2 * self.PAD + 2 * line + 4)
+        model = index.model()
+        lines = 3 if getattr(model, "person_line", False) else 2
+        return QSize(THUMB + 2 * self.PAD, THUMB + 2 * self.PAD + lines * line + 4)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
         painter.save()
@@ -156,6 +190,24 @@ class ResultDelegate(QStyledItemDelegate):
         painter.drawText(QRect(r.x() + self.PAD, y, THUMB, line),
                          Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                          f"{distance:.3f}")
+        if getattr(index.model(), "person_line", False):
+            y += line
+            name = index.data(PersonRole) or ""
+            size = index.data(GroupSizeRole)
+            count = f"×{size}" if size is not None else ""
+            fm = option.fontMetrics
+            room = THUMB - (fm.horizontalAdvance(count) + 6 if count else 0)
+            if count:
+                painter.drawText(QRect(r.x() + self.PAD, y, THUMB, line),
+                                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                                 count)
+            if name:
+                painter.setFont(bold)
+                painter.drawText(QRect(r.x() + self.PAD, y, room, line),
+                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                                 painter.fontMetrics().elidedText(
+                                     name, Qt.TextElideMode.ElideRight, room))
+                painter.setFont(option.font)
         if index.data(SameRole):
             text = _same_text()
             fm = option.fontMetrics

@@ -76,6 +76,11 @@ class SearchOutcome:
     chosen: int
     hits: list = field(default_factory=list)
     library: str = ""
+    people: dict = field(default_factory=dict)
+    """``{face id: (person id, name or None, group size)}`` for the hits whose face is in a
+    group (see :mod:`facefinder.core.people`)."""
+    distinct: bool = False
+    """True: ``hits`` are the nearest distinct people, each by its face nearest the query."""
 
 
 @dataclass
@@ -101,6 +106,9 @@ class ModelService(QObject):
         weights are not cached (the GUI then offers to fetch or import them).
       * ``weightsProgress(message, done, total)``, ``weightsDone(ok, message)``.
       * ``searchDone(req, SearchOutcome)``, ``searchFailed(req, kind, message)``.
+      * ``compareDone(req, distance, QImage, QImage)`` (the two aligned face crops),
+        ``compareFailed(req, which, kind, message)`` (``which``: 0 or 1, the photo at fault;
+        -1 neither).
       * ``indexProgress(req, IndexProgress, [QImage])``, ``indexDone(req, IndexSummary)``,
         ``indexFailed(req, message)``.
       * ``libraryStats(name, dict)``.
@@ -114,6 +122,8 @@ class ModelService(QObject):
     weightsDone = Signal(bool, str)
     searchDone = Signal(int, object)
     searchFailed = Signal(int, str, str)
+    compareDone = Signal(int, float, QImage, QImage)
+    compareFailed = Signal(int, int, str, str)
     indexProgress = Signal(int, object, object)
     indexDone = Signal(int, object)
     indexFailed = Signal(int, str)
@@ -248,14 +258,16 @@ class ModelService(QObject):
             self.libraryStats.emit(name, {})
 
     # -- searching --------------------------------------------------------------------------------
-    @Slot(int, str, str, int, int)
-    def search(self, req: int, library: str, path: str, face_index: int, k: int) -> None:
+    @Slot(int, str, str, int, int, bool)
+    def search(self, req: int, library: str, path: str, face_index: int, k: int,
+               distinct: bool = False) -> None:
         """Search ``library`` with face ``face_index`` (-1: the largest) of the photo at ``path``.
+        ``distinct``: the ``k`` nearest people instead of the ``k`` nearest faces.
 
         The photo's faces are remembered, so picking another face or changing ``k`` does not
         run the detector again."""
         try:
-            outcome = self._search(library, path, face_index, k)
+            outcome = self._search(library, path, face_index, k, distinct)
         except FacefinderError as exc:
             self.searchFailed.emit(req, error_kind(exc), str(exc))
         except Exception as exc:
@@ -264,7 +276,8 @@ class ModelService(QObject):
         else:
             self.searchDone.emit(req, outcome)
 
-    def _search(self, library: str, path: str, face_index: int, k: int) -> SearchOutcome:
+    def _search(self, library: str, path: str, face_index: int, k: int,
+                distinct: bool = False) -> SearchOutcome:
         from ..core.errors import NoFaceError as _NoFace
 
         engine = self._get_engine()
@@ -287,9 +300,41 @@ class ModelService(QObject):
             raise _NoFace(f"{path}: no face found in this photo")
         chosen = 0 if face_index < 0 or face_index >= len(faces) else face_index
         lib = self._library(library, create=False)
-        hits = lib.search(faces[chosen].embedding, k)
+        embedding = faces[chosen].embedding
+        if distinct:
+            hits, owners = _nearest_people(lib, embedding, k)
+        else:
+            hits = lib.search(embedding, k)
+            owners = _owners(lib, [h.face.face_id for h in hits])
         return SearchOutcome(path, query.image, photo.width, photo.height, query.scale,
-                             [tuple(f.box) for f in faces], chosen, hits, library)
+                             [tuple(f.box) for f in faces], chosen, hits, library, owners,
+                             distinct)
+
+    # -- comparing two photos ---------------------------------------------------------------------
+    @Slot(int, str, str)
+    def compare(self, req: int, a: str, b: str) -> None:
+        """The distance between the largest faces of two photos, and both aligned crops."""
+        from ..core.align import face_crop
+        from ..core.pipeline import distance
+
+        which = -1
+        try:
+            engine = self._get_engine()
+            found = []
+            for which, path in enumerate((a, b)):
+                photo, faces, i = engine.query_face(path)
+                found.append((photo, faces[i]))
+            which = -1
+            d = distance(found[0][1].embedding, found[1][1].embedding)
+            crops = [pil_to_qimage(face_crop(photo.image, face.box, size=160))
+                     for photo, face in found]
+        except FacefinderError as exc:
+            self.compareFailed.emit(req, which, error_kind(exc), str(exc))
+        except Exception as exc:
+            log.error("compare failed:\n%s", traceback.format_exc())
+            self.compareFailed.emit(req, which, "error", f"{type(exc).__name__}: {exc}")
+        else:
+            self.compareDone.emit(req, d, crops[0], crops[1])
 
     # -- indexing ---------------------------------------------------------------------------------
     @Slot(int, str, str, bool, int, object)
@@ -384,6 +429,45 @@ class ModelService(QObject):
         self._query = None
         self.stopped.emit()
         QThread.currentThread().quit()
+
+
+def _owners(lib, face_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:
+    """``{face id: (person id, name, group size)}`` for the faces that are in a group."""
+    from ..core import people
+
+    if not face_ids:
+        return {}
+    try:
+        found = people.person_of(lib, face_ids)
+        if not found:
+            return {}
+        sizes = dict(lib.query("SELECT person_id, COUNT(*) FROM face_person GROUP BY person_id"))
+    except Exception:  # a library the people tables cannot be added to (read-only, say)
+        log.warning("people of the hits: %s", traceback.format_exc())
+        return {}
+    return {f: (pid, name, int(sizes.get(pid, 1))) for f, (pid, name) in found.items()}
+
+
+def _nearest_people(lib, embedding, k: int):
+    """The ``k`` nearest distinct people as :class:`~facefinder.core.library.Hit` objects (each
+    by its face nearest the query) and their owners (as :func:`_owners`). New faces are grouped
+    first (incrementally: placed faces keep their people)."""
+    from ..core import people
+    from ..core.library import Hit
+
+    if people.unplaced(lib) > 0:
+        people.cluster(lib)
+    near = people.nearest_people(lib, embedding, k)
+    rows = lib.face_rows([p.face_id for p in near])
+    hits, owners = [], {}
+    for p in near:
+        row = rows.get(p.face_id)
+        if row is None:
+            continue
+        hits.append(Hit(len(hits) + 1, float(p.distance), row))
+        if p.person_id is not None:
+            owners[p.face_id] = (p.person_id, p.name, int(p.size))
+    return hits, owners
 
 
 def _copy_progress(progress):

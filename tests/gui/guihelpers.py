@@ -44,6 +44,15 @@ def window(qtbot, settings, no_leftover_threads):
 
 
 @pytest.fixture
+def clipboard(qapp):
+    """The application clipboard, emptied after the test: QMimeData left on it makes the
+    interpreter crash at exit (PySide6 and Qt both delete it; exit status 139)."""
+    board = QApplication.clipboard()
+    yield board
+    board.clear()
+
+
+@pytest.fixture
 def small_folder(tmp_path) -> Path:
     """Four people, up to three photos each (11 photos: Hopkins has two)."""
     folder = tmp_path / "photos"

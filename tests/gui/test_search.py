@@ -13,7 +13,8 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from conftest import GROUPS, HOPKINS_1, HOPKINS_2, NONFACES
-from guihelpers import drop, file_mime, index, settings, small_folder, window  # noqa: F401
+from guihelpers import clipboard, drop, file_mime, index, settings, small_folder, \
+    window  # noqa: F401
 from facefinder.core.verify import DEFAULT_THRESHOLD
 from facefinder.gui.results import DistanceRole, RankRole, SameRole
 
@@ -146,7 +147,7 @@ def test_bad_drops_are_explained_in_the_window(qtbot, window, small_folder, tmp_
     assert window.message.isHidden() and window.model.rowCount() > 0
 
 
-def test_image_data_from_a_browser_or_the_clipboard(qtbot, window, small_folder):
+def test_image_data_from_a_browser_or_the_clipboard(qtbot, window, small_folder, clipboard):
     index(qtbot, window, small_folder)
     image = QImage(str(HOPKINS_2))
     mime = QMimeData()
@@ -155,7 +156,7 @@ def test_image_data_from_a_browser_or_the_clipboard(qtbot, window, small_folder)
     assert outcome.path.endswith(".png") and os.path.dirname(outcome.path) == window.temp.path()
     assert "hopkins" in window.model.row(0).path.lower()
     # Paste (Ctrl+V) of a copied file.
-    QApplication.clipboard().setMimeData(file_mime(HOPKINS_1))
+    clipboard.setMimeData(file_mime(HOPKINS_1))
     outcome = _search_done(qtbot, window, window.paste_action.trigger)
     assert outcome.path == str(HOPKINS_1)
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env python
-"""Screenshots of the real app: the main window with results and the wizard's progress page.
+"""Screenshots of the real app: the main window with results, the wizard's progress page, the
+People window and the Compare two photos dialog.
 
 Runs the app under Xvfb (started here when there is no ``$DISPLAY``; needs the ``xvfb`` package,
 plus ``libxcb-cursor0`` and ``libxkbcommon-x11-0`` for Qt's xcb plugin), indexes a small folder of
-``../shared/data`` faces into a throw-away library, searches with a photo that is not in it, and
-writes ``docs/screenshots/main-window.png`` and ``docs/screenshots/wizard-progress.png``.
+``../shared/data`` faces into a throw-away library, searches with a photo that is not in it, opens
+the People window and names the query's person, and writes ``main-window.png``,
+``wizard-progress.png``, ``people.png`` and ``compare.png`` in ``docs/screenshots``.
 
     python scripts/screenshots.py [--data ../shared/data] [--out docs/screenshots] [--lang ja]
                                   [--dark] [--suffix -dark-ja]
@@ -26,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = {"jerry_seinfeld": 8, "madonna": 5, "ben_affleck": 5, "elton_john": 5,
           "mindy_kaling": 5, "al_gore": 3, "bill_clinton": 3, "angelina_jolie": 3}
 QUERY = ("jerry_seinfeld", 10)  # the 11th photo: not in the library
+NAME = "Jerry Seinfeld"  # given to the query's group in the People window
+COMPARE = (("madonna", 0), ("madonna", 4))  # two photos of one person
 
 
 def start_xvfb() -> subprocess.Popen | None:
@@ -126,7 +130,7 @@ def run(args, tmp: Path) -> int:
     window.resize(1280, 800)
     window.move(40, 40)
     window.show()
-    state = {"wizard_shot": False, "ok": False}
+    state = {"wizard_shot": False, "ok": False, "named": False, "searches": 0}
     client = window.client
 
     def shoot(widget, name: str) -> None:
@@ -165,12 +169,49 @@ def run(args, tmp: Path) -> int:
         window.search_files([str(query)])
 
     def searched(req, outcome) -> None:
+        state["searches"] += 1
         window.results.viewport().repaint()
-        QTimer.singleShot(2500, final)
+        if state["searches"] == 1:  # name the query's person; that searches again
+            QTimer.singleShot(300, open_people)
+        elif state["named"]:
+            QTimer.singleShot(2500, shoot_main)
 
-    def final() -> None:
+    def open_people() -> None:
+        view = window.show_people()
+        view.move(120, 80)
+        view.peopleLoaded.connect(people_loaded)
+
+    def people_loaded(count: int) -> None:
+        view = window.people_view
+        if not state["named"]:
+            state["named"] = True
+            top = window.model.row(0).face_id
+            group = next((g for g in view.people_model.groups
+                          if top in [t.face_id for t in g.faces]), view.people_model.groups[0])
+            view.rename(group.id, NAME)
+
+    def shoot_main() -> None:
         window.results.viewport().repaint()
         shoot(window, "main-window.png")
+        window.people_view.people_list.viewport().repaint()
+        QTimer.singleShot(1500, shoot_people)
+
+    def shoot_people() -> None:
+        view = window.people_view
+        view.people_list.viewport().repaint()
+        shoot(view, "people.png")
+        view.hide()
+        dialog = window.show_compare()
+        dialog.move(300, 160)
+        client.compareDone.connect(lambda *_: QTimer.singleShot(500, shoot_compare))
+        a, b = (sorted((args.data / "faces" / p).iterdir())[i] for p, i in COMPARE)
+        dialog.compare_files(str(a), str(b))
+
+    def shoot_compare() -> None:
+        shoot(window.compare_dialog, "compare.png")
+        final()
+
+    def final() -> None:
         state["ok"] = state["wizard_shot"]
         window.close()
         app.quit()
@@ -185,6 +226,7 @@ def run(args, tmp: Path) -> int:
     client.indexDone.connect(indexed)
     client.searchDone.connect(searched)
     client.searchFailed.connect(failed)
+    client.compareFailed.connect(lambda req, which, kind, message: failed(req, kind, message))
     QTimer.singleShot(0, client.load)
     QTimer.singleShot(300_000, app.quit)  # never hang
     app.exec()

@@ -255,7 +255,7 @@ class CompareDialog(QDialog):
             paste.setShortcut(QKeySequence(QKeySequence.StandardKey.Paste))
             paste.triggered.connect(self.paste)
             self.addAction(paste)
-            self.resize(520, 480)
+            self.resize(540, self.sizeHint().height())
 
     # -- showing ---------------------------------------------------------------------------------
     def set_faces(self, first: QPixmap | None, first_name: str, second: QPixmap | None,

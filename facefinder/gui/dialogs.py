@@ -194,6 +194,7 @@ class CompareDialog(QDialog):
         self.client = client
         self.threshold = float(threshold)
         self.req: int | None = None
+        self.last_distance: float | None = None
         interactive = client is not None
         self.setWindowTitle(self.tr("Compare two photos") if interactive
                             else self.tr("Compare faces"))
@@ -274,6 +275,7 @@ class CompareDialog(QDialog):
         from ..core.verify import certainty
 
         self.error.hide()
+        self.last_distance = distance
         c = certainty(distance, self.threshold)
         words = {"uncertain": self.tr("uncertain"), "likely": self.tr("likely"),
                  "very likely": self.tr("very likely")}.get(c.words, c.words)
@@ -289,7 +291,14 @@ class CompareDialog(QDialog):
             same=c.same_closer, different=c.different_closer))
         self.result = c
 
+    def set_threshold(self, threshold: float) -> None:
+        """Another threshold: the verdict of the shown distance is given again."""
+        self.threshold = float(threshold)
+        if self.last_distance is not None:
+            self.show_result(self.last_distance)
+
     def clear_result(self, text: str = "") -> None:
+        self.last_distance = None
         self.verdict.setText(text)
         self.distance.clear()
         self.detail.clear()

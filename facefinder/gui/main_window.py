@@ -202,6 +202,8 @@ class MainWindow(QMainWindow):
         self.results.openRequested.connect(self.open_result)
         self.results.customContextMenuRequested.connect(self._context_menu)
         self.threshold_box.valueChanged.connect(self.model.set_threshold)
+        self.threshold_box.valueChanged.connect(
+            lambda t: self.compare_dialog and self.compare_dialog.set_threshold(t))
         self._research = QTimer(self)
         self._research.setSingleShot(True)
         self._research.setInterval(300)
@@ -499,7 +501,7 @@ class MainWindow(QMainWindow):
             self.compare_dialog = CompareDialog(self, self.threshold_box.value(), self.client,
                                                 self.temp.path())
         else:
-            self.compare_dialog.threshold = self.threshold_box.value()
+            self.compare_dialog.set_threshold(self.threshold_box.value())
         self.compare_dialog.show()
         self.compare_dialog.raise_()
         self.compare_dialog.activateWindow()
@@ -525,8 +527,10 @@ class MainWindow(QMainWindow):
         return self.people_view
 
     def _people_failed(self, message: str) -> None:
-        self.statusBar().showMessage(
-            self.tr("People could not be loaded: {reason}").format(reason=message), 8000)
+        text = self.tr("People could not be loaded: {reason}").format(reason=message)
+        self.statusBar().showMessage(text, 8000)
+        if self.people_view is not None:
+            self.people_view.summary.setText(text)
 
     def _people_changed(self) -> None:
         """A person was named, merged or corrected: show the new names on the results."""

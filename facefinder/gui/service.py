@@ -403,6 +403,7 @@ class ModelService(QObject):
                 QCoreApplication.processEvents()
         finally:
             gen.close()  # commits what was processed and saves the index
+        _group_new_faces(lib)
         self.libraryStats.emit(library, lib.stats())
         if summary is None:  # refresh of a library without folders
             from ..core.scan import IndexSummary
@@ -448,6 +449,18 @@ def _owners(lib, face_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:
     return {f: (pid, name, int(sizes.get(pid, 1))) for f, (pid, name) in found.items()}
 
 
+def _group_new_faces(lib) -> None:
+    """New faces join the people they look like (incremental: about 0.1 s for 500 new faces),
+    so search results show names at once, without opening the People window first."""
+    from ..core import people
+
+    try:
+        if people.unplaced(lib) > 0:
+            people.cluster(lib)
+    except Exception:  # grouping is a nicety here; indexing itself has succeeded
+        log.warning("grouping new faces: %s", traceback.format_exc())
+
+
 def _nearest_people(lib, embedding, k: int):
     """The ``k`` nearest distinct people as :class:`~facefinder.core.library.Hit` objects (each
     by its face nearest the query) and their owners (as :func:`_owners`). New faces are grouped
@@ -455,8 +468,7 @@ def _nearest_people(lib, embedding, k: int):
     from ..core import people
     from ..core.library import Hit
 
-    if people.unplaced(lib) > 0:
-        people.cluster(lib)
+    _group_new_faces(lib)
     near = people.nearest_people(lib, embedding, k)
     rows = lib.face_rows([p.face_id for p in near])
     hits, owners = [], {}

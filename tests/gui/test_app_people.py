@@ -34,7 +34,8 @@ def test_people_window_groups_and_names_on_results(qtbot, window, small_folder, 
     monkeypatch.setattr(people_mod, "person_of", lambda *a, **k: (
         threads.append(threading.current_thread()), real(*a, **k))[1])
     outcome = _search(qtbot, window, lambda: window.search_files([str(HOPKINS_1)]))
-    assert not outcome.people  # nothing grouped yet: no names, no person line
+    # Indexing grouped the new faces at once, but nobody is named yet: no person line.
+    assert outcome.people and all(name is None for _, name, _ in outcome.people.values())
     assert not window.model.person_line
 
     # View ▸ People (Ctrl+Shift+P) opens the People window, which groups the faces.

@@ -3,8 +3,6 @@ file; and the small window actions that need no search (open, copy path, Esc).""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
@@ -18,11 +16,12 @@ from guihelpers import MODEL_TIMEOUT, index, settings, small_folder, window  # n
 @pytest.fixture
 def cache_without_weights(tmp_path, monkeypatch):
     """A cache folder holding the converted models but not the FaceNet weights file."""
-    real = Path(os.environ.get("FACEFINDER_CACHE_DIR", ""))
     from facefinder.core import weights
+    from facefinder.core.paths import cache_dir
 
+    real = cache_dir()  # the user's cache (or FACEFINDER_CACHE_DIR), where the tests' weights are
     if not (real / weights.WEIGHTS_FILE).is_file():
-        pytest.skip("needs FACEFINDER_CACHE_DIR with the weights")
+        pytest.fail("the FaceNet weights are not in the cache: run `facefinder model fetch`")
     cache = tmp_path / "cache"
     cache.mkdir()
     for f in real.iterdir():

@@ -98,3 +98,14 @@ def test_detection_copy_is_bounded_and_scaled():
     assert max(pixels.shape[:2]) == 100 and scale == pytest.approx(0.4)
     pixels, scale = photo.detection_copy(1280)
     assert pixels.shape[:2] == (250, 250) and scale == 1.0
+
+
+def test_heic_photos_are_read_with_the_extra(tmp_path):
+    import pillow_heif  # the `heif` extra, which scripts/test installs
+    src = Image.open(FACES / "al_gore" / "lfwdeepfunneled_Al_Gore_0001.jpg").convert("RGB")
+    path = tmp_path / "phone.heic"
+    pillow_heif.from_pillow(src).save(path, quality=90)
+    photo = load_photo(path)
+    assert (photo.width, photo.height) == src.size
+    diff = np.abs(np.asarray(photo.image, np.float32) - np.asarray(src, np.float32)).mean()
+    assert diff < 8  # lossy, but the same picture

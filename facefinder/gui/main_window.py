@@ -6,7 +6,7 @@ import logging
 import os
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTemporaryDir, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, \
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, \
     QGuiApplication, QImage, QKeySequence, QPalette, QPixmap
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, \
     QLabel, QMainWindow, QMenu, QSpinBox, QSplitter, QToolBar, QVBoxLayout, QWidget
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QH
 from ..core.library import DEFAULT_LIBRARY
 from ..core.verify import DEFAULT_THRESHOLD
 from .dialogs import AboutDialog, CompareDialog, WeightsDialog
-from .drops import read_mime
+from .drops import MimeDropTarget, read_mime
 from .query import QueryView
 from .refresh import RefreshDialog
 from .resources import app_icon
@@ -27,7 +27,7 @@ from .wizard import IndexWizard, library_names
 log = logging.getLogger(__name__)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(MimeDropTarget, QMainWindow):
     """Owns the model service client, the query view and the results grid."""
 
     def __init__(self, settings: QSettings | None = None, client: ServiceClient | None = None
@@ -424,17 +424,8 @@ class MainWindow(QMainWindow):
         else:
             self.show_message(content.problem or "")
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        if mime.hasUrls() or mime.hasImage() or mime.hasText():
-            event.acceptProposedAction()
-
-    def dragMoveEvent(self, event) -> None:
-        event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        event.acceptProposedAction()
-        self.handle_mime(event.mimeData())
+    def take_drop(self, mime) -> None:
+        self.handle_mime(mime)
 
     # -- results ----------------------------------------------------------------------------------
     def open_result(self, row: int) -> None:

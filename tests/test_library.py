@@ -178,3 +178,16 @@ def test_library_names_and_paths(tmp_path):
     assert [p.name for p in list_libraries()] == ["holidays"]
     with pytest.raises(LibraryError):
         Library.open("never-made", FP, create=False)
+
+
+def test_an_open_library_sees_faces_another_process_added(filled, tmp_path):
+    lib, vecs = filled
+    lib.search(vecs[0], 1)  # the index is now in memory
+    other = Library(tmp_path / "lib", FP)  # another process, in effect
+    newv = unit(np.random.default_rng(9), 2)
+    other.store_results([(result(tmp_path / "elsewhere.jpg", newv), 1, 1)])
+    other.remove_photos([path_key(tmp_path / "p2.jpg")])
+    other.close()
+    hit = lib.search(newv[1], k=1)[0]
+    assert hit.face.path == str(tmp_path / "elsewhere.jpg") and hit.distance < 1e-3
+    assert all(h.face.path != str(tmp_path / "p2.jpg") for h in lib.search(vecs[6], k=400))

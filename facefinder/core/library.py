@@ -134,6 +134,7 @@ class Library:
             raise LibraryError(f"The library at {self.path} cannot be opened ({exc}).") from None
         self._index = None
         self._index_dirty = False
+        self._live = 0  # faces in the in-memory index that are not marked deleted
         self.ef = 64
         self._check_fingerprint(fingerprint)
 
@@ -371,6 +372,7 @@ class Library:
             self._index_dirty = bool(extra) or bool(len(missing))
         index.set_ef(self.ef)  # ef is not saved with the index: it comes back as 10
         self._index = index
+        self._live = len(ids)
         return index
 
     def _index_add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
@@ -379,12 +381,14 @@ class Library:
         if needed > index.get_max_elements():
             index.resize_index(max(needed, index.get_max_elements() * 2))
         index.add_items(np.asarray(vectors, np.float32), np.asarray(ids, np.int64))
+        self._live += len(ids)
         self._index_dirty = True
 
     def _index_remove(self, ids: Iterable[int]) -> None:
         for label in ids:
             try:
                 self._index.mark_deleted(int(label))
+                self._live -= 1
                 self._index_dirty = True
             except RuntimeError:
                 pass
@@ -421,6 +425,9 @@ class Library:
                 raise LibraryError(
                     f"The library '{self.name}' has no faces yet; index a folder first.")
             index = self._ensure_index()
+            if self._live != n:  # another process changed the catalog: bring the index in step
+                self._index = None
+                index = self._ensure_index()
             k = max(1, min(int(k), n))
             index.set_ef(max(self.ef, k))
             labels, sq = index.knn_query(np.asarray(embedding, np.float32).reshape(1, DIM), k=k)

@@ -358,18 +358,20 @@ class Library:
         else:
             have = set(index.get_ids_list())
             want = set(ids.tolist())
-            extra = have - want
             missing = np.fromiter(want - have, np.int64)
-            for label in extra:
+            newly_deleted = 0
+            for label in have - want:
                 try:
                     index.mark_deleted(int(label))
+                    newly_deleted += 1
                 except RuntimeError:
-                    pass  # already deleted
+                    pass  # deleted before the index was saved
             if len(missing):
                 rows = np.searchsorted(ids, np.sort(missing))
                 self._index = index
                 self._index_add(emb[rows], ids[rows])
-            self._index_dirty = bool(extra) or bool(len(missing))
+            # Save again only if this load changed something (not for labels deleted before).
+            self._index_dirty = bool(newly_deleted) or bool(len(missing))
         index.set_ef(self.ef)  # ef is not saved with the index: it comes back as 10
         self._index = index
         self._live = len(ids)

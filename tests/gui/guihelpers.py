@@ -68,7 +68,7 @@ def index(qtbot, window, folder: Path, library: str = "default"):
 
 
 def drop(window, mime: QMimeData) -> None:
-    """Drag ``mime`` onto the middle of the window and drop it."""
+    """Drag ``mime`` onto the middle of a widget (the window, a drop zone) and drop it."""
     pos = QPoint(window.width() // 2, window.height() // 2)
     enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)

@@ -9,7 +9,7 @@ from PySide6.QtCore import QMimeData, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from conftest import FACES, HOPKINS_1, HOPKINS_2, NONFACES, copy_faces
-from guihelpers import PEOPLE, clipboard, file_mime, index, settings, small_folder, \
+from guihelpers import PEOPLE, clipboard, drop, file_mime, index, settings, small_folder, \
     window  # noqa: F401
 from facefinder.core.verify import DEFAULT_THRESHOLD
 from facefinder.gui.results import GroupSizeRole, PersonRole
@@ -136,7 +136,7 @@ def test_compare_two_photos_dialog(qtbot, window, tmp_path, monkeypatch, clipboa
     # A photo without a face, dropped on the second side: said in plain words.
     nonface = sorted(NONFACES.iterdir())[0]
     with qtbot.waitSignal(window.client.compareFailed, timeout=TIMEOUT) as blocker:
-        _drop(dialog.second, file_mime(nonface))
+        drop(dialog.second, file_mime(nonface))
     assert blocker.args[1:3] == [1, "noface"]
     assert dialog.error.isVisible() and "No face was found in the second photo" in \
         dialog.error.text()
@@ -156,7 +156,7 @@ def test_compare_two_photos_dialog(qtbot, window, tmp_path, monkeypatch, clipboa
     # A web link dropped: refused in plain words, the side keeps its photo.
     mime = QMimeData()
     mime.setText("https://example.com/face.jpg")
-    _drop(dialog.second, mime)
+    drop(dialog.second, mime)
     assert "web link" in dialog.error.text() and dialog.second.path == str(nonface)
 
     # Click to choose: two different people this time.
@@ -170,16 +170,3 @@ def test_compare_two_photos_dialog(qtbot, window, tmp_path, monkeypatch, clipboa
     assert blocker.args[1] > DEFAULT_THRESHOLD
     assert "Different people" in dialog.verdict.text() and dialog.error.isHidden()
 
-
-def _drop(widget, mime: QMimeData) -> None:
-    from PySide6.QtCore import QPoint, QPointF
-    from PySide6.QtGui import QDragEnterEvent, QDropEvent
-
-    pos = QPoint(widget.width() // 2, widget.height() // 2)
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted()
-    QApplication.sendEvent(widget, QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime,
-                                              Qt.MouseButton.LeftButton,
-                                              Qt.KeyboardModifier.NoModifier))

@@ -356,22 +356,16 @@ class Library:
                 index.add_items(emb, ids)
             self._index_dirty = True
         else:
+            # Patch the loaded index from SQLite; the helpers mark it for saving only when they
+            # change something (labels deleted before the save are skipped quietly).
+            self._index, self._index_dirty = index, False
             have = set(index.get_ids_list())
             want = set(ids.tolist())
+            self._index_remove(have - want)
             missing = np.fromiter(want - have, np.int64)
-            newly_deleted = 0
-            for label in have - want:
-                try:
-                    index.mark_deleted(int(label))
-                    newly_deleted += 1
-                except RuntimeError:
-                    pass  # deleted before the index was saved
             if len(missing):
                 rows = np.searchsorted(ids, np.sort(missing))
-                self._index = index
                 self._index_add(emb[rows], ids[rows])
-            # Save again only if this load changed something (not for labels deleted before).
-            self._index_dirty = bool(newly_deleted) or bool(len(missing))
         index.set_ef(self.ef)  # ef is not saved with the index: it comes back as 10
         self._index = index
         self._live = len(ids)
@@ -390,10 +384,10 @@ class Library:
         for label in ids:
             try:
                 self._index.mark_deleted(int(label))
-                self._live -= 1
-                self._index_dirty = True
             except RuntimeError:
-                pass
+                continue  # not in the index, or already deleted
+            self._live -= 1
+            self._index_dirty = True
 
     def load_index(self) -> None:
         """Load (or build) the index now, so that later writes keep it up to date."""

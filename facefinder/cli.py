@@ -121,11 +121,11 @@ def cmd_index(args) -> int:
             stats = library.stats()
     finally:
         signal.signal(signal.SIGINT, previous)
-    _print_index_summary(summary, stats, args.library)
+    _print_index_summary(summary, stats)
     return 130 if summary.cancelled else 0
 
 
-def _print_index_summary(s, stats, library_name) -> None:
+def _print_index_summary(s, stats) -> None:
     rate = s.processed / s.seconds if s.seconds else 0.0
     lines = [
         f"{'Stopped' if s.cancelled else 'Indexed'} {s.folder}",
@@ -154,7 +154,7 @@ def cmd_refresh(args) -> int:
         summaries = [p.summary for p in refresh_library(library, engine) if p.summary]
         stats = library.stats()
     for s in summaries:
-        _print_index_summary(s, stats, args.library)
+        _print_index_summary(s, stats)
     return 0
 
 

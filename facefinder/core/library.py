@@ -1,37 +1,72 @@
 """A library: the SQLite catalog (source of truth) and the HNSW index derived from it.
 
-Layout of a library folder::
+Layout of a library folder (see :mod:`facefinder.core.library_files`)::
 
-    catalog.sqlite   photos, faces (with float32 embeddings), meta (model fingerprint, ...)
-    faces.hnsw       hnswlib index over the embeddings; labels are face ids
+    facefinder-library.json  marker: this folder is a facefinder library (its id)
+    catalog.sqlite           photos, faces (with float32 embeddings), meta, state
+    faces.hnsw               hnswlib index over the embeddings; labels are face ids
 
-The index is rebuilt or patched from SQLite whenever it is missing, unreadable or out of step
-(say after a crash mid-indexing), so nothing in it can be lost. Every public method takes the
-library's lock: hnswlib must never answer ``knn_query`` while ``add_items``, ``resize_index`` or
-``save_index`` runs, and SQLite writes are serialized.
+**The catalog keeps a record of itself.** Triggers on the ``faces`` table keep one ``state``
+row up to date in the same transaction as every change: a *generation* number (bumped by every
+face added, removed or re-embedded), the face count, the highest face id and the sum of the ids.
+Removed and re-embedded faces are journalled in ``face_changes`` with their generation. Face ids
+are never reused (AUTOINCREMENT), so the faces added after generation *g* are simply those above
+the highest id at *g*.
+
+**The index is verified, never trusted.** A saved index comes with a record in the catalog (the
+state it reflects, plus the file's size and checksum; see :mod:`facefinder.core.hnsw_index`).
+Opening checks the file's bytes against that record before hnswlib reads it, then brings the
+index up to the catalog's generation from the journal: cost in proportion to what changed, not
+to the library's size. A file that fails the check (damaged, left over, copied from elsewhere)
+is rebuilt from the catalog with a one-line notice. Distances shown to users are recomputed
+from the catalog's embeddings of the k results; an index that disagrees with them is rebuilt.
+
+**Writes.** The catalog is written in transactions; the index is patched in memory and saved
+atomically, but only when enough changed (:data:`SAVE_AFTER_CHANGES`) or the library is small:
+rewriting a 600 MB index for ten new faces is wasteful when the next open patches them from the
+catalog in milliseconds. A killed process loses nothing that was committed.
+
+Every public method takes the library's lock: hnswlib must never answer ``knn_query`` while
+``add_items``, ``resize_index`` or ``save_index`` runs, and SQLite writes are serialized. An open
+library notices writes by other processes (the generation moved) and catches up before it
+searches.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
+import math
 import os
 import sqlite3
-import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import LibraryError, ModelMismatchError
+from .errors import (FacefinderError, LibraryError, ModelDamagedError, ModelMismatchError,
+                     StorageError, db_error, notice, os_error_sentence)
+from .hnsw_index import DIM, FaceIndex, IndexParams, IndexRecord, IndexRejected, chunked
+from .library_files import (CATALOG, INDEX, MARKER, catalog_identity, foreign_entries,
+                            read_marker, write_marker)
 from .paths import libraries_dir
-from .pipeline import Face, PhotoResult
+from .pipeline import PhotoResult
 
-DIM = 128
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_LIBRARY = "default"
+
+SAVE_AFTER_CHANGES = 2_000
+"""Save the index when this many faces changed since the saved copy (or sooner when the library
+is small, :data:`SAVE_ALWAYS_BELOW`); otherwise the next open patches them from the catalog."""
+SAVE_ALWAYS_BELOW = 100_000
+"""Libraries under this many faces save their (small) index after every job."""
+EXACT_CHECK = 1e-3
+"""Largest difference tolerated between the index's distance and the catalog's for a result."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,6 +95,37 @@ CREATE TABLE IF NOT EXISTS folders (
 );
 """
 
+# Schema 2: the catalog's record of itself (module docstring), and who judged "no face".
+_SCHEMA_2 = """
+CREATE TABLE IF NOT EXISTS state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL,
+    faces INTEGER NOT NULL,
+    max_face INTEGER NOT NULL,
+    id_sum INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS face_changes (
+    face_id INTEGER PRIMARY KEY,        -- removed or re-embedded
+    generation INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS face_changes_generation ON face_changes(generation);
+CREATE TRIGGER IF NOT EXISTS faces_added AFTER INSERT ON faces BEGIN
+    UPDATE state SET generation = generation + 1, faces = faces + 1,
+        max_face = MAX(max_face, NEW.id), id_sum = id_sum + NEW.id WHERE id = 1;
+END;
+CREATE TRIGGER IF NOT EXISTS faces_removed AFTER DELETE ON faces BEGIN
+    UPDATE state SET generation = generation + 1, faces = faces - 1,
+        id_sum = id_sum - OLD.id WHERE id = 1;
+    INSERT OR REPLACE INTO face_changes(face_id, generation)
+        SELECT OLD.id, generation FROM state WHERE id = 1;
+END;
+CREATE TRIGGER IF NOT EXISTS faces_reembedded AFTER UPDATE OF embedding ON faces BEGIN
+    UPDATE state SET generation = generation + 1 WHERE id = 1;
+    INSERT OR REPLACE INTO face_changes(face_id, generation)
+        SELECT NEW.id, generation FROM state WHERE id = 1;
+END;
+"""
+
 
 @dataclass
 class FaceRow:
@@ -74,11 +140,22 @@ class FaceRow:
 
 @dataclass
 class Hit:
-    """One search result. ``distance`` is the Euclidean distance between unit embeddings."""
+    """One search result. ``distance`` is the Euclidean distance between unit embeddings,
+    computed from the catalog's embedding (the source of truth)."""
 
     rank: int
     distance: float
     face: FaceRow
+
+
+@dataclass(frozen=True)
+class State:
+    """The catalog's record of its faces (module docstring)."""
+
+    generation: int
+    faces: int
+    max_face: int
+    id_sum: int
 
 
 def resolve_library_path(name_or_path: str | os.PathLike | None) -> Path:
@@ -94,7 +171,7 @@ def resolve_library_path(name_or_path: str | os.PathLike | None) -> Path:
 
 
 def list_libraries() -> list[Path]:
-    return sorted(p for p in libraries_dir().iterdir() if (p / "catalog.sqlite").is_file())
+    return sorted(p for p in libraries_dir().iterdir() if (p / CATALOG).is_file())
 
 
 def path_key(path: str | os.PathLike) -> bytes:
@@ -110,38 +187,135 @@ def fs_path(key: bytes) -> str:
     return os.fsdecode(key)
 
 
+def ef_for(faces: int) -> int:
+    """The search-time ``ef`` for a library of ``faces`` faces: enough for recall@10 >= 0.99
+    (hnswlib's recall falls as the graph grows; see the README's scale figures)."""
+    if faces <= 20_000:
+        return 64
+    return int(min(512, 64 * 2 ** math.ceil(math.log2(faces / 20_000) / 2)))
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of a script, one by one (``executescript`` would commit the
+    transaction they belong in)."""
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                yield buf
+            buf = ""
+
+
+def _guard(method):
+    """Turn SQLite's exceptions inside a method into one-sentence FacefinderErrors."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise db_error(exc, self.path / CATALOG) from exc
+
+    return wrapper
+
+
 class Library:
     """An open library. Thread-safe: every method holds ``self.lock``.
 
     ``Library.open(path, fingerprint)`` creates the folder on first use and refuses (with
-    :class:`ModelMismatchError`) a library made with another model fingerprint.
+    :class:`ModelMismatchError`) a library made with another model fingerprint. It refuses to
+    create a library in a folder that holds other files, and to touch a ``catalog.sqlite`` that
+    facefinder did not make.
     """
 
     def __init__(self, path: Path, fingerprint: str | None, create: bool = True):
         self.path = Path(path)
         self.lock = threading.RLock()
-        if not create and not (self.path / "catalog.sqlite").is_file():
-            raise LibraryError(f"No library at {self.path}; index a folder into it first.")
-        self.path.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(self.path / "catalog.sqlite", check_same_thread=False,
-                                       timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise LibraryError(f"The library at {self.path} cannot be opened ({exc}).") from None
-        self._index = None
-        self._index_dirty = False
-        self._live = 0  # faces in the in-memory index that are not marked deleted
-        self.ef = 64
+        self._db: sqlite3.Connection | None = None
+        self._index: FaceIndex | None = None
+        self._at: IndexRecord | None = None  # the catalog state the in-memory index reflects
+        self._unsaved = 0  # faces changed in the in-memory index since the saved file
+        self._save_blocked = False
+        self._migrated_from = SCHEMA_VERSION
+        self.ef: int | None = None  # None: chosen from the library's size (ef_for)
+        self._open(create)
         self._check_fingerprint(fingerprint)
 
     @classmethod
     def open(cls, name_or_path=None, fingerprint: str | None = None, create: bool = True
              ) -> "Library":
         return cls(resolve_library_path(name_or_path), fingerprint, create)
+
+    # -- opening -----------------------------------------------------------------------------------
+    def _open(self, create: bool) -> None:
+        shown = self.path
+        if self.path.exists() and not self.path.is_dir():
+            raise LibraryError(f"{shown} is a file, not a library folder.")
+        catalog = self.path / CATALOG
+        if os.path.lexists(catalog):
+            if not catalog.is_file():
+                raise LibraryError(f"{catalog} is not a file; this is not a facefinder library.")
+            if catalog_identity(catalog) is None:
+                empty = catalog.stat().st_size == 0 and read_marker(self.path) is not None
+                if not empty:
+                    raise LibraryError(
+                        f"{shown} holds a catalog.sqlite that facefinder did not make; "
+                        "facefinder leaves it alone. Choose another folder for the library.")
+        else:
+            if not create:
+                raise LibraryError(f"No library at {shown}; index a folder into it first.")
+            others = foreign_entries(self.path)
+            if others:
+                raise LibraryError(
+                    f"{shown} is not empty and is not a facefinder library; choose a new or "
+                    "empty folder for it (nothing in that folder was touched).")
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(os_error_sentence(exc, "cannot create the library")) from None
+        try:
+            self._db = sqlite3.connect(catalog, check_same_thread=False, timeout=30,
+                                       isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            if self._db is not None:
+                self._db.close()
+            raise db_error(exc, catalog) from exc
+        library_id = self.meta("library_id")
+        if library_id is None:
+            library_id = uuid.uuid4().hex
+            self.set_meta("library_id", library_id)
+        marker = read_marker(self.path)
+        if marker is None or marker.get("id") != library_id:
+            write_marker(self.path, library_id)
+
+    def _migrate(self) -> None:
+        """Create the tables, or bring an older catalog to :data:`SCHEMA_VERSION` in one
+        transaction (schema 1 -> 2: the state record, its triggers, ``photos.judged_by``)."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(_SCHEMA + _SCHEMA_2):
+                db.execute(statement)
+            schema = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            self._migrated_from = int(schema[0]) if schema else SCHEMA_VERSION
+            columns = {r[1] for r in db.execute("PRAGMA table_info(photos)")}
+            if "judged_by" not in columns:
+                db.execute("ALTER TABLE photos ADD COLUMN judged_by TEXT")
+            if db.execute("SELECT 1 FROM state WHERE id = 1").fetchone() is None:
+                db.execute("INSERT INTO state(id, generation, faces, max_face, id_sum) SELECT 1, "
+                           "0, COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(id), 0) FROM faces")
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', ?)",
+                       (str(SCHEMA_VERSION),))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     # -- meta ----------------------------------------------------------------------------------
     def _check_fingerprint(self, fingerprint: str | None) -> None:
@@ -150,7 +324,6 @@ class Library:
             if stored is None:
                 if fingerprint is not None:
                     self.set_meta("model", fingerprint)
-                    self.set_meta("schema", str(SCHEMA_VERSION))
                     self.set_meta("created", time.strftime("%Y-%m-%d %H:%M:%S"))
             elif fingerprint is not None and stored != fingerprint:
                 raise ModelMismatchError(
@@ -158,10 +331,13 @@ class Library:
                     f"it cannot be mixed with {fingerprint}. Index into a new library instead."
                 )
 
+    @_guard
     def meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        with self.lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
+    @_guard
     def set_meta(self, key: str, value: str) -> None:
         with self.lock:
             self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
@@ -170,26 +346,44 @@ class Library:
     def name(self) -> str:
         return self.path.name
 
+    @_guard
+    def state(self) -> State:
+        """The catalog's record of its faces (one row: no table scan)."""
+        with self.lock:
+            row = self._db.execute(
+                "SELECT generation, faces, max_face, id_sum FROM state WHERE id = 1").fetchone()
+        return State(*row)
+
     # -- extensions (people, ...) keep their own tables in the same catalog -------------------
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
-        """A write transaction under the library lock: commits on success, rolls back on error."""
+        """A write transaction under the library lock: commits on success, rolls back on error
+        (when SQLite has not rolled back already, as it does on a full disk). SQLite errors come
+        out as one-sentence FacefinderErrors."""
         with self.lock:
             cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
             try:
+                cur.execute("BEGIN IMMEDIATE")
                 yield cur
                 cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                if isinstance(exc, sqlite3.Error):
+                    raise db_error(exc, self.path / CATALOG) from exc
                 raise
 
+    @_guard
     def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         """Rows of a read-only query, under the library lock."""
         with self.lock:
             return self._db.execute(sql, params).fetchall()
 
     # -- folders and photos ------------------------------------------------------------------
+    @_guard
     def add_folder(self, folder: str | os.PathLike, recursive: bool) -> None:
         key = path_key(folder)
         with self.lock:
@@ -197,46 +391,56 @@ class Library:
                 "INSERT OR REPLACE INTO folders(path, display, recursive, added_at) "
                 "VALUES (?, ?, ?, ?)", (key, display_path(key), int(recursive), time.time()))
 
+    @_guard
     def folders(self) -> list[tuple[str, bool]]:
         with self.lock:
             rows = self._db.execute("SELECT path, recursive FROM folders ORDER BY display")
             return [(fs_path(p), bool(r)) for p, r in rows.fetchall()]
 
+    @_guard
     def known_photos(self, under: str | os.PathLike | None = None
-                     ) -> dict[bytes, tuple[int, int, int]]:
-        """``{path key: (photo id, size, mtime_ns)}`` for photos under a folder (or all)."""
+                     ) -> dict[bytes, tuple[int, int, int, str, str | None]]:
+        """``{path key: (photo id, size, mtime_ns, status, judged_by)}`` for photos under a
+        folder (or all)."""
         with self.lock:
-            rows = self._db.execute("SELECT path, id, size, mtime_ns FROM photos").fetchall()
+            rows = self._db.execute(
+                "SELECT path, id, size, mtime_ns, status, judged_by FROM photos").fetchall()
         if under is None:
-            return {p: (i, s, m) for p, i, s, m in rows}
+            return {r[0]: tuple(r[1:]) for r in rows}
         prefix = path_key(under).rstrip(os.sep.encode()) + os.sep.encode()
-        return {p: (i, s, m) for p, i, s, m in rows if p.startswith(prefix)}
+        return {r[0]: tuple(r[1:]) for r in rows if r[0].startswith(prefix)}
 
-    def store_results(self, items: Sequence[tuple[PhotoResult, int, int]]) -> list[int]:
+    def store_results(self, items: Sequence[tuple[PhotoResult, int, int]],
+                      judged_by: str | None = None) -> list[int]:
         """Write photos and their faces in one transaction; returns the new face ids.
 
         ``items``: ``(result, size, mtime_ns)`` per photo. A photo stored again replaces its
-        earlier faces. The HNSW index is updated in memory (saved by :meth:`save_index`).
-        """
+        earlier faces. ``judged_by`` records the detector and model that looked at the photos,
+        so that photos judged to hold no face are looked at again by a different one. Faces whose
+        embeddings are not finite unit vectors are refused (ModelDamagedError): a damaged model must
+        never write into a library."""
         new_ids: list[int] = []
-        vectors: list[np.ndarray] = []
-        removed: list[int] = []
         now = time.time()
+        for result, _, _ in items:
+            for face in result.faces:
+                e = np.asarray(face.embedding, np.float32)
+                if e.shape != (DIM,) or not np.isfinite(e).all() \
+                        or abs(float(np.dot(e, e)) - 1.0) > 1e-3:
+                    raise ModelDamagedError(
+                        "The face model gave an invalid embedding (not a finite unit vector); "
+                        "nothing was stored. Its files may be damaged: run `facefinder model "
+                        "fetch` to check and repair them.")
         with self.lock:
             with self.transaction() as cur:
                 for result, size, mtime_ns in items:
                     key = path_key(result.path)
-                    old = cur.execute("SELECT id FROM photos WHERE path=?", (key,)).fetchone()
-                    if old:
-                        removed += [r[0] for r in cur.execute(
-                            "SELECT id FROM faces WHERE photo_id=?", (old[0],))]
-                        cur.execute("DELETE FROM photos WHERE id=?", (old[0],))
+                    cur.execute("DELETE FROM photos WHERE path=?", (key,))
                     status = "skipped" if result.error else ("ok" if result.faces else "noface")
                     cur.execute(
                         "INSERT INTO photos(path, display, size, mtime_ns, status, error, width, "
-                        "height, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "height, indexed_at, judged_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (key, display_path(key), size, mtime_ns, status, result.error,
-                         result.width, result.height, now))
+                         result.width, result.height, now, judged_by))
                     photo_id = cur.lastrowid
                     for face in result.faces:
                         cur.execute(
@@ -246,29 +450,25 @@ class Library:
                              np.asarray(face.landmarks, np.float32).tobytes(),
                              np.asarray(face.embedding, np.float32).tobytes()))
                         new_ids.append(cur.lastrowid)
-                        vectors.append(face.embedding)
-            if self._index is not None:
-                self._index_remove(removed)
-                if new_ids:
-                    self._index_add(np.stack(vectors), np.asarray(new_ids))
+            self._catch_up()
         return new_ids
 
     def remove_photos(self, keys: Iterable[bytes]) -> int:
         """Forget photos (deleted from disk) and their faces; returns how many faces went."""
         keys = list(keys)
-        removed: list[int] = []
+        removed = 0
         with self.lock:
             with self.transaction() as cur:
                 for key in keys:
-                    removed += [r[0] for r in cur.execute(
-                        "SELECT faces.id FROM faces JOIN photos ON photos.id = faces.photo_id "
-                        "WHERE photos.path=?", (key,))]
+                    removed += cur.execute(
+                        "SELECT COUNT(*) FROM faces JOIN photos ON photos.id = faces.photo_id "
+                        "WHERE photos.path=?", (key,)).fetchone()[0]
                     cur.execute("DELETE FROM photos WHERE path=?", (key,))
-            if self._index is not None:
-                self._index_remove(removed)
-        return len(removed)
+            self._catch_up()
+        return removed
 
     # -- reading --------------------------------------------------------------------------------
+    @_guard
     def stats(self) -> dict:
         with self.lock:
             q = self._db.execute
@@ -281,32 +481,41 @@ class Library:
                 "photos_with_faces": counts.get("ok", 0),
                 "photos_without_faces": counts.get("noface", 0),
                 "skipped": counts.get("skipped", 0),
-                "faces": q("SELECT COUNT(*) FROM faces").fetchone()[0],
+                "faces": self.state().faces,
                 "folders": [f for f, _ in self.folders()],
             }
 
+    @_guard
     def skipped(self) -> list[tuple[str, str]]:
         with self.lock:
             rows = self._db.execute(
                 "SELECT display, error FROM photos WHERE status='skipped' ORDER BY display")
             return [(d, e or "") for d, e in rows.fetchall()]
 
+    @_guard
     def face_rows(self, face_ids: Sequence[int]) -> dict[int, FaceRow]:
+        return {fid: row for fid, (row, _) in self._rows(face_ids, False).items()}
+
+    def _rows(self, face_ids: Sequence[int], embeddings: bool
+              ) -> dict[int, tuple[FaceRow, np.ndarray | None]]:
         if not len(face_ids):
             return {}
-        out: dict[int, FaceRow] = {}
+        out: dict[int, tuple[FaceRow, np.ndarray | None]] = {}
+        extra = ", faces.embedding" if embeddings else ", NULL"
         with self.lock:
             ids = [int(i) for i in face_ids]
             for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
                 chunk = ids[start:start + 900]
                 rows = self._db.execute(
-                    "SELECT faces.id, photos.id, photos.path, x, y, w, h, confidence FROM faces "
-                    f"JOIN photos ON photos.id = faces.photo_id WHERE faces.id IN "
+                    f"SELECT faces.id, photos.id, photos.path, x, y, w, h, confidence{extra} "
+                    "FROM faces JOIN photos ON photos.id = faces.photo_id WHERE faces.id IN "
                     f"({','.join('?' * len(chunk))})", chunk)
-                for fid, pid, path, x, y, w, h, conf in rows:
-                    out[fid] = FaceRow(fid, pid, fs_path(path), (x, y, w, h), conf)
+                for fid, pid, path, x, y, w, h, conf, emb in rows:
+                    vec = np.frombuffer(emb, np.float32) if emb is not None else None
+                    out[fid] = (FaceRow(fid, pid, fs_path(path), (x, y, w, h), conf), vec)
         return out
 
+    @_guard
     def all_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
         """``(ids (N,) int64, embeddings (N, 128) float32)`` straight from SQLite."""
         with self.lock:
@@ -316,6 +525,7 @@ class Library:
                if rows else np.zeros((0, DIM), np.float32))
         return ids, emb
 
+    @_guard
     def export_rows(self) -> list[tuple[str, tuple[int, int, int, int], float, np.ndarray]]:
         with self.lock:
             rows = self._db.execute(
@@ -324,125 +534,304 @@ class Library:
         return [(fs_path(p), (x, y, w, h), c, np.frombuffer(e, np.float32))
                 for p, x, y, w, h, c, e in rows]
 
+    def face_count(self) -> int:
+        return self.state().faces
+
     # -- the HNSW index ---------------------------------------------------------------------------
     @property
     def index_path(self) -> Path:
-        return self.path / "faces.hnsw"
+        return self.path / INDEX
 
-    def _new_index(self, capacity: int):
-        import hnswlib
+    def _records(self) -> list[IndexRecord]:
+        """The saved-index records the catalog holds: the last one, and one whose save was
+        under way (a crash between writing the file and recording it)."""
+        out = []
+        for key in ("index_record", "index_pending"):
+            raw = self.meta(key)
+            if raw:
+                try:
+                    rec = IndexRecord.from_dict(json.loads(raw))
+                except ValueError:
+                    rec = None
+                if rec is not None:
+                    out.append(rec)
+        return out
 
-        index = hnswlib.Index(space="l2", dim=DIM)
-        index.init_index(max_elements=max(capacity, 1024), ef_construction=200, M=16)
-        return index
+    def _rows_after(self, face_id: int) -> Iterator[tuple[int, bytes]]:
+        cur = self._db.execute("SELECT id, embedding FROM faces WHERE id > ? ORDER BY id",
+                               (int(face_id),))
+        while True:
+            rows = cur.fetchmany(20_000)
+            if not rows:
+                return
+            yield from rows
 
-    def _ensure_index(self):
-        """Load the index (or build it), then bring it in step with SQLite. Lock held."""
-        if self._index is not None:
-            return self._index
-        import hnswlib
-
-        ids, emb = self.all_embeddings()
-        index = None
-        if self.index_path.is_file():
-            try:
-                index = hnswlib.Index(space="l2", dim=DIM)
-                index.load_index(str(self.index_path), max_elements=0)  # 0: saved capacity
-            except Exception:  # unreadable or from another hnswlib: rebuild from SQLite
-                index = None
-        if index is None:
-            index = self._new_index(len(ids) + 1024)
-            if len(ids):
-                index.add_items(emb, ids)
-            self._index_dirty = True
+    def _ensure_index(self) -> FaceIndex:
+        """The in-memory index, loaded (verified) or built, in step with the catalog. Lock held."""
+        if self._index is None:
+            self._load_or_build()
         else:
-            # Patch the loaded index from SQLite; the helpers mark it for saving only when they
-            # change something (labels deleted before the save are skipped quietly).
-            self._index, self._index_dirty = index, False
-            have = set(index.get_ids_list())
-            want = set(ids.tolist())
-            self._index_remove(have - want)
-            missing = np.fromiter(want - have, np.int64)
-            if len(missing):
-                rows = np.searchsorted(ids, np.sort(missing))
-                self._index_add(emb[rows], ids[rows])
-        index.set_ef(self.ef)  # ef is not saved with the index: it comes back as 10
-        self._index = index
-        self._live = len(ids)
-        return index
+            self._catch_up()
+        return self._index
 
-    def _index_add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
-        index = self._index
-        needed = index.get_current_count() + len(ids)
-        if needed > index.get_max_elements():
-            index.resize_index(max(needed, index.get_max_elements() * 2))
-        index.add_items(np.asarray(vectors, np.float32), np.asarray(ids, np.int64))
-        self._live += len(ids)
-        self._index_dirty = True
+    def _load_or_build(self) -> None:
+        state = self.state()
+        records = self._records()
+        problem = None
+        try:
+            index, rec = FaceIndex.load(self.index_path, records)
+        except IndexRejected as exc:
+            problem = str(exc)
+            index, rec = None, None
+        if index is not None and rec.generation < self._pruned_upto() and \
+                rec.generation != state.generation:
+            index, rec, problem = None, None, None  # too old to patch: rebuild quietly
+        if index is None:
+            # An index from before the catalog kept records (schema 1) is rebuilt quietly.
+            legacy = not records and self._migrated_from < 2
+            if problem and problem != "missing" and state.faces and not legacy:
+                notice(f"The face index {self.index_path} {problem}; rebuilt it from the "
+                       "catalog (nothing is lost).")
+            self._build(state)
+            return
+        self._index, self._at, self._unsaved = index, rec, 0
+        self._catch_up()
 
-    def _index_remove(self, ids: Iterable[int]) -> None:
-        for label in ids:
-            try:
-                self._index.mark_deleted(int(label))
-            except RuntimeError:
-                continue  # not in the index, or already deleted
-            self._live -= 1
-            self._index_dirty = True
+    def _build(self, state: State) -> None:
+        params = IndexParams()
+        self._index = FaceIndex.build(chunked(self._rows_after(0)), state.faces + 1024, params)
+        self._at = IndexRecord(state.generation, state.faces, state.max_face, state.id_sum,
+                               M=params.M, ef_construction=params.ef_construction)
+        self._unsaved = max(state.faces, 1)
+        after = self.state()
+        if after != state:  # another process wrote while we read: take its changes too
+            self._catch_up()
 
+    def _pruned_upto(self) -> int:
+        raw = self.meta("changes_pruned_upto")
+        return int(raw) if raw else 0
+
+    def _catch_up(self) -> None:
+        """Apply to the in-memory index what changed in the catalog since it was made (faces
+        added above its highest id, faces removed or re-embedded after its generation)."""
+        if self._index is None:
+            return
+        state = self.state()
+        at = self._at
+        if state.generation == at.generation:
+            return
+        if at.generation < self._pruned_upto():
+            # Another process saved the index and forgot the journal we need: start again
+            # from the saved file (at or after that point), or from the catalog.
+            self._index = None
+            self._load_or_build()
+            return
+        changed = self._db.execute(
+            "SELECT face_changes.face_id, faces.embedding FROM face_changes LEFT JOIN faces ON "
+            "faces.id = face_changes.face_id WHERE face_changes.generation > ? AND "
+            "face_changes.face_id <= ?", (at.generation, at.max_face)).fetchall()
+        gone = [fid for fid, emb in changed if emb is None]
+        redone = [(fid, emb) for fid, emb in changed if emb is not None]
+        self._index.remove(gone)
+        n = len(gone)
+        for ids, vectors in chunked(iter(redone)):
+            self._index.add(ids, vectors)
+            n += len(ids)
+        for ids, vectors in chunked(self._rows_after(at.max_face)):
+            self._index.add(ids, vectors)
+            n += len(ids)
+        self._at = IndexRecord(state.generation, state.faces, state.max_face, state.id_sum,
+                               M=at.M, ef_construction=at.ef_construction)
+        self._unsaved += n
+
+    @_guard
     def load_index(self) -> None:
         """Load (or build) the index now, so that later writes keep it up to date."""
         with self.lock:
             self._ensure_index()
 
-    def save_index(self) -> None:
-        """Write the index next to the catalog, atomically (temporary file, then rename)."""
+    @_guard
+    def save_index(self, force: bool = False) -> bool:
+        """Write the index next to the catalog (atomically) when enough changed since the saved
+        copy (see :data:`SAVE_AFTER_CHANGES`), or always with ``force``. Returns whether it
+        saved. A failure (full disk, no permission, ``faces.hnsw`` a folder) is a one-line
+        notice, not an error: the catalog holds everything and the next open catches up."""
         with self.lock:
-            if self._index is None or not self._index_dirty:
-                return
-            fd, tmp = tempfile.mkstemp(prefix=".faces-", suffix=".hnsw", dir=self.path)
-            os.close(fd)
-            try:
-                self._index.save_index(tmp)
-                os.replace(tmp, self.index_path)
-                self._index_dirty = False
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            if self._index is None or self._unsaved == 0 or self._save_blocked:
+                return False
+            self._catch_up()
+            at = self._at
+            if not force and self._unsaved < SAVE_AFTER_CHANGES and at.faces >= SAVE_ALWAYS_BELOW:
+                return False
+            def record(size: int, checksum: int) -> IndexRecord:
+                return IndexRecord(at.generation, at.faces, at.max_face, at.id_sum, size,
+                                   checksum, at.M, at.ef_construction)
 
-    def face_count(self) -> int:
-        with self.lock:
-            return self._db.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+            def pending(size: int, checksum: int) -> None:
+                # A crash between the rename and the record below leaves a file that matches
+                # this pending record, so it is still used (not rebuilt).
+                self.set_meta("index_pending", json.dumps(record(size, checksum).to_dict()))
+
+            try:
+                rec = record(*self._index.save(self.index_path, pending))
+            except OSError as exc:
+                self._save_blocked = True
+                notice(os_error_sentence(exc, "could not save the face index") +
+                       "; searches still work, and the next run catches up from the catalog.")
+                return False
+            with self.transaction() as cur:
+                cur.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('index_record', ?)",
+                            (json.dumps(rec.to_dict()),))
+                cur.execute("DELETE FROM meta WHERE key = 'index_pending'")
+                # The journal before this generation is no longer needed by anyone who starts
+                # from the saved file; a process holding an older index reloads it.
+                cur.execute("DELETE FROM face_changes WHERE generation <= ?", (at.generation,))
+                cur.execute("INSERT OR REPLACE INTO meta(key, value) VALUES "
+                            "('changes_pruned_upto', ?)", (str(at.generation),))
+            self._unsaved = 0
+            return True
 
     def search(self, embedding: np.ndarray, k: int = 10) -> list[Hit]:
-        """The ``k`` faces nearest to ``embedding`` (128,), nearest first."""
+        """The ``k`` faces nearest to ``embedding`` (128,), nearest first. Distances are those
+        of the catalog's embeddings; an index that disagrees with them is rebuilt."""
+        query = np.asarray(embedding, np.float32).reshape(DIM)
+        if not np.isfinite(query).all():
+            raise FacefinderError("The query's embedding is not a valid vector (the face model "
+                                  "may be damaged); run `facefinder model fetch` to repair it.")
+        for attempt in (0, 1):
+            hits, suspicious = self._search_once(query, k)
+            if not suspicious:
+                return hits
+            with self.lock:
+                notice(f"The face index {self.index_path} disagreed with the catalog; rebuilt "
+                       "it from the catalog (nothing is lost).")
+                self._index = None
+                self._build(self.state())
+        return hits
+
+    @_guard
+    def _search_once(self, query: np.ndarray, k: int) -> tuple[list[Hit], bool]:
         with self.lock:
-            n = self.face_count()
+            n = self.state().faces
             if n == 0:
                 raise LibraryError(
                     f"The library '{self.name}' has no faces yet; index a folder first.")
             index = self._ensure_index()
-            if self._live != n:  # another process changed the catalog: bring the index in step
-                self._index = None
-                index = self._ensure_index()
             k = max(1, min(int(k), n))
-            index.set_ef(max(self.ef, k))
-            labels, sq = index.knn_query(np.asarray(embedding, np.float32).reshape(1, DIM), k=k)
-            rows = self.face_rows(labels[0].tolist())
-        hits = []
-        for label, d2 in zip(labels[0].tolist(), sq[0].tolist()):
-            if label in rows:  # a face deleted by another process since the index was read
-                hits.append(Hit(len(hits) + 1, float(np.sqrt(max(d2, 0.0))), rows[label]))
-        return hits
+            labels, d2 = index.query(query, k, self.ef or ef_for(n))
+            rows = self._rows(labels.tolist(), True)
+        hits, suspicious = [], False
+        for label, sq in zip(labels.tolist(), d2.tolist()):
+            found = rows.get(label)
+            if found is None:
+                continue  # deleted by another process since the index caught up
+            row, vec = found
+            d = float(np.linalg.norm(vec - query))
+            if abs(d - math.sqrt(max(sq, 0.0))) > EXACT_CHECK:
+                suspicious = True
+            hits.append(Hit(0, d, row))
+        hits.sort(key=lambda h: (h.distance, h.face.face_id))
+        for rank, h in enumerate(hits, 1):
+            h.rank = rank
+        return hits, suspicious
 
     def close(self) -> None:
         with self.lock:
+            if self._db is None:
+                return
             try:
                 self.save_index()
+            except FacefinderError as exc:
+                notice(str(exc))
             finally:
                 self._db.close()
+                self._db = None
 
     def __enter__(self) -> "Library":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def repair_library(path: Path) -> dict:
+    """Salvage a damaged catalog: every row SQLite can still read goes into a new catalog; the
+    damaged file is kept beside it (``catalog.sqlite.damaged-<time>``), never deleted. Photos
+    whose faces could not all be read are marked to be indexed again. Returns a report
+    ``{"tables": {name: [kept, lost ranges]}, "damaged_copy": path}``."""
+    from .library_files import salvage_rows
+
+    path = Path(path)
+    catalog = path / CATALOG
+    if not catalog.is_file():
+        raise LibraryError(f"No library at {path}.")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    damaged = path / f"{CATALOG}.damaged-{stamp}"
+    try:
+        old = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)
+        try:
+            tables = {r[0]: r[1] for r in old.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type='table' AND name NOT LIKE "
+                "'sqlite_%'")}
+        except sqlite3.DatabaseError:
+            tables = {}
+        salvaged: dict[str, tuple[list[str], list[tuple], int]] = {}
+        for name in tables:
+            try:
+                cols = [r[1] for r in old.execute(f'PRAGMA table_info("{name}")')]
+            except sqlite3.DatabaseError:
+                continue
+            rows, lost = salvage_rows(old, name, cols)
+            salvaged[name] = (cols, rows, lost)
+        old.close()
+        # Keep the damaged catalog (and its journal) aside, then build a new one.
+        for suffix in ("", "-wal", "-shm"):
+            src = path / (CATALOG + suffix)
+            if src.exists():
+                os.replace(src, path / (damaged.name + suffix))
+    except OSError as exc:
+        raise StorageError(os_error_sentence(exc, "cannot repair the library")) from None
+    new = Library(path, None, create=True)
+    report: dict = {"tables": {}, "damaged_copy": str(damaged)}
+    try:
+        with new.transaction() as cur:
+            cur.execute("DELETE FROM meta WHERE key IN ('library_id', 'index_record', "
+                        "'index_pending', 'changes_pruned_upto')")
+            for name in _REPAIR_ORDER + sorted(set(salvaged) - set(_REPAIR_ORDER)):
+                if name not in salvaged or name in ("state", "face_changes"):
+                    continue
+                cols, rows, lost = salvaged[name]
+                have = {r[1] for r in cur.execute(f'PRAGMA table_info("{name}")')}
+                if not have:
+                    cur.execute(tables[name])
+                    have = set(cols)
+                keep = [i for i, c in enumerate(cols) if c in have]
+                names = ", ".join(f'"{cols[i]}"' for i in keep)
+                marks = ", ".join("?" * len(keep))
+                cur.execute("PRAGMA defer_foreign_keys = ON")
+                cur.executemany(f'INSERT OR IGNORE INTO "{name}" ({names}) VALUES ({marks})',
+                                ([row[i] for i in keep] for row in rows))
+                report["tables"][name] = [len(rows), lost]
+            # Rows whose photo or person was lost cannot stand: drop them, and have the photos
+            # that lost faces indexed again.
+            cur.execute("DELETE FROM faces WHERE photo_id NOT IN (SELECT id FROM photos)")
+            if report["tables"].get("faces", [0, 0])[1]:
+                cur.execute("UPDATE photos SET size = -1 WHERE status = 'ok' AND id NOT IN "
+                            "(SELECT photo_id FROM faces)")
+            for table, ref in (("face_person", "faces"), ("face_exclusion", "faces")):
+                if table in salvaged:
+                    cur.execute(f"DELETE FROM {table} WHERE face_id NOT IN (SELECT id FROM {ref})")
+            cur.execute("DELETE FROM state")
+            cur.execute("INSERT INTO state(id, generation, faces, max_face, id_sum) SELECT 1, 0, "
+                        "COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(id), 0) FROM faces")
+        library_id = uuid.uuid4().hex
+        new.set_meta("library_id", library_id)
+        write_marker(path, library_id)
+        new.load_index()
+        new.save_index(force=True)
+    finally:
+        new.close()
+    return report
+
+
+_REPAIR_ORDER = ["meta", "folders", "photos", "faces", "people", "face_person", "face_exclusion"]

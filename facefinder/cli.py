@@ -1,7 +1,13 @@
 """The ``facefinder`` command line. Imports :mod:`facefinder.core` only (the GUI lazily).
 
-Exit status: 0 on success, 1 with one line on stderr for anything the user can fix (no such
-file, no face, not an image, no model, a library built with other weights), 130 on Ctrl+C.
+Exit status (see :data:`EXIT_CODES`): 0 on success; 1 with one line on stderr for anything the
+user can fix or should know (no such file, no face, not an image, no model, a library built with
+other weights, a damaged library, a full or read-only disk); 2 for a wrong command line; 70 for an
+internal error (a bug: one line on stderr, the details in a log file); 130 on Ctrl+C.
+
+Output: text goes out in the locale's encoding, with the bytes of file names that are not valid
+UTF-8 shown as ``\\xNN``; ``--json`` is always UTF-8, with such bytes as ``\\udcNN`` escapes
+(Python's surrogateescape: ``os.fsencode(json.loads(...)["image_path"])`` gives the exact bytes).
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+import codecs  # noqa: E402
 
 from . import __version__  # noqa: E402
 from .core.detect import DEFAULT_DETECT_SIZE, DEFAULT_MIN_FACE, DetectOptions  # noqa: E402
@@ -72,9 +80,84 @@ def _open_library(args, create: bool = True):
     return Library.open(args.library, fingerprint(), create=create)
 
 
-def _print_json(obj) -> None:
-    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+EXIT_CODES = {0: "success", 1: "failed, with one line on stderr saying why",
+              2: "wrong command line (usage on stderr)",
+              70: "internal error (a bug): one line on stderr, details in the log file",
+              130: "interrupted (Ctrl+C)"}
+
+
+def _escape_undecodable(exc: UnicodeError):
+    """Codec error handler for text output: the bytes of a file name that is not valid UTF-8
+    (held as surrogate escapes) as ``\\xNN``, anything else the locale cannot encode as
+    ``\\uXXXX``."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = []
+    for ch in exc.object[exc.start:exc.end]:
+        o = ord(ch)
+        out.append(f"\\x{o - 0xDC00:02x}" if 0xDC80 <= o <= 0xDCFF
+                   else ch.encode("ascii", "backslashreplace").decode("ascii"))
+    return "".join(out), exc.end
+
+
+codecs.register_error("facefinder.escape", _escape_undecodable)
+
+
+def json_text(obj, indent: int | None = 2) -> bytes:
+    """``obj`` as UTF-8 JSON; undecodable file-name bytes (surrogate escapes, which only occur
+    inside strings) become ``\\udcNN`` escapes, so the output is valid UTF-8 under any locale."""
+    text = json.dumps(obj, indent=indent, ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace")
+
+
+def _print_json(obj, indent: int | None = 2) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(json_text(obj, indent) + b"\n")
+    sys.stdout.buffer.flush()
+
+
+class _NoticeHandler:
+    """Prints the core's notices (a damaged index rebuilt, a model made again) as one line each
+    on stderr, like errors: ``facefinder: ...``."""
+
+    @staticmethod
+    def install() -> None:
+        import logging
+
+        from .core.errors import NOTICE_LOGGER
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("facefinder: %(message)s"))
+        logger = logging.getLogger(NOTICE_LOGGER)
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+        logger.setLevel(logging.WARNING)
+
+
+def _output_path(given: str, suffix_hint: str) -> Path:
+    """Check an ``-o`` target before any work: not a folder, in a folder that exists."""
+    target = Path(given)
+    if target.is_dir():
+        raise FacefinderError(f"{given} is a folder; give a file name (for example "
+                              f"{target / ('faces' + suffix_hint)}).")
+    if not target.parent.is_dir():
+        raise FacefinderError(f"{target.parent}: no such folder for the output file.")
+    return target
+
+
+def _write_atomic(target: Path, write) -> None:
+    """``write(binary file)`` into a temporary file next to ``target``, renamed into place only
+    when complete (a full disk leaves no half-written file behind)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix="." + target.name + "-", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _check_file(path: str) -> None:
@@ -300,6 +383,7 @@ def cmd_extract(args) -> int:
 
     from .core.errors import ImageError
 
+    _output_path(args.output, ".pkl")  # before the work, not after it
     engine = _engine(args, args.quiet)
     out: dict[str, np.ndarray] = {}
     problems = 0
@@ -316,14 +400,13 @@ def cmd_extract(args) -> int:
             print(f"facefinder: warning: two photos are named {key}; the later one is kept",
                   file=sys.stderr)
         out[key] = faces[i].embedding.astype(np.float32)
-    target = Path(args.output)
+    target = _output_path(args.output, ".pkl")
     if target.suffix.lower() == ".npz":
-        np.savez(target, **out)
+        _write_atomic(target, lambda f: np.savez(f, **out))
     else:
         import pickle
 
-        with open(target, "wb") as f:
-            pickle.dump(out, f)
+        _write_atomic(target, lambda f: pickle.dump(out, f))
     if not args.quiet:
         print(f"Wrote {len(out)} embeddings to {target}"
               + (f" ({problems} photos skipped)" if problems else ""))
@@ -333,34 +416,53 @@ def cmd_extract(args) -> int:
 def cmd_export(args) -> int:
     import numpy as np
 
+    target = _output_path(args.output, ".npz")
     with _open_library(args, create=False) as library:
         rows = library.export_rows()
-    np.savez(
-        args.output,
+    arrays = dict(
         image_path=np.array([r[0] for r in rows], dtype=str),
         box=np.array([r[1] for r in rows], dtype=np.int64).reshape(-1, 4),
         confidence=np.array([r[2] for r in rows], dtype=np.float32),
         embedding=np.array([r[3] for r in rows], dtype=np.float32).reshape(-1, 128),
     )
-    print(f"Exported {len(rows)} faces to {args.output}")
+    # Written to exactly the name given (np.savez would add .npz to any other name).
+    _write_atomic(target, lambda f: np.savez(f, **arrays))
+    print(f"Exported {len(rows)} faces to {target}")
     return 0
 
 
 def cmd_library(args) -> int:
-    import shutil
-
-    from .core.library import Library, list_libraries, resolve_library_path
+    from .core.library import Library, list_libraries, repair_library, resolve_library_path
 
     if args.action == "list":
         libs = list_libraries()
         if not libs:
             print("No libraries yet; create one with `facefinder index FOLDER`.")
         for lib in libs:
-            with Library(lib, None, create=False) as opened:
-                st = opened.stats()
+            try:
+                with Library(lib, None, create=False) as opened:
+                    st = opened.stats()
+            except FacefinderError as exc:  # one bad library does not hide the others
+                print(f"{lib.name:20} cannot be read: {exc}")
+                continue
             print(f"{lib.name:20} {st['photos']:7} photos {st['faces']:8} faces   {lib}")
         return 0
-    path = resolve_library_path(args.name or args.library)
+    given = args.name or args.library
+    if args.action == "remove":
+        return _remove_library(given, args.yes)
+    path = resolve_library_path(given)
+    if args.action == "repair":
+        report = repair_library(path)
+        if args.json:
+            _print_json(report)
+            return 0
+        for table, (kept, lost) in report["tables"].items():
+            print(f"  {table:16} {kept} rows kept" + (f", {lost} unreadable parts lost"
+                                                      if lost else ""))
+        print(f"Repaired the library at {path}. The damaged catalog is kept as "
+              f"{report['damaged_copy']}; photos whose faces were lost are indexed again on the "
+              "next `facefinder refresh`.")
+        return 0
     if args.action == "info":
         with Library(path, None, create=False) as lib:
             st = lib.stats()
@@ -375,13 +477,44 @@ def cmd_library(args) -> int:
                 else:
                     print(f"{k:22} {v}")
         return 0
-    if args.action == "remove":
-        if not (path / "catalog.sqlite").is_file():
-            raise FacefinderError(f"No library at {path}")
-        shutil.rmtree(path)
-        print(f"Removed library {path} (your photos are untouched).")
-        return 0
     raise FacefinderError(f"unknown action {args.action}")
+
+
+def _remove_library(given: str | None, yes: bool) -> int:
+    """Delete a library's own files after proving it is one (and asking, on a terminal)."""
+    from .core.library import Library, resolve_library_path
+    from .core.library_files import check_removable, remove_library
+
+    if not given:
+        raise FacefinderError("Say which library to remove: `facefinder library remove NAME` "
+                              "(`facefinder library list` shows them).")
+    if given in (".", "..") or os.path.basename(os.path.normpath(given)) in (".", ".."):
+        raise FacefinderError(f"{given}: give the library's name or its folder, not '.' or '..'.")
+    path = resolve_library_path(given)
+    check_removable(path)
+    try:
+        with Library(path, None, create=False) as lib:
+            st = lib.stats()
+        what = f"{st['photos']} photos, {st['faces']} faces"
+    except FacefinderError:
+        what = "its catalog cannot be read"
+    if not yes:
+        if not sys.stdin.isatty():
+            raise FacefinderError("Removing a library needs a confirmation: run the command on a "
+                                  "terminal, or add --yes.")
+        answer = input(f"Remove the library '{path.name}' at {path} ({what})? Your photos are "
+                       "not touched. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing removed.")
+            return 1
+    out = remove_library(path)
+    print(f"Removed the library '{path.name}' ({what}): deleted " + ", ".join(out.removed)
+          + (f" and the folder {path}." if out.folder_removed else f" from {path}."))
+    if out.kept:
+        print(f"Kept the folder and the {len(out.kept)} other item(s) in it (facefinder never "
+              "deletes what it did not make).")
+    print("Your photos are untouched.")
+    return 0
 
 
 def cmd_model(args) -> int:
@@ -415,7 +548,10 @@ def cmd_model(args) -> int:
         if not args.quiet:
             print("Preparing the models for fast start-up (once)…", file=sys.stderr)
         prepare_lite_models(path)
-    print(f"FaceNet weights ready: {path}")
+    from .core.pipeline import Engine
+
+    Engine().load()  # verifies every model file (and makes damaged ones again)
+    print(f"FaceNet weights ready and the face models verified: {path}")
     return 0
 
 
@@ -559,10 +695,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("library", parents=[lib], help="list, inspect or remove libraries")
-    p.add_argument("action", choices=["list", "info", "remove"])
+    p = sub.add_parser("library", parents=[lib],
+                       help="list, inspect, repair or remove libraries")
+    p.add_argument("action", choices=["list", "info", "remove", "repair"])
     p.add_argument("name", nargs="?")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="remove without asking (the library's own files only)")
     p.set_defaults(func=cmd_library)
 
     p = sub.add_parser("model", parents=[quiet], help="fetch the FaceNet weights, or describe them")
@@ -592,18 +731,73 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="facefinder.escape")
+        except (AttributeError, ValueError):  # replaced streams (tests, pythonw)
+            pass
+    _NoticeHandler.install()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0
     except FacefinderError as exc:
-        print(f"facefinder: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc))
     except KeyboardInterrupt:
         print("facefinder: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining
+        # about the pipe again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a trace
+        return _unexpected(exc)
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"facefinder: {message}", file=sys.stderr)
+    return code
+
+
+def _unexpected(exc: Exception) -> int:
+    """Errors of the machine (disk, memory, SQLite) as one sentence; anything else is a bug:
+    one line, with the traceback written to a log file."""
+    import sqlite3
+
+    from .core.errors import os_error_sentence
+
+    if isinstance(exc, OSError):
+        return _fail(os_error_sentence(exc))
+    if isinstance(exc, MemoryError):
+        return _fail("not enough memory for this task (close other programs, or index fewer or "
+                     "smaller photos at a time).")
+    if isinstance(exc, sqlite3.Error):
+        from .core.errors import db_error
+
+        return _fail(str(db_error(exc, "the library catalog")))
+    import traceback
+
+    where = _write_crash_log(traceback.format_exc())
+    return _fail(f"internal error ({type(exc).__name__}: {exc}); this is a bug"
+                 + (f", details in {where}" if where else ""), 70)
+
+
+def _write_crash_log(text: str) -> str | None:
+    import time
+
+    from .core.paths import data_dir
+
+    try:
+        path = data_dir() / "logs" / "facefinder-errors.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8", errors="backslashreplace") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} facefinder {__version__} "
+                    f"{' '.join(sys.argv[1:])}\n{text}\n")
+        return str(path)
+    except OSError:
+        return None
 
 
 if __name__ == "__main__":

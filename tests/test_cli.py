@@ -136,7 +136,7 @@ def test_library_commands(indexed, tmp_path):
     ff("index", photos, "--library", "holidays", "-q", env=env)
     listing = ff("library", "list", env=env).stdout
     assert "holidays" in listing
-    ff("library", "remove", "holidays", env=env)
+    ff("library", "remove", "holidays", "--yes", env=env)
     assert "holidays" not in ff("library", "list", env=env).stdout
     assert photos.is_dir() and any(photos.rglob("*.jpg"))  # photos untouched
 

@@ -13,6 +13,9 @@ import numpy as np
 
 from .images import Photo
 
+DETECTOR_VERSION = 1
+"""Bump when detection changes what it finds (pyramid, thresholds, resizing), so that photos
+judged to hold no face by the earlier detector are looked at again."""
 DEFAULT_DETECT_SIZE = 1280
 DEFAULT_MIN_FACE = 20
 DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)  # PNet, RNet, ONet: the article's values

@@ -31,7 +31,12 @@ class ModelUnavailableError(FacefinderError):
 
 
 class ModelDamagedError(ModelUnavailableError):
-    """A model file is damaged and could not be made again here (no TensorFlow to convert)."""
+    """A model file is damaged. ``path``: the file, when known (the engine then makes it again
+    from the weights where it can)."""
+
+    def __init__(self, message: str, path=None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class ModelMismatchError(FacefinderError):

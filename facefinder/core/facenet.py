@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ModelDamagedError
 from .paths import cache_dir
 from .weights import WEIGHTS_SHA256
 
@@ -140,7 +141,11 @@ def compile_model(h5_path: Path, out_path: Path | None = None) -> Path:
     os.close(fd)
     try:
         np.savez(tmp, **arrays)
+        data = Path(tmp).read_bytes()
         os.replace(tmp, out_path)
+        from .model_files import record_written
+
+        record_written(out_path, data)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -148,9 +153,14 @@ def compile_model(h5_path: Path, out_path: Path | None = None) -> Path:
 
 
 def load_fast_form(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    with np.load(path) as z:
-        graph = json.loads(bytes(z["__graph__"]).decode())
-        arrays = {k: z[k] for k in z.files if k != "__graph__"}
+    """The graph and folded arrays of a fast-form file; ModelDamagedError when unreadable."""
+    try:
+        with np.load(path) as z:
+            graph = json.loads(bytes(z["__graph__"]).decode())
+            arrays = {k: z[k] for k in z.files if k != "__graph__"}
+    except Exception as exc:  # zipfile.BadZipFile, zlib.error, KeyError, ValueError, OSError
+        raise ModelDamagedError(f"The FaceNet fast-form file {path} is damaged ({exc}).",
+                                path) from None
     return graph, arrays
 
 
@@ -162,7 +172,7 @@ def ensure_fast_form(h5_path: Path) -> Path:
             with np.load(path) as z:
                 if "__graph__" in z.files:
                     return path
-        except (OSError, ValueError):
+        except Exception:  # damaged: made again below
             pass
     return compile_model(h5_path, path)
 
@@ -228,8 +238,13 @@ class FaceNet:
     def __init__(self, fast_form: Path):
         import tensorflow as tf
 
+        from .model_files import REF_SHAPES, by_last_dim, compare, reference_input, verify
+
         self._fn = tf.function(_forward_function(fast_form), input_signature=[_input_spec()])
         self._fn.get_concrete_function()  # trace now, not on the first face
+        self.sha256 = verify(fast_form, lambda: compare(
+            "FaceNet", by_last_dim([self.embed(reference_input(REF_SHAPES["facenet"]))]),
+            fast_form, "facenet"), "FaceNet")
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         batch = _check_batch(batch)
@@ -270,9 +285,11 @@ class FaceNetLite:
     as :class:`FaceNet`; create it on the thread that will use it."""
 
     def __init__(self, tflite_path: Path, num_threads: int | None = None):
+        from .model_files import check_lite
         from .tflite import LiteModel
 
         self._model = LiteModel(tflite_path, num_threads)
+        self.sha256 = check_lite(self._model, Path(tflite_path), "FaceNet", "facenet")
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         batch = _check_batch(batch)

@@ -49,8 +49,8 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import (FacefinderError, LibraryError, ModelDamagedError, ModelMismatchError,
-                     StorageError, db_error, notice, os_error_sentence)
+from .errors import (FacefinderError, LibraryDamagedError, LibraryError, ModelDamagedError,
+                     ModelMismatchError, StorageError, db_error, notice, os_error_sentence)
 from .hnsw_index import DIM, FaceIndex, IndexParams, IndexRecord, IndexRejected, chunked
 from .library_files import (CATALOG, INDEX, MARKER, catalog_identity, foreign_entries,
                             read_marker, write_marker)
@@ -424,8 +424,7 @@ class Library:
         for result, _, _ in items:
             for face in result.faces:
                 e = np.asarray(face.embedding, np.float32)
-                if e.shape != (DIM,) or not np.isfinite(e).all() \
-                        or abs(float(np.dot(e, e)) - 1.0) > 1e-3:
+                if e.shape != (DIM,) or not unit_rows(e)[0]:
                     raise ModelDamagedError(
                         "The face model gave an invalid embedding (not a finite unit vector); "
                         "nothing was stored. Its files may be damaged: run `facefinder model "
@@ -511,6 +510,8 @@ class Library:
                     "FROM faces JOIN photos ON photos.id = faces.photo_id WHERE faces.id IN "
                     f"({','.join('?' * len(chunk))})", chunk)
                 for fid, pid, path, x, y, w, h, conf, emb in rows:
+                    if embeddings:
+                        self._check_blob(fid, emb)
                     vec = np.frombuffer(emb, np.float32) if emb is not None else None
                     out[fid] = (FaceRow(fid, pid, fs_path(path), (x, y, w, h), conf), vec)
         return out
@@ -521,9 +522,22 @@ class Library:
         with self.lock:
             rows = self._db.execute("SELECT id, embedding FROM faces ORDER BY id").fetchall()
         ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        emb = (np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(-1, DIM)
-               if rows else np.zeros((0, DIM), np.float32))
+        emb = self._checked_matrix(ids, [r[1] for r in rows])
         return ids, emb
+
+    def _checked_matrix(self, ids: np.ndarray, blobs: list[bytes]) -> np.ndarray:
+        """(N, 128) float32 from embedding blobs, each checked (see :meth:`_check_blob`)."""
+        if not blobs:
+            return np.zeros((0, DIM), np.float32)
+        for fid, blob in zip(ids.tolist(), blobs):
+            if blob is None or len(blob) != DIM * 4:
+                self._check_blob(fid, blob)
+        emb = np.frombuffer(b"".join(blobs), np.float32).reshape(-1, DIM)
+        bad = ~unit_rows(emb)
+        if bad.any():
+            i = int(np.argmax(bad))
+            self._check_blob(int(ids[i]), blobs[i])
+        return emb
 
     @_guard
     def export_rows(self) -> list[tuple[str, tuple[int, int, int, int], float, np.ndarray]]:
@@ -531,8 +545,9 @@ class Library:
             rows = self._db.execute(
                 "SELECT photos.path, x, y, w, h, confidence, embedding FROM faces JOIN photos "
                 "ON photos.id = faces.photo_id ORDER BY faces.id").fetchall()
-        return [(fs_path(p), (x, y, w, h), c, np.frombuffer(e, np.float32))
-                for p, x, y, w, h, c, e in rows]
+        emb = self._checked_matrix(np.arange(1, len(rows) + 1), [r[6] for r in rows])
+        return [(fs_path(p), (x, y, w, h), c, emb[i])
+                for i, (p, x, y, w, h, c, _) in enumerate(rows)]
 
     def face_count(self) -> int:
         return self.state().faces
@@ -564,7 +579,18 @@ class Library:
             rows = cur.fetchmany(20_000)
             if not rows:
                 return
+            for fid, blob in rows:
+                self._check_blob(fid, blob)
             yield from rows
+
+    def _check_blob(self, face_id: int, blob: bytes | None) -> None:
+        """Every stored embedding is a finite unit vector; anything else is damage in the catalog
+        that SQLite cannot see (it keeps no checksums of row contents)."""
+        if not _unit_blob(blob):
+            raise LibraryDamagedError(
+                f"The library catalog {self.path / CATALOG} is damaged (the stored embedding of "
+                f"face {face_id} is not a unit vector); run `facefinder library repair` on it to "
+                "keep everything that is intact (your photos are not touched).")
 
     def _ensure_index(self) -> FaceIndex:
         """The in-memory index, loaded (verified) or built, in step with the catalog. Lock held."""
@@ -632,6 +658,8 @@ class Library:
             "face_changes.face_id <= ?", (at.generation, at.max_face)).fetchall()
         gone = [fid for fid, emb in changed if emb is None]
         redone = [(fid, emb) for fid, emb in changed if emb is not None]
+        for fid, emb in redone:
+            self._check_blob(fid, emb)
         self._index.remove(gone)
         n = len(gone)
         for ids, vectors in chunked(iter(redone)):
@@ -815,6 +843,12 @@ def repair_library(path: Path) -> dict:
             # Rows whose photo or person was lost cannot stand: drop them, and have the photos
             # that lost faces indexed again.
             cur.execute("DELETE FROM faces WHERE photo_id NOT IN (SELECT id FROM photos)")
+            bad = [fid for fid, blob in cur.execute("SELECT id, embedding FROM faces")
+                   if not _unit_blob(blob)]
+            cur.executemany("DELETE FROM faces WHERE id = ?", [(f,) for f in bad])
+            if bad:
+                report["tables"]["faces"][0] -= len(bad)
+                report["tables"]["faces"][1] += len(bad)
             if report["tables"].get("faces", [0, 0])[1]:
                 cur.execute("UPDATE photos SET size = -1 WHERE status = 'ok' AND id NOT IN "
                             "(SELECT photo_id FROM faces)")
@@ -832,6 +866,20 @@ def repair_library(path: Path) -> dict:
     finally:
         new.close()
     return report
+
+
+def unit_rows(vectors: np.ndarray, tolerance: float = 1e-3) -> np.ndarray:
+    """(N,) bool: which rows of ``vectors`` (N, 128) are finite unit vectors."""
+    v = np.asarray(vectors, np.float32).reshape(-1, DIM)
+    with np.errstate(all="ignore"):
+        norms = np.einsum("ij,ij->i", v.astype(np.float64), v.astype(np.float64))
+        return np.isfinite(norms) & (np.abs(norms - 1.0) < tolerance)
+
+
+def _unit_blob(blob) -> bool:
+    if not isinstance(blob, bytes) or len(blob) != DIM * 4:
+        return False
+    return bool(unit_rows(np.frombuffer(blob, np.float32))[0])
 
 
 _REPAIR_ORDER = ["meta", "folders", "photos", "faces", "people", "face_person", "face_exclusion"]

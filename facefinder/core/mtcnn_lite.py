@@ -231,8 +231,12 @@ class MTCNNLite:
     def __init__(self, paths: dict[str, Path] | None = None, num_threads: int | None = None):
         from .tflite import LiteModel
 
+        from .model_files import check_lite
+
         paths = paths or ensure_lite_models()
         self._nets = {n: LiteModel(paths[n], num_threads) for n in NETS}
+        self.sha256 = {n: check_lite(self._nets[n], paths[n], f"MTCNN {n.upper()}", n)
+                       for n in NETS}
         # Output tensors are told apart by their last dimension: 4 = box regression,
         # 10 = landmarks, 2 = [not face, face] probabilities.
         self._order = {}

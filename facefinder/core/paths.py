@@ -24,10 +24,14 @@ def data_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Folder for the model weights and their fast form (created on demand)."""
+    """Folder for the model weights and their fast form (created on demand; a folder that cannot
+    be created is reported when something has to be written there)."""
     env = os.environ.get("FACEFINDER_CACHE_DIR")
     path = Path(env) if env else Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
     return path
 
 

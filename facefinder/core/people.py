@@ -429,8 +429,11 @@ def cluster(library: Library, threshold: float = DEFAULT_CLUSTER_THRESHOLD, full
             elif pid in existing and assigned.get(face_id) != pid:
                 summary.joined += 1
             rows_out.append((face_id, pid))
-        cur.executemany("INSERT OR REPLACE INTO face_person(face_id, person_id) VALUES (?, ?)",
-                        rows_out)
+        # Faces deleted since they were read (an index run re-indexing their photo at the same
+        # time) are skipped: the grouping of the others still stands.
+        cur.executemany("INSERT OR REPLACE INTO face_person(face_id, person_id) SELECT ?, ? "
+                        "WHERE EXISTS (SELECT 1 FROM faces WHERE id = ?)",
+                        [(f, pid, f) for f, pid in rows_out])
         cur.execute("DELETE FROM people WHERE id NOT IN (SELECT DISTINCT person_id FROM "
                     "face_person)")
         summary.placed = len(rows_out)

@@ -16,13 +16,14 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from .align import face_crop
 from .detect import DetectedFace, DetectOptions
-from .errors import FacefinderError, ImageError, NoFaceError
+from .errors import FacefinderError, ImageError, ModelDamagedError, NoFaceError, notice
 from .images import Photo, load_photo
 
 Progress = Callable[[str, int, int], None]
@@ -66,6 +67,7 @@ class Engine:
         self._progress = progress
         self._detector = None
         self._facenet = None
+        self._judged_by = ""
         self._lock = threading.Lock()
         self.max_pending_photos = 16
         self.max_pending_seconds = 1.5
@@ -93,12 +95,26 @@ class Engine:
                 first = backend == "lite" and not facenet.lite_path().is_file()
                 self._progress("Preparing the face models (once, about a minute)" if first
                                else "Loading the face model", 0, 0)
-            if backend == "lite":
-                net = facenet.FaceNetLite(facenet.ensure_lite_model(h5))
-            else:
-                net = facenet.FaceNet(facenet.ensure_fast_form(h5))
-            self._detector = Detector(backend)
+            repaired: list[ModelDamagedError] = []
+            while True:
+                try:
+                    if backend == "lite":
+                        net = facenet.FaceNetLite(facenet.ensure_lite_model(h5))
+                    else:
+                        net = facenet.FaceNet(facenet.ensure_fast_form(h5))
+                    detector = Detector(backend)
+                    break
+                except ModelDamagedError as exc:
+                    # Delete the damaged file (ours, in the cache) and make it again; at most
+                    # once per file.
+                    if exc.path in {r.path for r in repaired} or not _discard_damaged(exc):
+                        raise
+                    repaired.append(exc)
+            for exc in repaired:
+                notice(f"{exc} Made it again from the weights.")
+            self._detector = detector
             self.backend = backend
+            self._judged_by = _judged_by(backend, net, detector)
             self._facenet = net  # last: `loaded` turns true only when both are ready
 
     @property
@@ -111,6 +127,16 @@ class Engine:
 
         return fingerprint()
 
+    @property
+    def judged_by(self) -> str:
+        """Who judges a photo: the models (by their verified bytes) and the detector settings.
+        Stored with photos found to hold no face, so that a later run with a repaired or other
+        model, or other settings, looks at them again."""
+        self.load()
+        o = self.options
+        return (f"{self._judged_by};min_face={o.min_face};detect_size={o.detect_size};"
+                f"thresholds={','.join(map(str, o.thresholds))}")
+
     # -- single photos ------------------------------------------------------------------------
     def detect(self, photo: Photo) -> list[DetectedFace]:
         self.load()
@@ -121,7 +147,16 @@ class Engine:
         self.load()
         out = [self._facenet.embed(tensors[i:i + self.batch_size])
                for i in range(0, len(tensors), self.batch_size)]
-        return np.concatenate(out) if out else np.zeros((0, 128), np.float32)
+        if not out:
+            return np.zeros((0, 128), np.float32)
+        emb = np.concatenate(out)
+        norms = np.linalg.norm(emb, axis=1)
+        if not np.isfinite(emb).all() or float(np.max(np.abs(norms - 1.0))) > 1e-3:
+            # Never let a damaged model's output reach a library or a verdict.
+            raise ModelDamagedError("The face model gave invalid embeddings (not finite unit "
+                                    "vectors); its files may be damaged: run `facefinder model "
+                                    "fetch` to check and repair them.")
+        return emb
 
     def faces_in_photo(self, photo: Photo) -> list[Face]:
         """Every face of a decoded photo, largest first, embedded."""
@@ -216,6 +251,46 @@ class Engine:
             result.faces = _faces(detected, embeddings[offset:offset + n])
             offset += n
             yield result
+
+
+def _discard_damaged(exc: ModelDamagedError) -> bool:
+    """Delete a damaged model file from facefinder's cache so that it is made again (never a
+    file outside the cache, such as one shipped inside a packaged app). Returns whether it did."""
+    from .model_files import forget
+    from .paths import cache_dir
+
+    path = exc.path
+    if path is None:
+        return False
+    path = Path(path)
+    try:
+        inside = Path(os.path.realpath(path)).parent == Path(os.path.realpath(cache_dir()))
+    except OSError:
+        return False
+    if not inside or not path.is_file():
+        return False
+    try:
+        path.unlink()
+    except OSError:
+        return False
+    forget(path)
+    return True
+
+
+def _judged_by(backend: str, net, detector) -> str:
+    from .detect import DETECTOR_VERSION
+
+    shas = getattr(getattr(detector, "_lite", None), "sha256", None)
+    if shas:
+        models = "mtcnn-lite:" + "+".join(shas[n][:12] for n in sorted(shas))
+    else:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            models = f"mtcnn-tf:{version('mtcnn')}"
+        except PackageNotFoundError:
+            models = "mtcnn-tf"
+    return f"detector-v{DETECTOR_VERSION};{models};facenet:{getattr(net, 'sha256', '?')[:12]}"
 
 
 def _decode_for_detection(path: str, options: DetectOptions) -> tuple[Photo, np.ndarray, float]:

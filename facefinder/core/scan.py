@@ -142,10 +142,14 @@ def index_folder(library: Library, engine: Engine, folder: str | os.PathLike,
         library.remove_photos(gone)
         summary.removed = len(gone)
 
+    judged_by = engine.judged_by
     todo: list[Candidate] = []
     for c in candidates:
         prev = known.get(path_key(c.path))
-        if prev is not None and prev[1] == c.size and prev[2] == c.mtime_ns:
+        # A photo judged to hold no face by another model or other settings is looked at again
+        # (say the detector was damaged then, or the smallest face asked for is smaller now).
+        if prev is not None and prev[1] == c.size and prev[2] == c.mtime_ns \
+                and not (prev[3] == "noface" and prev[4] != judged_by):
             summary.unchanged += 1
         else:
             todo.append(c)
@@ -170,7 +174,7 @@ def index_folder(library: Library, engine: Engine, folder: str | os.PathLike,
     def commit() -> None:
         nonlocal last_commit
         if batch:
-            library.store_results(batch)
+            library.store_results(batch, judged_by)
             batch.clear()
         last_commit = time.monotonic()
 

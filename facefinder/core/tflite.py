@@ -115,9 +115,15 @@ class LiteModel:
                  output_order: list[int] | None = None):
         from ai_edge_litert.interpreter import Interpreter
 
-        with _quiet_stderr():  # LiteRT prints "INFO: Created ... XNNPACK delegate" on fd 2
-            self._interp = Interpreter(model_path=str(path),
-                                       num_threads=num_threads or os.cpu_count() or 1)
+        try:
+            with _quiet_stderr():  # LiteRT prints "INFO: Created ... XNNPACK delegate" on fd 2
+                self._interp = Interpreter(model_path=str(path),
+                                           num_threads=num_threads or os.cpu_count() or 1)
+        except (ValueError, RuntimeError) as exc:  # truncated or not a model at all
+            from .errors import ModelDamagedError
+
+            raise ModelDamagedError(f"The face model file {path} is damaged and cannot be "
+                                    f"loaded ({str(exc).splitlines()[0]}).", path) from None
         self._inputs = [d["index"] for d in self._interp.get_input_details()]
         outs = self._interp.get_output_details()
         self._outputs = [outs[i]["index"] for i in (output_order or range(len(outs)))]
@@ -165,9 +171,24 @@ def ensure_model(path: Path, make: Callable[[], bytes]) -> Path:
     if bundled is not None:
         return bundled
     if not is_tflite_file(path):
-        with _quiet_stderr():  # TensorFlow's start-up chatter (oneDNN, absl), once per model
-            data = make()
-        write_atomic(path, data)
+        from .errors import ModelDamagedError, ModelUnavailableError, os_error_sentence
+        from .model_files import record_written
+
+        try:
+            with _quiet_stderr(always=True):  # TensorFlow's start-up chatter (oneDNN, absl)
+                data = make()
+        except ImportError as exc:
+            raise ModelDamagedError(
+                f"The face model {Path(path).name} is missing or damaged, and TensorFlow, which "
+                f"makes it, is not installed ({exc}); reinstall facefinder.", path) from None
+        try:
+            write_atomic(path, data)
+        except OSError as exc:
+            raise ModelUnavailableError(
+                os_error_sentence(exc, "cannot write the converted face model") +
+                "; facefinder needs a writable cache folder (or set FACEFINDER_CACHE_DIR)."
+            ) from None
+        record_written(path, data)
     return path
 
 
@@ -177,16 +198,17 @@ _quiet_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def _quiet_stderr(first_invoke: bool = False):
+def _quiet_stderr(first_invoke: bool = False, always: bool = False):
     """Silence the C++ runtime's informational lines (written straight to file descriptor 2)
     until the first model has run, so the CLI keeps its promise of one line on stderr per error
     even when TF_CPP_MIN_LOG_LEVEL was set low by the user. FACEFINDER_DEBUG=1 keeps them.
 
     fd 2 is process-wide: the swap is serialised by a lock (two threads interleaving it could
     leave stderr pointing at /dev/null) and stops once the line has been printed, so later
-    re-planning (every PNet pyramid level) does not touch stderr at all."""
+    re-planning (every PNet pyramid level) does not touch stderr at all. ``always``: silence it
+    even after that (a model conversion, which imports TensorFlow)."""
     global _announced
-    if _announced or os.environ.get("FACEFINDER_DEBUG"):
+    if (_announced and not always) or os.environ.get("FACEFINDER_DEBUG"):
         yield
         return
     with _quiet_lock:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import ModelUnavailableError
+from .errors import ModelUnavailableError, os_error_sentence
 from .paths import cache_dir
 
 WEIGHTS_FILE = "facenet_keras.h5"
@@ -87,10 +87,31 @@ def _stamp_matches(path: Path) -> bool:
 
 
 def _write_stamp(path: Path) -> None:
+    """Remember that ``path`` was verified; a read-only folder only means it is hashed again
+    next time."""
     st = path.stat()
-    _stamp_path(path).write_text(
-        json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": WEIGHTS_SHA256})
-    )
+    try:
+        _stamp_path(path).write_text(
+            json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": WEIGHTS_SHA256})
+        )
+    except OSError:
+        pass
+
+
+def _verified(path: Path) -> bool:
+    """Whether ``path`` holds the weights: its stamp matches, or its sha256 does (hashed at most
+    once per change of the file, where the stamp can be written)."""
+    try:
+        if not path.is_file() or path.stat().st_size != WEIGHTS_SIZE:
+            return False
+        if _stamp_matches(path):
+            return True
+        if sha256_of(path) == WEIGHTS_SHA256:
+            _write_stamp(path)
+            return True
+    except OSError:
+        return False
+    return False
 
 
 def bundled_weights() -> Path | None:
@@ -105,8 +126,12 @@ def bundled_weights() -> Path | None:
     if env:
         candidates.insert(0, Path(env))
     for c in candidates:
-        if c.is_file() and c.stat().st_size == WEIGHTS_SIZE:
+        if _verified(c):
             return c
+        if c.exists() and env and c == Path(env):
+            raise ModelUnavailableError(
+                f"FACEFINDER_WEIGHTS points at {c}, which is not the FaceNet 20170512-110547 "
+                f"weights file ({WEIGHTS_FILE}, sha256 {WEIGHTS_SHA256[:12]}…).")
     if base:
         from .facenet import lite_path
         from .tflite import bundled_model
@@ -121,12 +146,7 @@ def cached_weights() -> Path | None:
     if bundled is not None:
         return bundled
     path = weights_path()
-    if path.is_file() and _stamp_matches(path):
-        return path
-    if path.is_file() and path.stat().st_size == WEIGHTS_SIZE and sha256_of(path) == WEIGHTS_SHA256:
-        _write_stamp(path)
-        return path
-    return None
+    return path if _verified(path) else None
 
 
 def import_weights(source: Path, progress: Progress | None = None) -> Path:
@@ -138,7 +158,12 @@ def import_weights(source: Path, progress: Progress | None = None) -> Path:
     if not source.exists():
         raise ModelUnavailableError(f"No such file: {source}")
     dest = weights_path()
-    fd, tmp_name = tempfile.mkstemp(prefix=".facenet-", suffix=".part", dir=dest.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=".facenet-", suffix=".part", dir=dest.parent)
+    except OSError as exc:
+        raise ModelUnavailableError(
+            os_error_sentence(exc, "cannot write the weights into the cache folder") +
+            "; make it writable or set FACEFINDER_CACHE_DIR.") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -168,6 +193,8 @@ def import_weights(source: Path, progress: Progress | None = None) -> Path:
         os.replace(tmp, dest)
         _write_stamp(dest)
         return dest
+    except OSError as exc:
+        raise ModelUnavailableError(os_error_sentence(exc, "cannot store the weights")) from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -297,6 +297,13 @@ class Library:
         """Create the tables, or bring an older catalog to :data:`SCHEMA_VERSION` in one
         transaction (schema 1 -> 2: the state record, its triggers, ``photos.judged_by``)."""
         db = self._db
+        try:  # already current: no write at all (an open must not wait for a busy writer)
+            current = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if current and int(current[0]) >= SCHEMA_VERSION and \
+                    db.execute("SELECT 1 FROM state WHERE id = 1").fetchone():
+                return
+        except (sqlite3.OperationalError, ValueError):  # no such table yet: a new catalog
+            pass
         db.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(_SCHEMA + _SCHEMA_2):

@@ -1,0 +1,175 @@
+"""Does the installed PySide6 lose references to None, True or False? (issue 8)
+
+PySide6-Essentials 6.12.0 drops one reference to ``None`` on every ``QModelIndex.data()`` that
+has no data for the role. On Python 3.11 and older that counts ``None`` down to zero, and the
+interpreter aborts with ``Fatal Python error: none_dealloc`` minutes into a session (every
+repaint of a view asks for roles that have no data). Python 3.12 made None, True and False
+immortal (PEP 683): their counts no longer move, so the leak is harmless there and cannot be
+seen by counting.
+
+This module only imports PySide6 and the standard library, so it runs in any environment that
+has PySide6 (``python -m facefinder.gui.qt_refcounts`` prints the measurement as JSON). The app
+runs :func:`quick_probe` at start-up (:func:`facefinder.gui.app.main`); the tests run
+:func:`measure` in a fresh process.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from typing import Callable
+
+SINGLETONS: dict[str, object] = {"None": None, "True": True, "False": False}
+
+COUNTS_MEAN_SOMETHING = sys.version_info < (3, 12)
+"""Whether refcounts of None/True/False can move (before PEP 683's immortal objects)."""
+
+FIX = 'pip install "PySide6-Essentials>=6.6,<6.12"'
+"""What the user should run to get a PySide6 without the leak (see README, Supported versions)."""
+
+def refcounts() -> dict[str, int]:
+    """``sys.getrefcount`` of None, True and False (after a full collection)."""
+    gc.collect()
+    return {name: sys.getrefcount(obj) for name, obj in SINGLETONS.items()}
+
+
+def drift(fn: Callable[[], object], calls: int) -> dict[str, int]:
+    """Change of each singleton's refcount over ``calls`` calls of ``fn`` (0: no leak;
+    ``-calls``: one reference lost per call). Whatever was lost is given back afterwards, so
+    measuring never brings a crash nearer."""
+    before = refcounts()
+    for _ in range(calls):
+        fn()
+    after = refcounts()
+    change = {name: after[name] - before[name] for name in SINGLETONS}
+    for name, d in change.items():
+        if d < 0:
+            _give_back(SINGLETONS[name], -d)
+    return change
+
+
+def _give_back(obj: object, n: int) -> None:
+    """Add ``n`` references to ``obj`` that are never released: what a leak took. (References
+    held in a list would not do: the list is freed when the interpreter shuts down, and the
+    count would reach zero then.)"""
+    import ctypes
+
+    incref = ctypes.pythonapi.Py_IncRef
+    incref.argtypes = [ctypes.py_object]
+    incref.restype = None
+    for _ in range(n):
+        incref(obj)
+
+
+def _cpp_index(role_value=None, role: int | None = None):
+    """A QStandardItemModel (the model is C++ code) with one item: its index and the model."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
+
+    model = QStandardItemModel(1, 1)
+    item = QStandardItem("text")
+    if role is not None:
+        item.setData(role_value, role)
+    model.setItem(0, 0, item)
+    model._keep = item  # the item belongs to the model; keep its wrapper alive with it
+    return model.index(0, 0), model
+
+
+def _python_model(value: object):
+    """A QAbstractListModel written in Python whose data() always returns ``value``."""
+    from PySide6.QtCore import QAbstractListModel, QModelIndex
+
+    class Model(QAbstractListModel):
+        def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+            return 0 if parent.isValid() else 1
+
+        def data(self, index, role=0):
+            return value
+
+    return Model()
+
+
+def measure(calls: int = 2000) -> dict[str, dict[str, int]]:
+    """Refcount drift of None/True/False for each way the app reads item data.
+
+    Returns ``{case: {"None": d, "True": d, "False": d}}``; a clean PySide6 gives 0 (or a
+    handful) everywhere, a leaking one about ``-calls`` where that singleton passes through.
+    Needs no QApplication. ``"object"`` is the drift of a plain Python object returned by a
+    Python model (not immortal: it means something on every Python)."""
+    from PySide6.QtCore import Qt
+
+    user = int(Qt.ItemDataRole.UserRole)
+    results: dict[str, dict[str, int]] = {}
+    index, model = _cpp_index()
+    results["C++ model, role without data"] = drift(lambda: index.data(user + 7), calls)
+    results["C++ model, DisplayRole (a string)"] = drift(lambda: index.data(), calls)
+    index_t, model_t = _cpp_index(True, user + 1)
+    results["C++ model, a role holding True"] = drift(lambda: index_t.data(user + 1), calls)
+    index_f, model_f = _cpp_index(False, user + 1)
+    results["C++ model, a role holding False"] = drift(lambda: index_f.data(user + 1), calls)
+    for label, value in (("None", None), ("True", True), ("False", False), ("a string", "s")):
+        m = _python_model(value)
+        i = m.index(0)
+        results[f"Python model returning {label}"] = drift(lambda i=i: i.data(user), calls)
+    token = ("a", "tuple", "kept", "alive")  # a Python object the model hands back as is
+    m = _python_model(token)
+    i = m.index(0)
+    gc.collect()
+    before = sys.getrefcount(token)
+    for _ in range(calls):
+        i.data(user)
+    gc.collect()
+    results["Python model returning a Python object"] = {"object": sys.getrefcount(token) - before}
+    return results
+
+
+def quick_probe(calls: int = 300) -> dict[str, int]:
+    """A cheap check for the app's start-up (a few milliseconds): the drift of None, True and
+    False over ``calls`` empty ``data()`` calls on a C++ model and a Python model, added up.
+    Always zeros on Python 3.12+ (the counts do not move there)."""
+    from PySide6.QtCore import Qt
+
+    user = int(Qt.ItemDataRole.UserRole)
+    index, model = _cpp_index()
+    total = drift(lambda: index.data(user + 7), calls)
+    m = _python_model(None)
+    i = m.index(0)
+    for name, d in drift(lambda: i.data(user), calls).items():
+        total[name] += d
+    return total
+
+
+def leaks(drifts: dict[str, int], calls: int) -> bool:
+    """Whether a drift measured over ``calls`` calls is a leak (a loss of at least one
+    reference in every four calls; a clean build moves by a handful at most)."""
+    return any(d <= -max(1, calls // 4) for d in drifts.values())
+
+
+def pyside_version() -> str:
+    import PySide6
+
+    return PySide6.__version__
+
+
+def main() -> int:
+    """Print the measurement as JSON: Python and PySide6 versions, drift per case, verdict."""
+    import json
+    import platform
+
+    calls = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    results = measure(calls)
+    leaking = any(leaks({k: v for k, v in d.items() if k in SINGLETONS}, calls)
+                  or d.get("object", 0) < -calls // 4 for d in results.values())
+    print(json.dumps({
+        "python": platform.python_version(),
+        "pyside6": pyside_version(),
+        "calls": calls,
+        "counts_mean_something": COUNTS_MEAN_SOMETHING,
+        "drift": results,
+        "leaks": leaking,
+    }, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,20 +27,31 @@ COUNTS_MEAN_SOMETHING = sys.version_info < (3, 12)
 FIX = 'pip install "PySide6-Essentials>=6.6,<6.12"'
 """What the user should run to get a PySide6 without the leak (see README, Supported versions)."""
 
-def refcounts() -> dict[str, int]:
-    """``sys.getrefcount`` of None, True and False (after a full collection)."""
-    gc.collect()
+def refcounts(collect: bool = True) -> dict[str, int]:
+    """``sys.getrefcount`` of None, True and False (after a full collection, ``collect``)."""
+    if collect:
+        gc.collect()
     return {name: sys.getrefcount(obj) for name, obj in SINGLETONS.items()}
 
 
-def drift(fn: Callable[[], object], calls: int) -> dict[str, int]:
+def drift(fn: Callable[[], object], calls: int, collect: bool = True) -> dict[str, int]:
     """Change of each singleton's refcount over ``calls`` calls of ``fn`` (0: no leak;
     ``-calls``: one reference lost per call). Whatever was lost is given back afterwards, so
-    measuring never brings a crash nearer."""
-    before = refcounts()
-    for _ in range(calls):
-        fn()
-    after = refcounts()
+    measuring never brings a crash nearer.
+
+    ``collect``: a full garbage collection before and after (tens of milliseconds in the app);
+    without it the collector is paused during the loop instead, so that garbage freed meanwhile
+    cannot pass for a leak."""
+    enabled = gc.isenabled()
+    before = refcounts(collect)
+    gc.disable()
+    try:
+        for _ in range(calls):
+            fn()
+    finally:
+        if enabled:
+            gc.enable()
+    after = refcounts(collect)
     change = {name: after[name] - before[name] for name in SINGLETONS}
     for name, d in change.items():
         if d < 0:
@@ -124,17 +135,17 @@ def measure(calls: int = 2000) -> dict[str, dict[str, int]]:
 
 
 def quick_probe(calls: int = 300) -> dict[str, int]:
-    """A cheap check for the app's start-up (a few milliseconds): the drift of None, True and
+    """A cheap check for the app's start-up (about a millisecond): the drift of None, True and
     False over ``calls`` empty ``data()`` calls on a C++ model and a Python model, added up.
     Always zeros on Python 3.12+ (the counts do not move there)."""
     from PySide6.QtCore import Qt
 
     user = int(Qt.ItemDataRole.UserRole)
     index, model = _cpp_index()
-    total = drift(lambda: index.data(user + 7), calls)
+    total = drift(lambda: index.data(user + 7), calls, collect=False)
     m = _python_model(None)
     i = m.index(0)
-    for name, d in drift(lambda: i.data(user), calls).items():
+    for name, d in drift(lambda: i.data(user), calls, collect=False).items():
         total[name] += d
     return total
 
@@ -143,6 +154,48 @@ def leaks(drifts: dict[str, int], calls: int) -> bool:
     """Whether a drift measured over ``calls`` calls is a leak (a loss of at least one
     reference in every four calls; a clean build moves by a handful at most)."""
     return any(d <= -max(1, calls // 4) for d in drifts.values())
+
+
+_warned = False
+
+
+def warn_if_leaking(parent=None, calls: int = 300) -> str | None:
+    """The app's start-up guard: on Python < 3.12, probe the installed PySide6 (:func:`quick_probe`,
+    a few milliseconds) and, if it leaks, say so once per process: a line on stderr and a
+    non-modal warning box over ``parent`` (a widget, or None for a box of its own). Returns the
+    message, or None when there is nothing to say (a clean PySide6, Python 3.12+, or said
+    already)."""
+    global _warned
+    if _warned or not COUNTS_MEAN_SOMETHING:
+        return None
+    drifts = quick_probe(calls)
+    if not leaks(drifts, 2 * calls):  # quick_probe adds up two loops of ``calls``
+        return None
+    _warned = True
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    version = pyside_version()
+    python = ".".join(map(str, sys.version_info[:3]))
+    message = QCoreApplication.translate(
+        "PySideCheck",
+        "facefinder runs on PySide6 {version} with Python {python}. This PySide6 loses a "
+        "reference to None whenever the app's lists are drawn, and the app will crash after a "
+        "few minutes of use (\"Fatal Python error: none_dealloc\"). Install a PySide6 without "
+        "this bug, then start facefinder again:\n\n    {fix}\n\n(or run facefinder on "
+        "Python 3.12 or newer).").format(version=version, python=python, fix=FIX)
+    print(f"facefinder: WARNING: PySide6 {version} leaks references to None "
+          f"(drift {drifts['None']} over {2 * calls} empty data() calls): the app will crash "
+          f"on Python {python}. Fix: {FIX}", file=sys.stderr, flush=True)
+    box = QMessageBox(QMessageBox.Icon.Warning,
+                      QCoreApplication.translate("PySideCheck", "PySide6 {version} will crash "
+                                                 "facefinder").format(version=version),
+                      message, QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName("pyside-leak-warning")
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()  # not exec(): the window stays usable and start-up goes on
+    return message
 
 
 def pyside_version() -> str:

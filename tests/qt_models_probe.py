@@ -1,6 +1,7 @@
 """Run by tests/test_qt_refcounts.py in a fresh process: thousands of ``index.data(role)`` calls
-for roles without data on a C++ model and on the app's own models, and repaints of the app's
-views, each measured as the drift of the refcounts of None, True and False.
+for roles without data on a C++ model and on the app's own models, signal emissions and calls
+of methods that return nothing, and repaints of the app's views, each measured as the drift of
+the refcounts of None, True and False.
 
 Prints JSON lines, flushed as it goes: first ``{"python", "pyside6", "calls", "none_at_start"}``,
 then ``{"case": name, "drift": {"None": d, "True": d, "False": d}}`` (or ``{"object": d}`` for an
@@ -84,8 +85,15 @@ def main() -> int:
         lambda: p1.data(Qt.ItemDataRole.DecorationRole), calls)
     out["FacesModel, a role without data"] = drift(lambda: f0.data(user + 50), calls)
 
-    # The views repainted: every paint asks the model for roles that have no data.
+    # The app's own signal (the thumbnail loader tells the models a crop arrived) and a method
+    # of the app's grid that returns nothing.
+    key = (missing.format(0), (5, 6, 70, 80), 128)
+    out["ThumbnailLoader.ready.emit (to the app's models)"] = drift(
+        lambda: loader.ready.emit(key), calls)
     view = ResultsView()
+    out["ResultsView.setSpacing (returns nothing)"] = drift(lambda: view.setSpacing(4), calls)
+
+    # The views repainted: every paint asks the model for roles that have no data.
     view.setModel(results)
     view.resize(400, 300)
     view.show()

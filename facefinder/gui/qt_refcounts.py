@@ -1,9 +1,11 @@
 """Does the installed PySide6 lose references to None, True or False? (issue 8)
 
 PySide6-Essentials 6.12.0 drops one reference to ``None`` on every ``QModelIndex.data()`` that
-has no data for the role. On Python 3.11 and older that counts ``None`` down to zero, and the
-interpreter aborts with ``Fatal Python error: none_dealloc`` minutes into a session (every
-repaint of a view asks for roles that have no data). Python 3.12 made None, True and False
+has no data for the role, and on every call of a method that returns nothing (``setText``,
+``setEnabled``, ...), and one to ``True`` on every ``Signal.emit()``. On Python 3.11 and older
+that counts them down to zero, and the interpreter aborts with ``Fatal Python error:
+none_dealloc`` (or ``bool_dealloc``) minutes into a session: every repaint of a view asks for
+roles that have no data. Python 3.12 made None, True and False
 immortal (PEP 683): their counts no longer move, so the leak is harmless there and cannot be
 seen by counting.
 
@@ -24,39 +26,62 @@ SINGLETONS: dict[str, object] = {"None": None, "True": True, "False": False}
 COUNTS_MEAN_SOMETHING = sys.version_info < (3, 12)
 """Whether refcounts of None/True/False can move (before PEP 683's immortal objects)."""
 
-FIX = 'pip install "PySide6-Essentials>=6.6,<6.12"'
+FIX = 'pip install "PySide6-Essentials>=6.7,<6.12"'
 """What the user should run to get a PySide6 without the leak (see README, Supported versions)."""
 
-def refcounts(collect: bool = True) -> dict[str, int]:
-    """``sys.getrefcount`` of None, True and False (after a full collection, ``collect``)."""
-    if collect:
-        gc.collect()
+def refcounts() -> dict[str, int]:
+    """``sys.getrefcount`` of None, True and False, after a full collection."""
+    gc.collect()
+    return _counts()
+
+
+def _counts() -> dict[str, int]:
+    # No arguments: a bool argument would itself be a reference to True or False while counting.
     return {name: sys.getrefcount(obj) for name, obj in SINGLETONS.items()}
+
+
+CHUNK = 100
+"""Calls between two readings of the counts: a loss is given back after each chunk, so that a
+leaking build (which loses one reference per call) never reaches zero while being measured."""
 
 
 def drift(fn: Callable[[], object], calls: int, collect: bool = True) -> dict[str, int]:
     """Change of each singleton's refcount over ``calls`` calls of ``fn`` (0: no leak;
-    ``-calls``: one reference lost per call). Whatever was lost is given back afterwards, so
+    ``-calls``: one reference lost per call). Whatever is lost is given back as it goes, so
     measuring never brings a crash nearer.
 
-    ``collect``: a full garbage collection before and after (tens of milliseconds in the app);
-    without it the collector is paused during the loop instead, so that garbage freed meanwhile
-    cannot pass for a leak."""
+    ``collect``: a full garbage collection before and after (tens of milliseconds in the app).
+    The collector is paused during the calls, so that garbage freed meanwhile cannot pass for a
+    leak."""
     enabled = gc.isenabled()
-    before = refcounts(collect)
+    if collect:
+        gc.collect()
+    total = {name: 0 for name in SINGLETONS}
     gc.disable()
     try:
-        for _ in range(calls):
-            fn()
+        done = 0
+        while done < calls:
+            n = min(CHUNK, calls - done)
+            before = _counts()
+            for _ in range(n):
+                fn()
+            after = _counts()
+            for name in SINGLETONS:
+                d = after[name] - before[name]
+                total[name] += d
+                if d < 0:
+                    _give_back(SINGLETONS[name], -d)
+            done += n
+        if collect:  # the calls' own garbage, freed now, is part of their balance
+            before = _counts()
+            gc.collect()
+            after = _counts()
+            for name in SINGLETONS:
+                total[name] += after[name] - before[name]
     finally:
         if enabled:
             gc.enable()
-    after = refcounts(collect)
-    change = {name: after[name] - before[name] for name in SINGLETONS}
-    for name, d in change.items():
-        if d < 0:
-            _give_back(SINGLETONS[name], -d)
-    return change
+    return total
 
 
 def _give_back(obj: object, n: int) -> None:
@@ -100,6 +125,16 @@ def _python_model(value: object):
     return Model()
 
 
+def _emitter():
+    """A QObject with a signal ``fired`` (no arguments), connected to nothing."""
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        fired = Signal()
+
+    return Emitter()
+
+
 def measure(calls: int = 2000) -> dict[str, dict[str, int]]:
     """Refcount drift of None/True/False for each way the app reads item data.
 
@@ -131,28 +166,40 @@ def measure(calls: int = 2000) -> dict[str, dict[str, int]]:
         i.data(user)
     gc.collect()
     results["Python model returning a Python object"] = {"object": sys.getrefcount(token) - before}
+    emitter = _emitter()
+    results["Signal.emit() (returns True)"] = drift(emitter.fired.emit, calls)
+    results["a method returning nothing (QObject.setObjectName)"] = drift(
+        lambda: emitter.setObjectName("probe"), calls)
+    results["QObject.property of an unset name (None)"] = drift(
+        lambda: emitter.property("unset"), calls)
     return results
 
 
 def quick_probe(calls: int = 300) -> dict[str, int]:
     """A cheap check for the app's start-up (about a millisecond): the drift of None, True and
-    False over ``calls`` empty ``data()`` calls on a C++ model and a Python model, added up.
-    Always zeros on Python 3.12+ (the counts do not move there)."""
+    False over ``calls`` empty ``data()`` calls on a C++ model, on a Python model, ``calls``
+    signal emissions and ``calls`` calls of a method that returns nothing, added up per
+    singleton. Always zeros on Python 3.12+ (the counts do not move there)."""
     from PySide6.QtCore import Qt
 
     user = int(Qt.ItemDataRole.UserRole)
     index, model = _cpp_index()
-    total = drift(lambda: index.data(user + 7), calls, collect=False)
     m = _python_model(None)
     i = m.index(0)
-    for name, d in drift(lambda: i.data(user), calls, collect=False).items():
-        total[name] += d
+    emitter = _emitter()
+    total = {name: 0 for name in SINGLETONS}
+    for fn in (lambda: index.data(user + 7), lambda: i.data(user), emitter.fired.emit,
+               lambda: emitter.setObjectName("probe")):
+        for name, d in drift(fn, calls, collect=False).items():
+            total[name] += d
     return total
 
 
 def leaks(drifts: dict[str, int], calls: int) -> bool:
-    """Whether a drift measured over ``calls`` calls is a leak (a loss of at least one
-    reference in every four calls; a clean build moves by a handful at most)."""
+    """Whether a drift measured over ``calls`` calls is a leak: a loss of at least one reference
+    in every four calls (a clean build moves by a handful at most). Only losses count: they are
+    what brings a crash; PySide6 6.10 and 6.11 keep one reference to None too many per widget
+    they destroy, which None (never freed) does not mind."""
     return any(d <= -max(1, calls // 4) for d in drifts.values())
 
 
@@ -169,7 +216,7 @@ def warn_if_leaking(parent=None, calls: int = 300) -> str | None:
     if _warned or not COUNTS_MEAN_SOMETHING:
         return None
     drifts = quick_probe(calls)
-    if not leaks(drifts, 2 * calls):  # quick_probe adds up two loops of ``calls``
+    if not leaks(drifts, calls):
         return None
     _warned = True
     from PySide6.QtCore import QCoreApplication, Qt
@@ -179,13 +226,14 @@ def warn_if_leaking(parent=None, calls: int = 300) -> str | None:
     python = ".".join(map(str, sys.version_info[:3]))
     message = QCoreApplication.translate(
         "PySideCheck",
-        "facefinder runs on PySide6 {version} with Python {python}. This PySide6 loses a "
-        "reference to None whenever the app's lists are drawn, and the app will crash after a "
-        "few minutes of use (\"Fatal Python error: none_dealloc\"). Install a PySide6 without "
+        "facefinder runs on PySide6 {version} with Python {python}. This PySide6 loses "
+        "references to None and True on ordinary calls (every time a list is drawn, for "
+        "one), and the app will crash after a few minutes of use (\"Fatal Python error: "
+        "none_dealloc\"). Install a PySide6 without "
         "this bug, then start facefinder again:\n\n    {fix}\n\n(or run facefinder on "
         "Python 3.12 or newer).").format(version=version, python=python, fix=FIX)
-    print(f"facefinder: WARNING: PySide6 {version} leaks references to None "
-          f"(drift {drifts['None']} over {2 * calls} empty data() calls): the app will crash "
+    print(f"facefinder: WARNING: PySide6 {version} loses references to None/True/False "
+          f"(drifts {drifts} over {calls} calls of each of four kinds): the app will crash "
           f"on Python {python}. Fix: {FIX}", file=sys.stderr, flush=True)
     box = QMessageBox(QMessageBox.Icon.Warning,
                       QCoreApplication.translate("PySideCheck", "PySide6 {version} will crash "

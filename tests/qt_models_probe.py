@@ -31,7 +31,7 @@ def main() -> int:
     from facefinder.gui.people_view import FacesModel, Group, PeopleModel, Tile, _grid
     from facefinder.gui.qt_refcounts import drift, measure, pyside_version
     from facefinder.gui.results import BoxRole, GroupSizeRole, PersonRole, ResultsModel, \
-        ResultsView, SameRole, ThumbFailedRole
+        ResultsView, SameRole
     from facefinder.gui.thumbnails import ThumbnailLoader
 
     app = QApplication.instance() or QApplication([])

@@ -99,7 +99,6 @@ def _give_back(obj: object, n: int) -> None:
 
 def _cpp_index(role_value=None, role: int | None = None):
     """A QStandardItemModel (the model is C++ code) with one item: its index and the model."""
-    from PySide6.QtCore import Qt
     from PySide6.QtGui import QStandardItem, QStandardItemModel
 
     model = QStandardItemModel(1, 1)

@@ -15,7 +15,14 @@ import pytest
 
 from conftest import FACES, REPO
 
-TOLERANCE = 20  # references over a whole loop; a leak moves a count by about the calls made
+def tolerance(calls: int) -> int:
+    """How far a count may move over a loop: a leak moves it by about ``calls`` (or more);
+    caches and registries the libraries touch move it by a few dozen at most (Pillow's
+    loader: -6 to -21 over 1,000 calls)."""
+    return max(5, min(100, calls // 10))
+
+
+
 RSS_GROWTH_MIB = 4.0  # per loop; ~1 KiB leaked per call would show
 INDEX_GROWTH_MIB = 12.0  # add_items: the index itself holds ~1 KiB per vector (5000 added)
 EXPECTED = {"LiteRT": 4, "hnswlib": 3, "Pillow": 2, "pillow-heif": 1}
@@ -41,6 +48,6 @@ def test_extensions_keep_counts_and_memory(tmp_path, shared_data):
         assert sum(c["case"].startswith(library + " ") for c in cases) == n, (library, report)
     assert all(c["calls"] >= 1000 for c in cases if "FaceNet" not in c["case"]), report
     for c in cases:
-        assert all(abs(d) <= TOLERANCE for d in c["drift"].values()), c
+        assert all(abs(d) <= tolerance(c["calls"]) for d in c["drift"].values()), c
         bound = INDEX_GROWTH_MIB if "add_items" in c["case"] else RSS_GROWTH_MIB
         assert c["rss_growth_mib"] <= bound, c

@@ -5,9 +5,8 @@ has no data for the role, and on every call of a method that returns nothing (``
 ``setEnabled``, ...), and one to ``True`` on every ``Signal.emit()``. On Python 3.11 and older
 that counts them down to zero, and the interpreter aborts with ``Fatal Python error:
 none_dealloc`` (or ``bool_dealloc``) minutes into a session: every repaint of a view asks for
-roles that have no data. Python 3.12 made None, True and False
-immortal (PEP 683): their counts no longer move, so the leak is harmless there and cannot be
-seen by counting.
+roles that have no data. Python 3.12 made None, True and False immortal (PEP 683): their
+counts no longer move, so the leak is harmless there and cannot be seen by counting.
 
 This module only imports PySide6 and the standard library, so it runs in any environment that
 has PySide6 (``python -m facefinder.gui.qt_refcounts`` prints the measurement as JSON). The app
@@ -28,6 +27,7 @@ COUNTS_MEAN_SOMETHING = sys.version_info < (3, 12)
 
 FIX = 'pip install "PySide6-Essentials>=6.7,<6.12"'
 """What the user should run to get a PySide6 without the leak (see README, Supported versions)."""
+
 
 def refcounts() -> dict[str, int]:
     """``sys.getrefcount`` of None, True and False, after a full collection."""

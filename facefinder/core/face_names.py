@@ -190,7 +190,7 @@ def _write_one(path: str, shown: str, size: int, mtime: int, dims: tuple[int, in
         try:
             xmp_files.write_sidecar(sidecar, xmp.serialize(doc))
         except OSError as exc:
-            raise _Skip(xmp_files.write_problem(exc, os.path.basename(sidecar))) from None
+            raise _Skip(xmp_files.write_problem(exc, sidecar)) from None
     return change
 
 

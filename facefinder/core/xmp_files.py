@@ -14,6 +14,7 @@ old one), so a crash or a full disk never leaves a half-written sidecar.
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 import tempfile
@@ -232,12 +233,14 @@ def write_sidecar(path: str, data: bytes) -> None:
             os.unlink(tmp)
 
 
-def write_problem(exc: OSError, path: str) -> str:
-    """One line for a sidecar that could not be written."""
-    exc.filename = exc.filename or path
-    if isinstance(exc, PermissionError) or exc.errno in (13, 30):
-        where = os.path.dirname(os.path.abspath(path))
-        if os.path.exists(path) and not os.access(path, os.W_OK):
-            return f"{path}: the sidecar is read-only; not changed"
-        return f"{path}: cannot write the sidecar (the folder {where} is read-only)"
-    return os_error_sentence(exc, "cannot write the sidecar")
+def write_problem(exc: OSError, sidecar: str) -> str:
+    """Why a sidecar could not be written, in one line (the photo is named by the caller)."""
+    name = os.path.basename(sidecar)
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM,
+                                                        errno.EROFS):
+        if os.path.exists(sidecar) and not os.access(sidecar, os.W_OK):
+            return f"the sidecar {name} is read-only; not changed"
+        folder = os.path.dirname(os.path.abspath(sidecar))
+        return f"cannot write the sidecar {name} (the folder {folder} is read-only)"
+    exc.filename = None
+    return f"cannot write the sidecar {name} ({os_error_sentence(exc)})"

@@ -71,3 +71,21 @@ def _yes():
     from PySide6.QtWidgets import QMessageBox
 
     return QMessageBox.StandardButton.Yes
+
+
+def test_the_new_strings_are_in_japanese(qapp):
+    from PySide6.QtCore import QCoreApplication, QLocale
+
+    from facefinder.gui.resources import install_translator
+
+    translator = install_translator(qapp, QLocale(QLocale.Language.Japanese,
+                                                  QLocale.Country.Japan))
+    try:
+        assert QCoreApplication.translate("PeopleView", "Write names to photos…") == \
+            "写真に名前を書き込む…"
+        assert QCoreApplication.translate("PeopleView", "{n} photos left out:").format(n=2) == \
+            "書き込まなかった写真 2 枚:"
+    finally:
+        qapp.removeTranslator(translator)
+        if translator.qt is not None:
+            qapp.removeTranslator(translator.qt)

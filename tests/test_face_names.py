@@ -231,10 +231,12 @@ WINDOWS = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
 </rdf:Description></rdf:RDF></x:xmpmeta>"""
 
 
-def region(photo: Path, box, name: str, template: str = DIGIKAM, grow: float = 0.1) -> str:
+def region(photo: Path, box, name: str, template: str = DIGIKAM, grow: float = 0.1,
+           shown_frame: bool = False) -> str:
     """A hand-written region for a face box (shown pixels), the box drawn a little larger and
     off-centre as another program would, in the stored image's coordinates (found by Pillow
-    transposing a mask the other way)."""
+    transposing a mask the other way); ``shown_frame``: as programs that ignore MWG's rule
+    write it, relative to the photo as shown, with the shown size as AppliedToDimensions."""
     with Image.open(photo) as im:
         value = im.getexif().get(0x0112, 1)
         sw, sh = im.size
@@ -243,7 +245,9 @@ def region(photo: Path, box, name: str, template: str = DIGIKAM, grow: float = 0
     shown_size = (sh, sw) if value >= 5 else (sw, sh)
     mask = Image.new("L", shown_size, 0)
     mask.paste(255, tuple(round(v) for v in (x, y, x + w, y + h)))
-    if STORE[value] is not None:
+    if shown_frame:
+        sw, sh = shown_size
+    elif STORE[value] is not None:
         mask = mask.transpose(STORE[value])
     left, top, right, bottom = mask.getbbox()
     n = {"left": left / sw, "top": top / sh, "w": (right - left) / sw, "h": (bottom - top) / sh}
@@ -287,6 +291,14 @@ def test_a_folder_tagged_elsewhere_arrives_named(tmp_path, engine):
     oriented_copy(Image.open(rice).convert("RGB"), 6, e)
     (photos / "rice-turned.jpg.xmp").write_text(region(e, face_box(e), "Condoleezza Rice"),
                                                 "utf-8")
+    # a portrait photo turned the other way (8), its regions written relative to the photo as
+    # shown (not as MWG says), which AppliedToDimensions (the shown size) gives away
+    affleck = photos / "affleck-turned.jpg"
+    portrait = FACES / "ben_affleck" / "celeb5_train-httpssmediacacheakpinimgcomxdbbdbbbececacdecdcdfjpg.jpg"
+    oriented_copy(Image.open(portrait).convert("RGB"), 8, affleck)
+    assert Image.open(affleck).size == (314, 236)
+    (photos / "affleck-turned.jpg.xmp").write_text(
+        region(affleck, face_box(affleck), "Ben Affleck", shown_frame=True), "utf-8")
     # a face the detector misses (upside down), with a box drawn by hand in digiKam
     f = photos / "upside-down.jpg"
     canvas = Image.new("RGB", (600, 400), (128, 128, 128))
@@ -304,17 +316,19 @@ def test_a_folder_tagged_elsewhere_arrives_named(tmp_path, engine):
 
     lib_path = tmp_path / "lib"
     out = ff("index", photos, "--library", lib_path, "-q").stdout
-    assert "named from XMP:        6 faces (1 drawn by hand in another program, added)" in out
+    assert "named from XMP:        7 faces (1 drawn by hand in another program, added)" in out
     assert "gore3.jpg: the sidecar gore3.jpg.xmp is damaged (not well-formed XML" in out, out
     with Library(lib_path, engine.fingerprint) as lib:
         groups = {p.name: p for p in people.people(lib)}
-        assert set(groups) == {"Al Gore", "Bill Clinton", "Condoleezza Rice", "David Beckham"}
+        assert set(groups) == {"Al Gore", "Bill Clinton", "Condoleezza Rice", "Ben Affleck",
+                               "David Beckham"}
         rows = lib.face_rows([f for p in groups.values() for f in p.face_ids])
         where = {n: sorted(Path(rows[f].path).name for f in p.face_ids)
                  for n, p in groups.items()}
         assert where == {"Al Gore": ["gore1.jpg", "gore2.jpg"],
                          "Bill Clinton": ["clinton1.jpg", "clinton2.png"],
                          "Condoleezza Rice": ["rice-turned.jpg"],
+                         "Ben Affleck": ["affleck-turned.jpg"],
                          "David Beckham": ["upside-down.jpg"]}
         (drawn,) = groups["David Beckham"].face_ids
         assert rows[drawn].confidence == DRAWN_CONFIDENCE

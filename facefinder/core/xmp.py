@@ -119,6 +119,13 @@ def parse(data: bytes) -> Document:
 
 
 def find_rdf(doc: Document) -> Element | None:
+    """The rdf:RDF element: the root, or under x:xmpmeta (or x:xapmeta, older), or anywhere."""
+    level = [doc.documentElement] if doc.documentElement is not None else []
+    for _depth in range(3):
+        for el in level:
+            if _is(el, RDF, "RDF"):
+                return el
+        level = [c for el in level for c in _elements(el)]
     found = doc.getElementsByTagNameNS(RDF, "RDF")
     return found[0] if found else None
 
@@ -258,11 +265,12 @@ def _is_face(item: dict) -> bool:
         kind.strip().lower() == "face"
 
 
-def read_faces(doc: Document) -> XmpFaces:
+def read_faces(doc: Document, props: dict | None = None) -> XmpFaces:
     """The face regions (MWG first, then Microsoft regions over other faces) and the names of
     ``Iptc4xmpExt:PersonInImage``. Rectangles are as written (normalized to the frame the writer
-    used: the stored image for writers that follow MWG)."""
-    props = properties(doc)
+    used: the stored image for writers that follow MWG). ``props``: :func:`properties` of
+    ``doc``, when the caller has them already."""
+    props = properties(doc) if props is None else props
     out = XmpFaces()
     regions = props.get((MWGRS, "Regions"))
     if isinstance(regions, dict):
@@ -300,8 +308,8 @@ def read_faces(doc: Document) -> XmpFaces:
     return out
 
 
-def _string_list(doc: Document, ns: str, local: str) -> list[str]:
-    v = properties(doc).get((ns, local))
+def _string_list(props: dict, ns: str, local: str) -> list[str]:
+    v = props.get((ns, local))
     return [s for s in v if isinstance(s, str)] if isinstance(v, list) else []
 
 
@@ -309,7 +317,7 @@ def summary(doc: Document) -> tuple:
     """What facefinder owns in a document, in a comparable form (regions rounded to 1e-6):
     equal summaries mean that writing would change nothing facefinder writes."""
     props = properties(doc)
-    faces = read_faces(doc)
+    faces = read_faces(doc, props)
 
     def canon(source: str) -> list:
         return sorted((tuple(round(v, 6) for v in r.rect), r.name or "") for r in faces.regions
@@ -321,7 +329,8 @@ def summary(doc: Document) -> tuple:
                  _name(i.get((MPREG, "PersonDisplayName"))) or "")
                 for i in mp_items if isinstance(i, dict))
     return (canon("mwg"), mp, faces.applied_to, faces.persons,
-            _string_list(doc, DIGIKAM, "TagsList"), _string_list(doc, LR, "hierarchicalSubject"))
+            _string_list(props, DIGIKAM, "TagsList"),
+            _string_list(props, LR, "hierarchicalSubject"))
 
 
 # -- writing -------------------------------------------------------------------------------------

@@ -196,6 +196,8 @@ def test_mwg_and_microsoft_together_count_each_face_once():
     (b"\x89PNG\r\n\x1a\n\x00\x00garbage", "well-formed"),
     (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
      b'<x>&b;</x>', "DTD"),
+    ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
+     .encode("utf-16"), "DTD"),
 ])
 def test_damaged_xmp_is_refused_with_a_reason(data, reason):
     with pytest.raises(xmp.XmpError, match=reason):

@@ -30,10 +30,10 @@ All rectangles are ``(left, top, width, height)`` normalized to the image as sto
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from xml.dom import minidom
 from xml.dom.minidom import Document, Element
+from xml.parsers import expat
 from xml.parsers.expat import ExpatError
 
 from .errors import FacefinderError
@@ -69,7 +69,6 @@ PEOPLE_KEYWORD = "People|"
 """The keyword hierarchy for people in ``lr:hierarchicalSubject`` (Lightroom's separator)."""
 
 Key = tuple[str, str]  # (namespace URI, local name)
-Value = "str | dict[Key, Value] | list[Value]"
 
 
 class XmpError(FacefinderError):
@@ -106,10 +105,17 @@ def parse(data: bytes) -> Document:
     ("billion laughs") in files facefinder did not write."""
     if len(data) > MAX_XMP_BYTES:
         raise XmpError(f"XMP too large ({len(data) // 1_000_000} MB)")
-    if re.search(rb"<!\s*(DOCTYPE|ENTITY)", data, re.IGNORECASE) or \
-            re.search(r"<!\s*(DOCTYPE|ENTITY)".encode("utf-16-le"), data, re.IGNORECASE):
+
+    def refuse(*_args) -> None:
         raise XmpError("XMP with a DTD (not allowed in XMP)")
+
+    # A first pass with a bare expat parser stops at a DTD in any encoding, before a DOM
+    # expands anything.
+    check = expat.ParserCreate()
+    check.StartDoctypeDeclHandler = refuse
+    check.EntityDeclHandler = refuse
     try:
+        check.Parse(data, True)
         doc = minidom.parseString(data)
     except (ExpatError, ValueError, UnicodeError) as exc:
         raise XmpError(f"not well-formed XML ({exc})") from None

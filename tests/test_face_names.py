@@ -309,6 +309,11 @@ def test_a_folder_tagged_elsewhere_arrives_named(tmp_path, engine):
     drawn_box = (300 + 60, 80 + 50, 130, 160)
     (photos / "upside-down.jpg.xmp").write_text(region(f, drawn_box, "David Beckham",
                                                        grow=0.0), "utf-8")
+    # an unnamed region over no face (another detector's guess): not made into a face
+    blank = photos / "blank.jpg"
+    Image.new("RGB", (400, 300), (90, 120, 150)).save(blank, "JPEG")
+    (photos / "blank.jpg.xmp").write_text(region(blank, (100, 100, 80, 100), "", grow=0.0),
+                                          "utf-8")
     # a damaged sidecar, and an untagged photo
     g = photos / "gore3.jpg"
     shutil.copyfile(gore[2], g)
@@ -330,6 +335,8 @@ def test_a_folder_tagged_elsewhere_arrives_named(tmp_path, engine):
                          "Condoleezza Rice": ["rice-turned.jpg"],
                          "Ben Affleck": ["affleck-turned.jpg"],
                          "David Beckham": ["upside-down.jpg"]}
+        assert not lib.query("SELECT faces.id FROM faces JOIN photos ON photos.id = "
+                             "faces.photo_id WHERE photos.display LIKE '%blank.jpg'")
         (drawn,) = groups["David Beckham"].face_ids
         assert rows[drawn].confidence == DRAWN_CONFIDENCE
         assert near(rows[drawn].box, drawn_box)

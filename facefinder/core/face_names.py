@@ -11,8 +11,8 @@ wrong).
 (``photo.jpg.xmp``, then ``photo.xmp``) or, when no sidecar has any, of the XMP inside the photo
 are matched to the faces facefinder found (intersection over union above 0.5, in the photo as
 shown); matched faces take the region's name (:func:`facefinder.core.people.name_faces`), and a
-region over no detected face becomes a face of its own, cropped and embedded like any other,
-with confidence :data:`DRAWN_CONFIDENCE` as its mark. Each photo's XMP is read once: the
+named region over no detected face (drawn by hand) becomes a face of its own, cropped and
+embedded like any other, with confidence :data:`DRAWN_CONFIDENCE` as its mark. Each photo's XMP is read once: the
 ``xmp_read`` table remembers which photo row and which sidecar (size, time) were read, so a
 refresh reads only new photos, photos indexed again and sidecars that changed.
 """
@@ -330,7 +330,9 @@ def _apply(library: Library, engine, key: bytes, photo_id: int, regions: list[Re
     names = {faces[j][0]: regions[i].name for i, j in matched.items() if regions[i].name}
     drawn = []
     for i, region in enumerate(regions):
-        if i in matched:
+        if i in matched or not region.name:
+            # An unnamed region over no face facefinder found says only that another program
+            # saw a face there (often another detector's guess): not worth a face of its own.
             continue
         x, y, w, h = boxes[i]
         x0, y0 = max(0.0, x), max(0.0, y)

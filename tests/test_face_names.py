@@ -418,3 +418,60 @@ def test_dry_run_person_damaged_and_read_only(named_library, monkeypatch):
     assert sum(f".jpg.xmp (the folder {folder} is read-only)" in line
                for line in lines) == 2, lines
     assert not list(folder.glob("*.xmp*"))
+
+
+# -- how XMP names meet the groups (plumbing, on synthetic vectors) -----------------------------
+def _blobs(tmp_path, centres: int = 4, per: int = 5):
+    """A library of ``centres`` tight blobs of ``per`` faces, grouped; returns (library,
+    {blob: [face ids]})."""
+    import numpy as np
+
+    from facefinder.core.pipeline import Face, PhotoResult
+
+    rng = np.random.default_rng(1)
+    c = rng.normal(size=(centres, 128))
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    lib = Library(tmp_path / "syn", "synthetic")
+    items = []
+    for i in range(centres * per):
+        v = c[i // per] + rng.normal(0, 0.03, 128)
+        face = Face((0, 0, 50, 50), 0.99, np.zeros((5, 2), np.float32),
+                    (v / np.linalg.norm(v)).astype(np.float32))
+        items.append((PhotoResult(str(tmp_path / f"{i}.jpg"), [face], None, 100, 100), 1, 1))
+    ids = lib.store_results(items)
+    people.cluster(lib)
+    blobs: dict[int, list[int]] = {}
+    for i, f in enumerate(ids):
+        blobs.setdefault(i // per, []).append(f)
+    assert len(people.people(lib)) == centres
+    return lib, blobs
+
+
+def test_names_follow_the_groups_and_respect_the_users_corrections(tmp_path):
+    lib, blobs = _blobs(tmp_path)
+    owner = lambda f: people.person_of(lib, [f])[f]  # noqa: E731
+    # blob 0: one tagged face names its whole (unnamed) group
+    # blob 1: the user named it "Bea" already; a tag "bea" (other case) agrees
+    # blob 2: the user named it "Cy"; a tag says "Dee": kept as "Cy", reported
+    # blob 3: tags disagree ("Eve" and "Fay"): each tagged face moves, the rest stay unnamed
+    people.rename(lib, owner(blobs[1][0])[0], "Bea")
+    people.rename(lib, owner(blobs[2][0])[0], "Cy")
+    result = people.name_faces(lib, {blobs[0][0]: "Ann", blobs[1][1]: "bea",
+                                     blobs[2][2]: "Dee", blobs[3][0]: "Eve",
+                                     blobs[3][1]: "Fay"})
+    assert {f: owner(f)[1] for f in blobs[0]} == {f: "Ann" for f in blobs[0]}
+    assert {owner(f)[1] for f in blobs[1]} == {"Bea"} and result.already == 1
+    assert {owner(f)[1] for f in blobs[2]} == {"Cy"}
+    assert result.conflicts == [(blobs[2][2], "Dee", "Cy")]
+    assert owner(blobs[3][0])[1] == "Eve" and owner(blobs[3][1])[1] == "Fay"
+    assert {owner(f)[1] for f in blobs[3][2:]} == {None}
+    assert result.named == 3 and result.created == 2  # of the faces tagged
+    # A name in a second group: its unnamed rest takes the tag "ANN" and joins Ann's person.
+    people.name_faces(lib, {blobs[3][2]: "ANN"})
+    ann = {owner(f)[0] for f in blobs[0] + blobs[3][2:]}
+    assert len(ann) == 1 and [p.name for p in people.people(lib)].count("Ann") == 1
+    # A face the user took out of a person is not put back by a tag.
+    people.move_out(lib, blobs[1][3])
+    result = people.name_faces(lib, {blobs[1][3]: "Bea"})
+    assert result.conflicts == [(blobs[1][3], "Bea", None)] and owner(blobs[1][3])[1] is None
+    lib.close()

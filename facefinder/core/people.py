@@ -768,12 +768,24 @@ def name_faces(library: Library, names: dict[int, str]) -> NamedFaces:
         found = [pid for pid, nm in person_name.items() if nm and nm.casefold() == key]
         return min(found) if found else None
 
+    # A merge puts every face of the group into the named person: not where the user has taken
+    # one of them out of that person (those faces are handled one by one below).
+    members: dict[int, list[int]] = {}
+    for f, p in _ids_in(library, "SELECT face_id, person_id FROM face_person WHERE person_id "
+                                 "IN ({marks})", list(votes)):
+        members.setdefault(p, []).append(f)
+    excluded: dict[int, set[int]] = {}
+    for f, p in _ids_in(library, "SELECT face_id, person_id FROM face_exclusion WHERE face_id "
+                                 "IN ({marks})", ids + [f for m in members.values() for f in m]):
+        excluded.setdefault(f, set()).add(p)
     renamed: set[int] = set()  # faces whose group took their name just now
     for p in sorted(votes):
         if len(votes[p]) != 1:
             continue
         key = next(iter(votes[p]))
         t = target_of(key)
+        if t is not None and any(t in excluded.get(f, ()) for f in members.get(p, ())):
+            continue
         renamed |= {f for f, q in current.items() if q == p}
         if t is None:
             name = next(n for n in wanted.values() if n.casefold() == key)
@@ -783,10 +795,6 @@ def name_faces(library: Library, names: dict[int, str]) -> NamedFaces:
             merge(library, t, p)
             person_name.pop(p, None)
             current = {f: (t if q == p else q) for f, q in current.items()}
-    excluded: dict[int, set[int]] = {}
-    for f, p in _ids_in(library, "SELECT face_id, person_id FROM face_exclusion WHERE face_id "
-                                 "IN ({marks})", ids):
-        excluded.setdefault(f, set()).add(p)
     now = time.time()
     emptied: set[int] = set()
     with library.transaction() as cur:

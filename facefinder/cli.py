@@ -312,7 +312,7 @@ def cmd_people(args) -> int:
     if args.write_xmp:
         return _write_xmp(args)
     if args.person is not None or args.dry_run:
-        raise FacefinderError("--person and --dry-run go with --write-xmp.")
+        return _fail("--person and --dry-run go with --write-xmp (a wrong command line).", 2)
     with _open_library(args, create=False) as library:
         threshold = people.DEFAULT_CLUSTER_THRESHOLD if args.threshold is None \
             else args.threshold

@@ -390,6 +390,8 @@ def test_dry_run_person_damaged_and_read_only(named_library, monkeypatch):
     assert "Wrote 1 sidecar (1 new, 0 updated), 0 already up to date, 1 skipped" in out, out
     assert damaged.read_bytes() == b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF"
     assert not list((photos / "bill_clinton").glob("*.xmp"))
+    proc = ff("people", "--library", lib, "--dry-run", check=False)
+    assert proc.returncode == 2 and "go with --write-xmp" in proc.stderr
     proc = ff("people", "--library", lib, "--write-xmp", "--person", "Nobody", check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1
     assert "No person named 'Nobody'" in proc.stderr

@@ -425,3 +425,30 @@ def test_orientation_maps_agree_with_pillow(value):
         assert _bbox_shown((stored_w, stored_h), px, value) == (x, y, x + w, y + h)
         back = orientation.stored_to_shown(stored, value)
         assert close(orientation.to_pixels(back, shown_w, shown_h), (x, y, w, h), 1e-9)
+
+
+@pytest.mark.parametrize("source", [MWG_ATTRIBUTES, MICROSOFT, BOTH, MWG_ELEMENTS])
+def test_updating_every_form_keeps_what_is_not_ours(source):
+    doc = xmp.parse(source)
+    old = xmp.read_faces(doc)
+    first = old.regions[0]
+    ours = [xmp.Region(first.rect, "Zed", "facefinder"),
+            xmp.Region((0.01, 0.01, 0.05, 0.05), "Yan", "facefinder")]
+    xmp.set_faces(doc, ours, (1000, 800))
+    again = xmp.parse(xmp.serialize(doc))  # still well-formed, namespaces declared
+    new = xmp.read_faces(again)
+    names = {r.name for r in new.regions}
+    assert {"Zed", "Yan"} <= names and first.name not in names - {None}
+    others = {r.name for r in old.regions[1:] if orientation.iou(r.rect, first.rect) <= 0.5}
+    assert others <= names  # every other face's region is still there
+    assert new.applied_to == (1000, 800)
+    # fields facefinder does not own survive (the rating in BOTH; the pet in MWG_ELEMENTS)
+    props = xmp.properties(again)
+    if source is BOTH:
+        assert props[("http://ns.adobe.com/xap/1.0/", "Rating")] == "3"
+    if source is MWG_ELEMENTS:
+        items = props[(xmp.MWGRS, "Regions")][(xmp.MWGRS, "RegionList")]
+        assert "Pet" in [i.get((xmp.MWGRS, "Type")) for i in items]
+        # its face given in pixels of the old AppliedToDimensions stays where it was
+        (unnamed,) = [r for r in new.regions if r.name is None]
+        assert close(unnamed.rect, (0.7, 0.25, 0.1, 0.1), 1e-4)

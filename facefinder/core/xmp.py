@@ -519,11 +519,40 @@ def _indent(el: Element, depth: int, leave: set = frozenset()) -> None:
     el.appendChild(doc.createTextNode("\n" + " " * depth))
 
 
-def _mwg_reader(item):
-    if not isinstance(item, dict):
-        return None, None, False
-    return _mwg_rect(item.get((MWGRS, "Area")), None), _name(item.get((MWGRS, "Name"))), \
-        _is_face(item)
+def _mwg_reader(dims: tuple[int, int]):
+    def read(item):
+        if not isinstance(item, dict):
+            return None, None, False
+        return _mwg_rect(item.get((MWGRS, "Area")), dims), _name(item.get((MWGRS, "Name"))), \
+            _is_face(item)
+
+    return read
+
+
+def _rescale_pixel_areas(doc: Document, old: tuple[int, int], new: tuple[int, int]) -> None:
+    """Regions of other programs given in pixels of the old AppliedToDimensions, moved to the
+    new ones (facefinder writes the image's size there; normalized regions need nothing)."""
+    sx, sy = new[0] / old[0], new[1] / old[1]
+    for _desc, prop in _find_properties(doc, MWGRS, "Regions"):
+        for area in prop.getElementsByTagNameNS(MWGRS, "Area"):
+            fields = value(area)
+            if not isinstance(fields, dict) or \
+                    str(fields.get((STAREA, "unit"), "")).strip().lower() != "pixel":
+                continue
+            holders = [area] + [d for d in _elements(area) if _is(d, RDF, "Description")]
+            for local, scale in (("x", sx), ("w", sx), ("y", sy), ("h", sy)):
+                number = _number(fields.get((STAREA, local)))
+                if number is None:
+                    continue
+                text = f"{number * scale:.2f}"
+                for h in holders:
+                    if h.hasAttributeNS(STAREA, local):
+                        h.getAttributeNodeNS(STAREA, local).value = text
+                    for c in _elements(h):
+                        if _is(c, STAREA, local):
+                            for t in list(c.childNodes):
+                                c.removeChild(t)
+                            c.appendChild(doc.createTextNode(text))
 
 
 def _mp_reader(item):
@@ -572,6 +601,11 @@ def set_faces(doc: Document, ours: list[Region], stored_size: tuple[int, int]) -
     Regions of other programs over other faces, and every other property, stay as they are."""
     w, h = stored_size
     done = _Replaced()
+    regions = properties(doc).get((MWGRS, "Regions"))
+    old_dims = _dimensions(regions.get((MWGRS, "AppliedToDimensions"))) \
+        if isinstance(regions, dict) else None
+    if old_dims and old_dims != (w, h):
+        _rescale_pixel_areas(doc, old_dims, (w, h))
     mwg_items = [
         f'<rdf:li rdf:parseType="Resource"><mwg-rs:Name>{_escape(r.name)}</mwg-rs:Name>'
         f'<mwg-rs:Type>Face</mwg-rs:Type><mwg-rs:Area stArea:x="{_fmt(r.rect[0] + r.rect[2] / 2)}"'
@@ -584,7 +618,7 @@ def set_faces(doc: Document, ours: list[Region], stored_size: tuple[int, int]) -
         f'<mwg-rs:Regions rdf:parseType="Resource"><mwg-rs:AppliedToDimensions stDim:w="{w}" '
         f'stDim:h="{h}" stDim:unit="pixel"/><mwg-rs:RegionList><rdf:Bag>{{items}}</rdf:Bag>'
         '</mwg-rs:RegionList></mwg-rs:Regions>',
-        _mwg_reader, ours, done)
+        _mwg_reader((w, h)), ours, done)
     mp_items = [
         f'<rdf:li rdf:parseType="Resource"><MPReg:Rectangle>{_fmt(r.rect[0])}, {_fmt(r.rect[1])},'
         f' {_fmt(r.rect[2])}, {_fmt(r.rect[3])}</MPReg:Rectangle><MPReg:PersonDisplayName>'

@@ -161,9 +161,9 @@ def _write_one(path: str, shown: str, size: int, mtime: int, dims: tuple[int, in
     exists = os.path.lexists(sidecar)
     if exists:
         if not os.path.isfile(sidecar):
-            raise _Skip(f"{os.path.basename(sidecar)} is not a file; not changed")
+            raise _Skip(f"the sidecar {os.path.basename(sidecar)} is not a file; not changed")
         if not os.access(sidecar, os.W_OK):
-            raise _Skip(f"{os.path.basename(sidecar)} is read-only; not changed")
+            raise _Skip(f"the sidecar {os.path.basename(sidecar)} is read-only; not changed")
         try:
             doc = xmp.parse(xmp_files.read_file(sidecar))
         except XmpError as exc:

@@ -97,7 +97,7 @@ def named_boxes(lib: Library) -> dict[tuple[str, tuple], str]:
     return {(rows[f].path, tuple(rows[f].box)): n for f, n in named.items()}
 
 
-# -- writing, all eight orientations ------------------------------------------------------------------
+# -- writing, all eight orientations -------------------------------------------------------------
 @needs_exiftool
 def test_sidecars_for_all_eight_orientations_read_back_by_exiftool(tmp_path, engine):
     shown = ImageOps.exif_transpose(Image.open(GROUP)).convert("RGB")
@@ -157,7 +157,7 @@ def test_sidecars_for_all_eight_orientations_read_back_by_exiftool(tmp_path, eng
             assert near(shown_bbox(photo, mwg), clipped(box, shown.size)), (value, name)
 
 
-# -- the round trip ---------------------------------------------------------------------------------
+# -- the round trip ------------------------------------------------------------------------------
 @needs_exiftool
 def test_write_delete_the_library_index_again_same_names(tmp_path, engine):
     photos = tmp_path / "photos"
@@ -294,7 +294,8 @@ def test_a_folder_tagged_elsewhere_arrives_named(tmp_path, engine):
     # a portrait photo turned the other way (8), its regions written relative to the photo as
     # shown (not as MWG says), which AppliedToDimensions (the shown size) gives away
     affleck = photos / "affleck-turned.jpg"
-    portrait = FACES / "ben_affleck" / "celeb5_train-httpssmediacacheakpinimgcomxdbbdbbbececacdecdcdfjpg.jpg"
+    portrait = FACES / "ben_affleck" / \
+        "celeb5_train-httpssmediacacheakpinimgcomxdbbdbbbececacdecdcdfjpg.jpg"
     oriented_copy(Image.open(portrait).convert("RGB"), 8, affleck)
     assert Image.open(affleck).size == (314, 236)
     (photos / "affleck-turned.jpg.xmp").write_text(

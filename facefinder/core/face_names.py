@@ -12,9 +12,10 @@ wrong).
 are matched to the faces facefinder found (intersection over union above 0.5, in the photo as
 shown); matched faces take the region's name (:func:`facefinder.core.people.name_faces`), and a
 named region over no detected face (drawn by hand) becomes a face of its own, cropped and
-embedded like any other, with confidence :data:`DRAWN_CONFIDENCE` as its mark. Each photo's XMP is read once: the
-``xmp_read`` table remembers which photo row and which sidecar (size, time) were read, so a
-refresh reads only new photos, photos indexed again and sidecars that changed.
+embedded like any other, with confidence :data:`DRAWN_CONFIDENCE` as its mark. Each photo's
+XMP is read once: the ``xmp_read`` table remembers which photo row and which sidecar (size,
+time) were read, so a refresh reads only new photos, photos indexed again and sidecars that
+changed.
 """
 
 from __future__ import annotations

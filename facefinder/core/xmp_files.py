@@ -208,7 +208,7 @@ def geometry(path: str) -> Geometry:
     return Geometry(w, h, orientation)
 
 
-# -- writing -----------------------------------------------------------------------------------------
+# -- writing ---------------------------------------------------------------------------------------
 def write_sidecar(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically; the file keeps the old one's permissions (a new
     one gets the usual ones). Raises OSError with a plain ``strerror``."""

@@ -222,6 +222,13 @@ def _print_index_summary(s, stats) -> None:
     ]
     for item in s.skipped:
         lines.append(f"    {item.path}: {item.reason}")
+    if s.faces_named or s.faces_drawn or s.xmp_problems:
+        lines.append(f"  named from XMP:        {s.faces_named} face"
+                     f"{'s' if s.faces_named != 1 else ''}"
+                     + (f" ({s.faces_drawn} drawn by hand in another program, added)"
+                        if s.faces_drawn else ""))
+        for item in s.xmp_problems:
+            lines.append(f"    {item.path}: {item.reason}")
     lines.append(f"Library '{Path(stats['path']).name}': {stats['photos']} photos, "
                  f"{stats['faces']} faces.")
     if s.cancelled:
@@ -302,6 +309,10 @@ def cmd_people(args) -> int:
     groups again), then list the groups, print them as JSON or export one folder per person."""
     from .core import people
 
+    if args.write_xmp:
+        return _write_xmp(args)
+    if args.person is not None or args.dry_run:
+        return _fail("--person and --dry-run go with --write-xmp (a wrong command line).", 2)
     with _open_library(args, create=False) as library:
         threshold = people.DEFAULT_CLUSTER_THRESHOLD if args.threshold is None \
             else args.threshold
@@ -329,6 +340,27 @@ def cmd_people(args) -> int:
     print(f"{len(groups)} people from {summary.faces} faces"
           + (f" ({summary.placed} placed now, {summary.joined} joined existing people)"
              if summary.placed else ""), file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _write_xmp(args) -> int:
+    """``people --write-xmp``: the names of named people into ``photo.jpg.xmp`` sidecars (the
+    groups as they are: new faces are not grouped first, so only what the user has seen is
+    written). One line per sidecar in a dry run, one per photo skipped, then a summary."""
+    from .core.face_names import write_names
+
+    with _open_library(args, create=False) as library:
+        report = write_names(library, args.person, dry_run=args.dry_run)
+    if args.dry_run:
+        for c in report.changes:
+            print(f"would {c.action} {c.sidecar}: {', '.join(c.names)}")
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}")
+    total = report.created + report.updated
+    print(f"{'Would write' if args.dry_run else 'Wrote'} {total} sidecar"
+          f"{'' if total == 1 else 's'} ({report.created} new, {report.updated} updated), "
+          f"{report.unchanged} already up to date, {len(report.skipped)} skipped; the photos "
+          "themselves are not touched.")
     return 0
 
 
@@ -677,6 +709,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="group every face again (named and merged people are kept)")
     p.add_argument("--threshold", type=float, default=None, metavar="D",
                    help="grouping distance (default 1.0: stricter than the search threshold)")
+    p.add_argument("--write-xmp", action="store_true",
+                   help="write the names of named people to photo.jpg.xmp sidecars (MWG and "
+                        "Microsoft face regions, PersonInImage, digiKam and Lightroom tags); "
+                        "the photos are not touched")
+    p.add_argument("--person", metavar="NAME", default=None,
+                   help="with --write-xmp: only this person's photos")
+    p.add_argument("--dry-run", action="store_true",
+                   help="with --write-xmp: list the sidecars that would be written, write none")
     p.set_defaults(func=cmd_people)
 
     p = sub.add_parser("compare", parents=[det, thr], help="are two photos the same person?")

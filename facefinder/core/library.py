@@ -459,6 +459,37 @@ class Library:
             self._catch_up()
         return new_ids
 
+    def add_faces(self, path: str | os.PathLike, faces: Sequence) -> list[int]:
+        """Add faces to a photo already in the catalog, keeping its other faces (faces drawn by
+        hand in another program, read from the photo's XMP); returns their ids. ``faces``:
+        :class:`~facefinder.core.pipeline.Face` objects. The photo counts as holding faces."""
+        for face in faces:
+            e = np.asarray(face.embedding, np.float32)
+            if e.shape != (DIM,) or not unit_rows(e)[0]:
+                raise ModelDamagedError(
+                    "The face model gave an invalid embedding (not a finite unit vector); "
+                    "nothing was stored. Its files may be damaged: run `facefinder model "
+                    "fetch` to check and repair them.")
+        key = path_key(path)
+        ids: list[int] = []
+        with self.lock:
+            with self.transaction() as cur:
+                row = cur.execute("SELECT id FROM photos WHERE path=?", (key,)).fetchone()
+                if row is None:
+                    raise LibraryError(f"{display_path(key)} is not in the library.")
+                for face in faces:
+                    cur.execute(
+                        "INSERT INTO faces(photo_id, x, y, w, h, confidence, landmarks, "
+                        "embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (row[0], *map(int, face.box), float(face.confidence),
+                         np.asarray(face.landmarks, np.float32).tobytes(),
+                         np.asarray(face.embedding, np.float32).tobytes()))
+                    ids.append(cur.lastrowid)
+                if faces:
+                    cur.execute("UPDATE photos SET status='ok', error=NULL WHERE id=?", (row[0],))
+            self._catch_up()
+        return ids
+
     def remove_photos(self, keys: Iterable[bytes]) -> int:
         """Forget photos (deleted from disk) and their faces; returns how many faces went."""
         keys = list(keys)

@@ -700,3 +700,138 @@ def _main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(_main())
+
+
+# -- names from other programs (XMP face regions; issue 14) ----------------------------------------
+# Kept apart from the grouping above: these only read the people tables and, for faces that have
+# no person yet, put them in one (`rename` and `merge` do the rest).
+@dataclass
+class NamedFaces:
+    """What :func:`name_faces` did. ``named``: faces that now carry the name asked for;
+    ``already``: faces that carried it before; ``created``: people made for new names;
+    ``conflicts``: ``(face id, name asked, name kept)`` for faces left where the user put them
+    (in a person of another name, or taken out of the person of that name: kept None)."""
+
+    named: int = 0
+    already: int = 0
+    created: int = 0
+    conflicts: list[tuple[int, str, str | None]] = field(default_factory=list)
+
+
+def named_faces(library: Library, name: str | None = None) -> dict[int, str]:
+    """``{face id: name}`` for every face of a named person (only ``name``'s, compared without
+    regard to case, when given)."""
+    ensure_tables(library)
+    rows = library.query("SELECT face_person.face_id, people.name FROM face_person JOIN people "
+                         "ON people.id = face_person.person_id WHERE people.name IS NOT NULL")
+    if name is not None:
+        key = " ".join(name.split()).casefold()
+        rows = [r for r in rows if r[1].casefold() == key]
+    return dict(rows)
+
+
+def _ids_in(library: Library, sql: str, ids: list[int]) -> list[tuple]:
+    out: list[tuple] = []
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        out += library.query(sql.format(marks=",".join("?" * len(chunk))), chunk)
+    return out
+
+
+def name_faces(library: Library, names: dict[int, str]) -> NamedFaces:
+    """Give faces the names another program gave them (``{face id: name}``).
+
+    Names are compared without regard to case or repeated spaces; all faces of one name end up
+    in one person: the oldest person of that name, or a new (confirmed) one. An unnamed person
+    whose named faces all carry the same name becomes that person (renamed, or merged into the
+    person of that name), so the names follow the groups; where its faces carry several names,
+    each named face moves to its person and is never put back. Faces already in a person of
+    another name, or taken out of the person of that name by the user, are left alone and
+    reported in ``conflicts``."""
+    ensure_tables(library)
+    out = NamedFaces()
+    wanted = {int(f): " ".join(n.split()) for f, n in names.items() if n and n.strip()}
+    if not wanted:
+        return out
+    ids = list(wanted)
+    person_name = dict(library.query("SELECT id, name FROM people"))
+    current = dict(_ids_in(library, "SELECT face_id, person_id FROM face_person WHERE face_id "
+                                    "IN ({marks})", ids))
+    # An unnamed person whose named faces agree on one name is that person.
+    votes: dict[int, set[str]] = {}
+    for f, n in wanted.items():
+        p = current.get(f)
+        if p is not None and person_name.get(p) is None:
+            votes.setdefault(p, set()).add(n.casefold())
+
+    def target_of(key: str) -> int | None:
+        found = [pid for pid, nm in person_name.items() if nm and nm.casefold() == key]
+        return min(found) if found else None
+
+    # A merge puts every face of the group into the named person: not where the user has taken
+    # one of them out of that person (those faces are handled one by one below).
+    members: dict[int, list[int]] = {}
+    for f, p in _ids_in(library, "SELECT face_id, person_id FROM face_person WHERE person_id "
+                                 "IN ({marks})", list(votes)):
+        members.setdefault(p, []).append(f)
+    excluded: dict[int, set[int]] = {}
+    for f, p in _ids_in(library, "SELECT face_id, person_id FROM face_exclusion WHERE face_id "
+                                 "IN ({marks})", ids + [f for m in members.values() for f in m]):
+        excluded.setdefault(f, set()).add(p)
+    renamed: set[int] = set()  # faces whose group took their name just now
+    for p in sorted(votes):
+        if len(votes[p]) != 1:
+            continue
+        key = next(iter(votes[p]))
+        t = target_of(key)
+        if t is not None and any(t in excluded.get(f, ()) for f in members.get(p, ())):
+            continue
+        renamed |= {f for f, q in current.items() if q == p}
+        if t is None:
+            name = next(n for n in wanted.values() if n.casefold() == key)
+            rename(library, p, name)
+            person_name[p] = name
+        elif t != p:
+            merge(library, t, p)
+            person_name.pop(p, None)
+            current = {f: (t if q == p else q) for f, q in current.items()}
+    now = time.time()
+    emptied: set[int] = set()
+    with library.transaction() as cur:
+        for f, n in wanted.items():
+            key = n.casefold()
+            t = target_of(key)
+            p = current.get(f)
+            if t is not None and p == t:
+                if f in renamed:
+                    out.named += 1
+                else:
+                    out.already += 1
+                continue
+            if p is not None and person_name.get(p) is not None:
+                out.conflicts.append((f, n, person_name[p]))
+                continue
+            if t is not None and t in excluded.get(f, ()):
+                out.conflicts.append((f, n, None))
+                continue
+            if not cur.execute("SELECT 1 FROM faces WHERE id=?", (f,)).fetchone():
+                continue  # deleted meanwhile (its photo indexed again)
+            if t is None:
+                cur.execute("INSERT INTO people(name, created, confirmed) VALUES (?, ?, 1)",
+                            (n, now))
+                t = cur.lastrowid
+                person_name[t] = n
+                out.created += 1
+            if p is not None:  # an unnamed group holding faces of several names
+                cur.execute("INSERT OR IGNORE INTO face_exclusion(face_id, person_id) "
+                            "VALUES (?, ?)", (f, p))
+                cur.execute("UPDATE face_person SET person_id=? WHERE face_id=?", (t, f))
+                emptied.add(p)
+            else:
+                cur.execute("INSERT INTO face_person(face_id, person_id) VALUES (?, ?)", (f, t))
+            current[f] = t
+            out.named += 1
+        for p in emptied:
+            cur.execute("DELETE FROM people WHERE id=? AND NOT EXISTS "
+                        "(SELECT 1 FROM face_person WHERE person_id=?)", (p, p))
+    return out

@@ -45,11 +45,15 @@ class IndexSummary:
     skipped: list[Skipped] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
+    faces_named: int = 0  # faces named from the photos' XMP (face_names.read_names)
+    faces_drawn: int = 0  # faces added from XMP regions no detected face matched
+    xmp_problems: list[Skipped] = field(default_factory=list)  # damaged XMP, name conflicts
 
 
 @dataclass
 class IndexProgress:
-    """``stage`` is 'scanning', 'indexing' or 'done'; counts refer to photos to process."""
+    """``stage`` is 'scanning', 'indexing', 'names' (reading names from XMP) or 'done';
+    counts refer to photos to process (to read, in 'names')."""
 
     stage: str
     done: int = 0
@@ -64,11 +68,12 @@ class IndexProgress:
 
 def find_photos(folder: str | os.PathLike, recursive: bool = True,
                 extensions: frozenset[str] = PHOTO_EXTENSIONS,
-                should_stop: Callable[[], bool] = lambda: False
-                ) -> tuple[list[Candidate], list[Skipped]]:
+                should_stop: Callable[[], bool] = lambda: False,
+                sidecars: set[str] | None = None) -> tuple[list[Candidate], list[Skipped]]:
     """Every file under ``folder`` with a photo extension, sorted, plus folders that could not
     be read. Follows symbolic links to folders once each (loops are cut); broken links, link
-    loops and non-regular files come back as candidates with ``error`` set."""
+    loops and non-regular files come back as candidates with ``error`` set. ``sidecars``, when
+    given, receives the paths of the ``.xmp`` files seen on the way."""
     folder = os.path.abspath(os.fspath(folder))
     if not os.path.isdir(folder):
         from .errors import FacefinderError
@@ -99,6 +104,8 @@ def find_photos(folder: str | os.PathLike, recursive: bool = True,
         if not recursive:
             dirs[:] = []
         for name in sorted(files):
+            if sidecars is not None and name[-4:].lower() == ".xmp":
+                sidecars.add(os.path.join(root, name))
             if os.path.splitext(name)[1].lower() not in extensions:
                 continue
             full = os.path.join(root, name)
@@ -127,7 +134,8 @@ def index_folder(library: Library, engine: Engine, folder: str | os.PathLike,
     folder = os.path.abspath(os.fspath(folder))
     summary = IndexSummary(folder=_display(folder))
     yield IndexProgress(stage="scanning", current=summary.folder)
-    candidates, problems = find_photos(folder, recursive, extensions, should_stop)
+    sidecars: set[str] = set()
+    candidates, problems = find_photos(folder, recursive, extensions, should_stop, sidecars)
     summary.skipped.extend(problems)
     summary.photos_found = len(candidates)
     library.add_folder(folder, recursive)
@@ -207,10 +215,40 @@ def index_folder(library: Library, engine: Engine, folder: str | os.PathLike,
         # everything processed so far is committed and the index saved.
         commit()
         library.save_index()
-    summary.cancelled = summary.processed < total
+    names_done = False
+    if not should_stop():
+        names_done = yield from _names_from_xmp(library, engine, folder, recursive, sidecars,
+                                                summary, should_stop)
+    summary.cancelled = summary.processed < total or not names_done
     summary.seconds = time.monotonic() - t0
     yield IndexProgress(stage="done", done=summary.processed, total=total,
                         faces=summary.faces_added, summary=summary)
+
+
+def _names_from_xmp(library: Library, engine: Engine, folder: str, recursive: bool,
+                    sidecars: set[str], summary: IndexSummary,
+                    should_stop: Callable[[], bool]) -> Iterator[IndexProgress]:
+    """A step of its own after indexing: names (and faces drawn by hand) from the XMP of the
+    folder's photos that are new, indexed again, or whose sidecar changed (see
+    :mod:`facefinder.core.face_names`). Returns whether it read them all (not stopped)."""
+    from .face_names import NamesSummary, read_names
+
+    known = library.known_photos(under=folder)
+    photos = {k: v[0] for k, v in known.items() if v[3] in ("ok", "noface")
+              and (recursive or os.path.dirname(k) == path_key(folder))}
+    found = NamesSummary()
+    progress = IndexProgress(stage="names", faces=summary.faces_added)
+    try:
+        for done, total, current in read_names(library, engine, photos, sidecars, found,
+                                               should_stop):
+            progress.done, progress.total, progress.current = done, total, current
+            yield progress
+        return not should_stop()
+    finally:
+        summary.faces_named += found.faces_named
+        summary.faces_drawn += found.faces_drawn
+        summary.xmp_problems.extend(Skipped(p, r) for p, r in found.problems)
+        library.save_index()
 
 
 def refresh_library(library: Library, engine: Engine,

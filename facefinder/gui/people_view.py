@@ -22,8 +22,8 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
     QRect, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListView, \
-    QPushButton, QStackedWidget, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, \
-    QWidget
+    QMessageBox, QPushButton, QStackedWidget, QStyle, QStyledItemDelegate, QStyleOptionViewItem, \
+    QVBoxLayout, QWidget
 
 from .thumbnails import ThumbnailLoader
 
@@ -316,12 +316,15 @@ class PeopleView(QWidget):
     """Groups of faces, largest first. Double-click a group to see its faces.
 
     Signals: ``peopleLoaded(int)`` (number of groups, after every reload), ``busyChanged(bool)``,
-    ``failed(str)``, ``changed()`` (after a correction: a name, a merge, a face moved out). ``library``: a library name or folder (as the CLI's ``--library``)."""
+    ``failed(str)``, ``changed()`` (after a correction: a name, a merge, a face moved out),
+    ``namesWritten(WriteReport)`` (after "Write names to photos…"). ``library``: a library name
+    or folder (as the CLI's ``--library``)."""
 
     peopleLoaded = Signal(int)
     busyChanged = Signal(bool)
     failed = Signal(str)
     changed = Signal()
+    namesWritten = Signal(object)
 
     def __init__(self, library: str | os.PathLike, loader: ThumbnailLoader | None = None,
                  parent: QWidget | None = None) -> None:
@@ -352,11 +355,17 @@ class PeopleView(QWidget):
         self.merge_button = QPushButton(self.tr("Merge"))
         self.merge_button.setToolTip(self.tr("Select two groups of the same person"))
         self.merge_button.clicked.connect(self._merge_selected)
+        self.write_button = QPushButton(self.tr("Write names to photos…"))
+        self.write_button.setToolTip(self.tr(
+            "Write the names of named people into XMP sidecars next to their photos "
+            "(photo.jpg.xmp), which digiKam, Lightroom, Immich and PhotoPrism read; the photos "
+            "themselves are not changed"))
+        self.write_button.clicked.connect(self.write_names)
         self.summary = QLabel()
         bar = QHBoxLayout()
         for w in (self.summary,):
             bar.addWidget(w, 1)
-        for b in (self.name_button, self.merge_button, self.regroup_button):
+        for b in (self.name_button, self.merge_button, self.regroup_button, self.write_button):
             bar.addWidget(b)
         page = QWidget()
         lay = QVBoxLayout(page)
@@ -542,6 +551,54 @@ class PeopleView(QWidget):
         faces = self.selected_faces()
         if faces:
             self.move_out(faces)
+
+    # -- names to photos (XMP sidecars; see facefinder.core.face_names) --------------------------
+    def write_names(self) -> int:
+        """Work out (on the worker) which photos would get a sidecar, ask, then write them."""
+        from ..core.face_names import write_names
+
+        return self._run(lambda lib: write_names(lib, dry_run=True), self._confirm_write)
+
+    def _confirm_write(self, plan) -> None:
+        title = self.tr("Write names to photos")
+        photos = plan.created + plan.updated
+        if not photos:
+            text = (self.tr("Every photo of a named person already has their names in its "
+                            "sidecar.") if plan.unchanged else
+                    self.tr("No one is named yet: name a person first (Name…)."))
+            QMessageBox.information(self, title, text + self._skipped_text(plan.skipped))
+            return
+        text = self.tr("Write the names of named people to {photos} photos?\n\nfacefinder "
+                       "writes a sidecar file next to each photo (photo.jpg.xmp: {new} new, "
+                       "{updated} updated), with the face regions and names that digiKam, "
+                       "Lightroom, Immich and PhotoPrism read. The photos themselves are not "
+                       "changed.").format(photos=photos, new=plan.created,
+                                          updated=plan.updated)
+        answer = QMessageBox.question(self, title, text + self._skipped_text(plan.skipped))
+        if answer == QMessageBox.StandardButton.Yes:
+            from ..core.face_names import write_names
+
+            self._run(lambda lib: write_names(lib), self._written)
+
+    def _written(self, report) -> None:
+        text = self.tr("Names written to {photos} photos ({new} new sidecars, {updated} "
+                       "updated).").format(photos=report.created + report.updated,
+                                           new=report.created, updated=report.updated)
+        self.summary.setText(text)
+        if report.skipped:
+            QMessageBox.information(self, self.tr("Write names to photos"),
+                                    text + self._skipped_text(report.skipped))
+        self.namesWritten.emit(report)
+
+    def _skipped_text(self, skipped: list[tuple[str, str]], most: int = 15) -> str:
+        """The photos left out, one line each (the first ``most``), for a message box."""
+        if not skipped:
+            return ""
+        lines = [f"{os.path.basename(path)}: {reason}" for path, reason in skipped[:most]]
+        if len(skipped) > most:
+            lines.append("…")
+        return "\n\n" + self.tr("{n} photos left out:").format(n=len(skipped)) + "\n" + \
+            "\n".join(lines)
 
     # -- shutting down ---------------------------------------------------------------------------
     def shutdown(self) -> None:

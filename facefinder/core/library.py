@@ -428,14 +428,7 @@ class Library:
         never write into a library."""
         new_ids: list[int] = []
         now = time.time()
-        for result, _, _ in items:
-            for face in result.faces:
-                e = np.asarray(face.embedding, np.float32)
-                if e.shape != (DIM,) or not unit_rows(e)[0]:
-                    raise ModelDamagedError(
-                        "The face model gave an invalid embedding (not a finite unit vector); "
-                        "nothing was stored. Its files may be damaged: run `facefinder model "
-                        "fetch` to check and repair them.")
+        _refuse_invalid([face for result, _, _ in items for face in result.faces])
         with self.lock:
             with self.transaction() as cur:
                 for result, size, mtime_ns in items:
@@ -463,13 +456,7 @@ class Library:
         """Add faces to a photo already in the catalog, keeping its other faces (faces drawn by
         hand in another program, read from the photo's XMP); returns their ids. ``faces``:
         :class:`~facefinder.core.pipeline.Face` objects. The photo counts as holding faces."""
-        for face in faces:
-            e = np.asarray(face.embedding, np.float32)
-            if e.shape != (DIM,) or not unit_rows(e)[0]:
-                raise ModelDamagedError(
-                    "The face model gave an invalid embedding (not a finite unit vector); "
-                    "nothing was stored. Its files may be damaged: run `facefinder model "
-                    "fetch` to check and repair them.")
+        _refuse_invalid(faces)
         key = path_key(path)
         ids: list[int] = []
         with self.lock:
@@ -912,6 +899,18 @@ def unit_rows(vectors: np.ndarray, tolerance: float = 1e-3) -> np.ndarray:
     with np.errstate(all="ignore"):
         norms = np.einsum("ij,ij->i", v.astype(np.float64), v.astype(np.float64))
         return np.isfinite(norms) & (np.abs(norms - 1.0) < tolerance)
+
+
+def _refuse_invalid(faces: Sequence) -> None:
+    """A damaged model must never write into a library: every embedding must be a finite unit
+    vector of 128 floats, else nothing is stored."""
+    for face in faces:
+        e = np.asarray(face.embedding, np.float32)
+        if e.shape != (DIM,) or not unit_rows(e)[0]:
+            raise ModelDamagedError(
+                "The face model gave an invalid embedding (not a finite unit vector); nothing "
+                "was stored. Its files may be damaged: run `facefinder model fetch` to check "
+                "and repair them.")
 
 
 def _unit_blob(blob) -> bool:

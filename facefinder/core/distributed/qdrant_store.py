@@ -94,7 +94,8 @@ def qdrant_available() -> bool:
 @dataclass(frozen=True)
 class QdrantLocation:
     """Where a collection is. ``url`` identifies it (no catalog part): ``qdrant://HOST:PORT/C``,
-    ``qdrants://...`` (TLS) or ``qdrant+path:///DIR/C``."""
+    ``qdrants://...`` (TLS), ``qdrant+path:///DIR/C`` or ``qdrant+memory:///C`` (``path``
+    ":memory:")."""
 
     url: str
     collection: str
@@ -130,7 +131,9 @@ def _acquire_client(loc: QdrantLocation):
         held = _CLIENTS.get(key)
         if held is None:
             try:
-                if loc.local:
+                if loc.path == ":memory:":
+                    client = QdrantClient(":memory:")
+                elif loc.local:
                     client = QdrantClient(path=loc.path)
                 else:
                     client = QdrantClient(host=loc.host, port=loc.port, https=loc.https,
@@ -153,7 +156,7 @@ def _release_client(loc: QdrantLocation) -> None:
         if held is None:
             return
         held[1] -= 1
-        if held[1] <= 0:
+        if held[1] <= 0 and loc.path != ":memory:":  # memory: kept for the process's life
             del _CLIENTS[key]
             try:
                 held[0].close()

@@ -228,11 +228,17 @@ class RayEngine:
     def describe(self) -> str:
         """One line for the user: where the work runs."""
         hosts = sorted({i["host"] for i in self._info})
-        modes = sorted(set(self._modes)) or [self.ship]
+        modes = sorted(set(self._modes))
+        if modes:
+            how = f"photos sent as {' and '.join(modes)}"
+        elif self.ship == "auto":
+            how = "photos sent as paths to workers that see them, as bytes to the others"
+        else:
+            how = f"photos sent as {self.ship}"
         where = "a local Ray" if self.address == LOCAL else f"Ray at {self.address}"
         return (f"Indexing on {where}: {len(self._actors)} worker"
                 f"{'s' if len(self._actors) != 1 else ''} on {len(hosts)} machine"
-                f"{'s' if len(hosts) != 1 else ''}, photos sent as {' and '.join(modes)}")
+                f"{'s' if len(hosts) != 1 else ''}, {how}")
 
     def process_paths(self, paths: Iterable[str], should_stop: Callable[[], bool] = lambda: False
                       ) -> Iterator[PhotoResult]:

@@ -292,17 +292,17 @@ def main(args) -> int:
         # Scaling out (README "Scaling out"; needs facefinder[ray] / facefinder[qdrant]): only
         # when asked for, with --only ray,qdrant.
         if "ray" in only:
-            from .bench_scale import bench_ray
+            from .bench_scaleout import bench_ray
 
             report["ray"] = bench_ray(data, work, 24 if quick else 120, [1, 2])
             _print("ray", report["ray"])
         if "qdrant" in only:
-            from .bench_scale import bench_qdrant
+            from .bench_scaleout import bench_qdrant
             from .core.evaluate import embed_labelled
 
             real = embed_labelled(engine, data / "faces").embeddings
             real = real[~np.isnan(real).any(axis=1)]
-            from .bench_scale import bench_writer
+            from .bench_scaleout import bench_writer
 
             report["writer"] = bench_writer(real, work, 400 if quick else 2000)
             _print("writer", report["writer"])

@@ -81,6 +81,22 @@ def test_a_qdrant_library_answers_the_same_searches(pair, engine):
             assert _hits(qd, q, k) == _hits(emb, q, k)
 
 
+def test_batched_neighbours_are_the_exact_ones(pair):
+    """QdrantIndex.knn (the batch query grouping uses on big libraries) against exact search."""
+    emb, qd = pair
+    ids, vectors = emb.all_embeddings()
+    qd.load_index()
+    labels, dist = qd._index.knn(vectors[:20], 5, 64)
+    for row, v in enumerate(vectors[:20]):
+        d = np.linalg.norm(vectors - v, axis=1)
+        order = np.argsort(d, kind="stable")[:5]
+        assert np.allclose(dist[row], d[order], atol=1e-5)
+        assert set(labels[row].tolist()) == set(ids[order].tolist()) or \
+            np.isclose(d[order][-1], np.sort(d)[5], atol=1e-6)  # a tie at the fifth place
+    few = qd._index.knn(vectors[:2], len(ids) + 3, 64)
+    assert (few[0][:, -3:] == -1).all() and np.isinf(few[1][:, -3:]).all()
+
+
 def test_nearest_people_come_from_qdrant_grouping_and_match(pair, engine, monkeypatch):
     emb, qd = pair
     for lib in (emb, qd):

@@ -498,6 +498,28 @@ class QdrantIndex:
         d = np.fromiter((float(p.score) for p in result.points), np.float64, len(result.points))
         return labels, (d * d).astype(np.float32)
 
+    def knn(self, vectors: np.ndarray, k: int, ef: int, threads: int = -1
+            ) -> tuple[np.ndarray, np.ndarray]:
+        """``(labels (n, k) int64, distances (n, k) float32)`` of the nearest faces of each of
+        ``vectors`` (n, 128), nearest first; -1 / inf where fewer were found. Batched requests
+        (``threads`` is hnswlib's; Qdrant parallelises on its side)."""
+        from qdrant_client import models
+
+        q = np.ascontiguousarray(vectors, np.float32).reshape(-1, DIM)
+        labels = np.full((len(q), k), -1, np.int64)
+        dist = np.full((len(q), k), np.inf, np.float32)
+        params = self.store.search_params(max(int(ef), int(k)))
+        for start in range(0, len(q), 256):
+            requests = [models.QueryRequest(query=v.tolist(), limit=int(k), params=params,
+                                            with_payload=False) for v in q[start:start + 256]]
+            answers = self.store.call("search", self.store.client.query_batch_points,
+                                      self.store.name, requests=requests)
+            for i, answer in enumerate(answers, start):
+                for j, point in enumerate(answer.points[:k]):
+                    labels[i, j] = int(point.id)
+                    dist[i, j] = float(point.score)
+        return labels, dist
+
     @property
     def ef(self) -> int:
         return self._ef

@@ -289,6 +289,30 @@ def main(args) -> int:
         if "startup" in only:
             report["startup"] = bench_startup(data, work)
             _print("startup", report["startup"])
+        # Scaling out (README "Scaling out"; needs facefinder[ray] / facefinder[qdrant]): only
+        # when asked for, with --only ray,qdrant.
+        if "ray" in only:
+            from .bench_scaleout import bench_ray
+
+            report["ray"] = bench_ray(data, work, 24 if quick else 120, [1, 2])
+            _print("ray", report["ray"])
+        if "qdrant" in only:
+            from .bench_scaleout import bench_qdrant
+            from .core.evaluate import embed_labelled
+
+            real = embed_labelled(engine, data / "faces").embeddings
+            real = real[~np.isnan(real).any(axis=1)]
+            from .bench_scaleout import bench_writer
+
+            report["writer"] = bench_writer(real, work, 400 if quick else 2000)
+            _print("writer", report["writer"])
+            # Local mode in memory at full size; in a folder (one SQLite commit per point,
+            # about a minute per 4,000 faces here) at a tenth of it.
+            size = 5000 if quick else 100_000
+            report["qdrant"] = bench_qdrant(real, work, size, 100 if quick else 1000, False)
+            _print("qdrant", report["qdrant"])
+            report["qdrant_path"] = bench_qdrant(real, work, size // 10, 100 if quick else 1000)
+            _print("qdrant_path", report["qdrant_path"])
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))

@@ -73,11 +73,21 @@ def _engine(args, quiet: bool = False):
     return Engine(options, progress=_Progress(quiet))
 
 
-def _open_library(args, create: bool = True):
-    from .core.facenet import fingerprint
-    from .core.library import Library
+def _index_engine(args, quiet: bool = False):
+    """The engine for ``index``/``refresh``: the local one, or a RayEngine with ``--ray``."""
+    if getattr(args, "ray", None) is None:
+        return _engine(args, quiet)
+    from .core.distributed.ray_engine import RayEngine
 
-    return Library.open(args.library, fingerprint(), create=create)
+    options = DetectOptions(min_face=args.min_face, detect_size=args.detect_size)
+    return RayEngine(args.ray, workers=args.ray_workers, options=options, ship=args.ray_ship)
+
+
+def _open_library(args, create: bool = True):
+    from .core.distributed.locations import open_library
+    from .core.facenet import fingerprint
+
+    return open_library(args.library, fingerprint(), create=create)
 
 
 EXIT_CODES = {0: "success", 1: "failed, with one line on stderr saying why",
@@ -173,7 +183,7 @@ def cmd_index(args) -> int:
 
     if not os.path.isdir(args.folder):
         raise FacefinderError(f"{args.folder}: no such folder")
-    engine = _engine(args, args.quiet)
+    engine = _index_engine(args, args.quiet)
     stop = {"requested": False}
 
     def on_sigint(signum, frame):
@@ -186,6 +196,8 @@ def cmd_index(args) -> int:
     try:
         with _open_library(args) as library:
             engine.load()
+            if hasattr(engine, "describe") and not args.quiet:
+                print(engine.describe(), file=sys.stderr)
             bar = None
             summary = None
             for p in index_folder(library, engine, args.folder, recursive=not args.no_recursive,
@@ -204,6 +216,8 @@ def cmd_index(args) -> int:
             stats = library.stats()
     finally:
         signal.signal(signal.SIGINT, previous)
+        if hasattr(engine, "close"):
+            engine.close()
     _print_index_summary(summary, stats)
     return 130 if summary.cancelled else 0
 
@@ -239,10 +253,14 @@ def _print_index_summary(s, stats) -> None:
 def cmd_refresh(args) -> int:
     from .core.scan import refresh_library
 
-    with _open_library(args, create=False) as library:
-        engine = _engine(args, args.quiet)
-        summaries = [p.summary for p in refresh_library(library, engine) if p.summary]
-        stats = library.stats()
+    engine = _index_engine(args, args.quiet)
+    try:
+        with _open_library(args, create=False) as library:
+            summaries = [p.summary for p in refresh_library(library, engine) if p.summary]
+            stats = library.stats()
+    finally:
+        if hasattr(engine, "close"):
+            engine.close()
     for s in summaries:
         _print_index_summary(s, stats)
     return 0
@@ -464,8 +482,11 @@ def cmd_export(args) -> int:
 
 
 def cmd_library(args) -> int:
-    from .core.library import Library, list_libraries, repair_library, resolve_library_path
+    from .core.distributed.locations import catalog_folder, open_library, peek_store
+    from .core.library import Library, list_libraries, repair_library
 
+    if args.action == "migrate":
+        return _migrate_library(args)
     if args.action == "list":
         libs = list_libraries()
         if not libs:
@@ -477,12 +498,14 @@ def cmd_library(args) -> int:
             except FacefinderError as exc:  # one bad library does not hide the others
                 print(f"{lib.name:20} cannot be read: {exc}")
                 continue
-            print(f"{lib.name:20} {st['photos']:7} photos {st['faces']:8} faces   {lib}")
+            store = peek_store(lib)
+            print(f"{lib.name:20} {st['photos']:7} photos {st['faces']:8} faces   {lib}"
+                  + (f"  (vectors in {store['url']})" if store else ""))
         return 0
     given = args.name or args.library
     if args.action == "remove":
         return _remove_library(given, args.yes)
-    path = resolve_library_path(given)
+    path = catalog_folder(given)
     if args.action == "repair":
         report = repair_library(path)
         if args.json:
@@ -496,7 +519,7 @@ def cmd_library(args) -> int:
               "next `facefinder refresh`.")
         return 0
     if args.action == "info":
-        with Library(path, None, create=False) as lib:
+        with open_library(given, None, create=False) as lib:
             st = lib.stats()
             st["skipped_files"] = [{"path": p, "reason": r} for p, r in lib.skipped()]
         if args.json:
@@ -512,9 +535,28 @@ def cmd_library(args) -> int:
     raise FacefinderError(f"unknown action {args.action}")
 
 
+def _migrate_library(args) -> int:
+    """``library migrate SRC DEST``: copy a library to a new one of either kind."""
+    from .core.distributed.locations import migrate_library
+
+    src = args.name
+    if not src or not args.dest:
+        raise FacefinderError("Say which library to copy where: `facefinder library migrate "
+                              "SRC DEST` (each a name, a folder or a qdrant:// address).")
+    report = migrate_library(src, args.dest)
+    if args.json:
+        _print_json(report)
+        return 0
+    print(f"Copied {report['src']} to {report['dest']}: {report['photos']} photos, "
+          f"{report['faces']} faces (same face ids), {report['people']} people; catalog in "
+          f"{report['catalog']}. The source is unchanged.")
+    return 0
+
+
 def _remove_library(given: str | None, yes: bool) -> int:
     """Delete a library's own files after proving it is one (and asking, on a terminal)."""
-    from .core.library import Library, resolve_library_path
+    from .core.distributed.locations import catalog_folder, peek_store
+    from .core.library import Library
     from .core.library_files import check_removable, remove_library
 
     if not given:
@@ -522,8 +564,9 @@ def _remove_library(given: str | None, yes: bool) -> int:
                               "(`facefinder library list` shows them).")
     if given in (".", "..") or os.path.basename(os.path.normpath(given)) in (".", ".."):
         raise FacefinderError(f"{given}: give the library's name or its folder, not '.' or '..'.")
-    path = resolve_library_path(given)
+    path = catalog_folder(given)
     check_removable(path)
+    store = peek_store(path)
     try:
         with Library(path, None, create=False) as lib:
             st = lib.stats()
@@ -545,6 +588,9 @@ def _remove_library(given: str | None, yes: bool) -> int:
     if out.kept:
         print(f"Kept the folder and the {len(out.kept)} other item(s) in it (facefinder never "
               "deletes what it did not make).")
+    if store:
+        print(f"The vectors in {store['url']} were left there (facefinder removes only files); "
+              "delete that collection in Qdrant if nothing else needs it.")
     print("Your photos are untouched.")
     return 0
 
@@ -667,8 +713,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     lib = argparse.ArgumentParser(add_help=False)
-    lib.add_argument("--library", "-L", metavar="NAME|PATH", default=None,
-                     help="library name (in the data folder) or folder path; default: 'default'")
+    lib.add_argument("--library", "-L", metavar="NAME|PATH|URL", default=None,
+                     help="library name (in the data folder), folder path, or a Qdrant address "
+                          "(qdrant://HOST:PORT/COLLECTION, qdrant+path:///DIR/COLLECTION; see "
+                          "README, Scaling out); default: 'default'")
     quiet = argparse.ArgumentParser(add_help=False)
     quiet.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     det = argparse.ArgumentParser(add_help=False)
@@ -677,16 +725,26 @@ def build_parser() -> argparse.ArgumentParser:
     det.add_argument("--detect-size", type=int, default=DEFAULT_DETECT_SIZE, metavar="PX",
                      help="detect on a copy whose longest side is at most PX pixels "
                           f"(default {DEFAULT_DETECT_SIZE}; 0 = full resolution)")
+    ray = argparse.ArgumentParser(add_help=False)
+    ray.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                     help="process the photos on Ray workers (pip install \"facefinder[ray]\"): "
+                          "a private Ray on this machine, or the cluster at ADDRESS "
+                          "(auto, HOST:6379, ray://HOST:10001); put it after the folder")
+    ray.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                     help="Ray workers, one face model each (default: one per CPU of the cluster)")
+    ray.add_argument("--ray-ship", choices=["auto", "paths", "bytes"], default="auto",
+                     help="send workers the photo paths (shared storage) or the photos' bytes; "
+                          "auto: paths to workers that see the files, bytes to the others")
     thr = argparse.ArgumentParser(add_help=False)
     thr.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                      help=f"same-person distance threshold (default {DEFAULT_THRESHOLD})")
 
-    p = sub.add_parser("index", parents=[lib, det, quiet], help="index a photo folder")
+    p = sub.add_parser("index", parents=[lib, det, quiet, ray], help="index a photo folder")
     p.add_argument("folder")
     p.add_argument("--no-recursive", action="store_true", help="do not go into subfolders")
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("refresh", parents=[lib, det, quiet],
+    p = sub.add_parser("refresh", parents=[lib, det, quiet, ray],
                        help="index the library's folders again (only what changed)")
     p.set_defaults(func=cmd_refresh)
 
@@ -736,9 +794,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("library", parents=[lib],
-                       help="list, inspect, repair or remove libraries")
-    p.add_argument("action", choices=["list", "info", "remove", "repair"])
-    p.add_argument("name", nargs="?")
+                       help="list, inspect, repair, remove or migrate libraries")
+    p.add_argument("action", choices=["list", "info", "remove", "repair", "migrate"])
+    p.add_argument("name", nargs="?", help="the library (migrate: the one to copy)")
+    p.add_argument("dest", nargs="?",
+                   help="migrate: the new library (a name, a folder or a qdrant:// address)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--yes", "-y", action="store_true",
                    help="remove without asking (the library's own files only)")
@@ -761,7 +821,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="labelled face folder (default ../shared/data)")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     p.add_argument("--only", default=None,
-                   help="comma-separated: embed,index,search,memory,startup")
+                   help="comma-separated: embed,index,search,memory,startup; also ray,qdrant "
+                        "(scaling out; need the extras)")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the figures here")
     p.set_defaults(func=cmd_bench)
 

@@ -74,3 +74,44 @@ def copy_faces(dest: Path, people: list[str], per_person: int | None = None) -> 
             shutil.copyfile(f, target)
             out.append(target)
     return out
+
+
+def require_extra(module: str, extra: str):
+    """Import an optional extra's package for a test module. Without it the module is skipped
+    (a plain install), except in CI or with FACEFINDER_REQUIRE_EXTRAS set, where the extras are
+    installed on purpose and a missing one must fail, not skip silently."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if os.environ.get("CI") or os.environ.get("FACEFINDER_REQUIRE_EXTRAS"):
+            pytest.fail(f"{module} is not installed but this run requires the extras "
+                        f"(pip install -e '.[{extra}]'): {exc}", pytrace=False)
+        pytest.skip(f"needs {module} (pip install 'facefinder[{extra}]')",
+                    allow_module_level=True)
+
+
+def library_contents(library) -> list[tuple]:
+    """Every photo of a library with its faces, by path: ``(path, status, error, box,
+    embedding or None)`` rows (embeddings as float32 arrays)."""
+    import numpy as np
+
+    rows = library.query(
+        "SELECT photos.display, photos.status, photos.error, faces.x, faces.y, faces.w, faces.h, "
+        "faces.embedding FROM photos LEFT JOIN faces ON faces.photo_id = photos.id "
+        "ORDER BY photos.display, faces.id")
+    return [(p, s, e, (x, y, w, h) if x is not None else None,
+             np.frombuffer(emb, np.float32) if emb is not None else None)
+            for p, s, e, x, y, w, h, emb in rows]
+
+
+def assert_same_contents(a: list[tuple], b: list[tuple], tolerance: float = 1e-5) -> None:
+    """Two :func:`library_contents` are the same photos, statuses, boxes, and embeddings within
+    ``tolerance``."""
+    import numpy as np
+
+    assert [r[:4] for r in a] == [r[:4] for r in b]
+    for ra, rb in zip(a, b):
+        if ra[4] is not None:
+            assert float(np.max(np.abs(ra[4] - rb[4]))) <= tolerance, ra[0]

@@ -239,6 +239,10 @@ class Library:
         self._save_blocked = False
         self._migrated_from = SCHEMA_VERSION
         self.ef: int | None = None  # None: chosen from the library's size (ef_for)
+        # Where the vectors live: FaceIndex (hnswlib, the default), or any kind with the same
+        # load(path, records) and build(chunks, capacity, params) whose indexes answer add,
+        # remove, query and save as FaceIndex does (e.g. distributed.qdrant_store).
+        self.vectors = FaceIndex
         self._open(create)
         self._check_fingerprint(fingerprint)
 
@@ -630,7 +634,7 @@ class Library:
         records = self._records()
         problem = None
         try:
-            index, rec = FaceIndex.load(self.index_path, records)
+            index, rec = self.vectors.load(self.index_path, records)
         except IndexRejected as exc:
             problem = str(exc)
             index, rec = None, None
@@ -650,7 +654,8 @@ class Library:
 
     def _build(self, state: State) -> None:
         params = IndexParams()
-        self._index = FaceIndex.build(chunked(self._rows_after(0)), state.faces + 1024, params)
+        self._index = self.vectors.build(chunked(self._rows_after(0)), state.faces + 1024,
+                                         params)
         self._at = IndexRecord(state.generation, state.faces, state.max_face, state.id_sum,
                                M=params.M, ef_construction=params.ef_construction)
         self._unsaved = max(state.faces, 1)

@@ -33,8 +33,9 @@ MARKER = "facefinder-library.json"
 OWN_FILES = frozenset({
     MARKER, CATALOG, CATALOG + "-wal", CATALOG + "-shm", CATALOG + "-journal", INDEX,
 })
-OWN_PATTERNS = (".faces-*.hnsw", MARKER + ".part", CATALOG + ".damaged-*")
-"""Temporary files of a save killed midway, and damaged catalogs kept aside by a repair."""
+OWN_PATTERNS = (".faces-*.hnsw", MARKER + ".part", CATALOG + ".damaged-*", CATALOG + ".part-*")
+"""Temporary files of a save killed midway, damaged catalogs kept aside by a repair, and a
+catalog being copied by ``library migrate``."""
 _FACEFINDER_TABLES = {"meta", "photos", "faces"}
 _FACEFINDER_KEYS = ("model", "library_id", "schema")
 

@@ -501,7 +501,15 @@ def person_of(library: Library, face_ids: Sequence[int]) -> dict[int, tuple[int,
 
 def nearest_people(library: Library, embedding: np.ndarray, k: int = 10) -> list[NearPerson]:
     """The ``k`` nearest distinct people to ``embedding`` (128,): each by its face nearest the
-    query, nearest first. Faces not grouped yet count as people of one (``person_id`` None)."""
+    query, nearest first. Faces not grouped yet count as people of one (``person_id`` None).
+
+    A vector store that can group by person (Qdrant) answers itself, checked against the catalog;
+    it returns None when it cannot vouch for its answer, and the search below answers."""
+    grouped = getattr(getattr(library, "vectors", None), "nearest_people", None)
+    if grouped is not None:
+        found = grouped(library, embedding, k)
+        if found is not None:
+            return found
     ensure_tables(library)
     total = library.face_count()
     sizes = dict(library.query("SELECT person_id, COUNT(*) FROM face_person GROUP BY person_id"))

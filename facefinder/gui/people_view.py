@@ -248,9 +248,9 @@ class PeopleWorker:
 
     def _open(self):
         if self._library is None:
-            from ..core.library import Library
+            from ..core.distributed.locations import open_library
 
-            self._library = Library.open(self.library_name, None, create=False)
+            self._library = open_library(self.library_name, None, create=False)
         return self._library
 
     def submit(self, fn: Callable) -> int:

@@ -233,9 +233,9 @@ class ModelService(QObject):
     def _library(self, name: str, create: bool):
         lib = self._libraries.get(name)
         if lib is None:
-            from ..core.library import Library
+            from ..core.distributed.locations import open_library
 
-            lib = Library.open(name, self._get_engine().fingerprint, create=create)
+            lib = open_library(name, self._get_engine().fingerprint, create=create)
             self._libraries[name] = lib
         return lib
 
@@ -243,10 +243,9 @@ class ModelService(QObject):
     def libraryInfo(self, name: str) -> None:
         """Emit ``libraryStats`` for a library (an empty dict when it does not exist yet)."""
         try:
-            from ..core.library import resolve_library_path
+            from ..core.distributed.locations import library_exists
 
-            if name not in self._libraries and not (
-                    resolve_library_path(name) / "catalog.sqlite").is_file():
+            if name not in self._libraries and not library_exists(name):
                 self.libraryStats.emit(name, {})
                 return
             self.libraryStats.emit(name, self._library(name, create=False).stats())
@@ -364,6 +363,15 @@ class ModelService(QObject):
 
         from ..core import scan
 
+        from ..core.distributed.locations import catalog_folder, is_store_url, peek_store
+
+        if is_store_url(library) or peek_store(catalog_folder(library)):
+            # Qdrant-backed libraries are searched here but indexed from the command line
+            # (where --ray can spread the work too).
+            raise FacefinderError(QCoreApplication.translate(
+                "ModelService", "The library “{name}” keeps its faces in Qdrant: the app searches "
+                "it, and indexing it is done from the command line: facefinder index FOLDER "
+                "--library {name}").format(name=library))
         engine = self._get_engine()
         lib = self._library(library, create=True)
         should_stop = self._cancel.is_set

@@ -434,6 +434,28 @@ class Library:
                 hits.append(Hit(len(hits) + 1, float(np.sqrt(max(d2, 0.0))), rows[label]))
         return hits
 
+    # -- the pipeline that made the embeddings (see core.align, core.upgrade) ----------------------
+    def pipeline_name(self) -> str:
+        """The name of the crop pipeline the library's embeddings were made with
+        (:data:`facefinder.core.align.PIPELINES`). Libraries that record none were built before
+        pipelines were recorded, by the article's; an empty one takes the default."""
+        from .align import ARTICLE, DEFAULT_PIPELINE
+
+        stored = self.meta("pipeline")
+        if stored:
+            return stored
+        return DEFAULT_PIPELINE if self.face_count() == 0 else ARTICLE
+
+    def drop_index(self) -> None:
+        """Forget the HNSW index (in memory and on disk); it is rebuilt from SQLite on next use.
+        For after every embedding changed at once (an upgrade)."""
+        with self.lock:
+            self._index = None
+            self._index_dirty = False
+            self._live = 0
+            with contextlib.suppress(FileNotFoundError):
+                self.index_path.unlink()
+
     def close(self) -> None:
         with self.lock:
             try:

@@ -118,8 +118,9 @@ def crop_box(box: tuple[float, float, float, float], width: int, height: int,
     return left, top, max(right, left + 1), max(bottom, top + 1)
 
 
-def _rect(spec: CropSpec, box, width: int, height: int) -> tuple[int, int, int, int]:
-    """Integer crop rectangle: clipped to the photo unless ``spec.pad``."""
+def crop_rect(spec: CropSpec, box, width: int, height: int) -> tuple[int, int, int, int]:
+    """The crop ``(left, top, right, bottom)`` in whole photo pixels: clipped to the photo
+    unless ``spec.pad`` (not turned: see :func:`face_crop` for ``spec.rotate``)."""
     left, top, right, bottom = (int(np.floor(v)) for v in spec.extent(box))
     if not spec.pad:
         left, top = max(left, 0), max(top, 0)
@@ -171,7 +172,7 @@ def face_crop(image: Image.Image, box, margin: int = MARGIN, size: int = SIZE,
     angle = eye_angle(landmarks) if spec.rotate else None
     if angle is not None and abs(angle) >= 1.0:
         return _rotated_crop(image, box, spec, angle, size)
-    rect = _rect(spec, box, image.width, image.height)
+    rect = crop_rect(spec, box, image.width, image.height)
     region = _edge_padded_crop(image, rect) if spec.pad else image.crop(rect)
     return _resize(region, spec, size)
 

@@ -490,10 +490,53 @@ class Harness:
         return out
 
     def row(self, v: Variant) -> Row:
-        q, g, ms, passes = self.variant_vectors(v)
+        q, g, _, passes = self.variant_vectors(v)
         rows = chosen_faces(self.photos, v.face)
+        ms = self.crop_ms(v.crop) + passes * self.facenet_ms()
         return self.score(v.name, self.per_photo(q, rows), self.per_photo(g, rows), ms, passes,
                           rows, q, g)
+
+    # -- cost, measured in this run (cached embeddings carry timings from other runs) ---------
+    def _cost_sample(self, n: int = 120):
+        from .images import load_photo
+
+        if not hasattr(self, "_sample"):
+            picks = [(i, int(self.truth[i])) for i in np.linspace(
+                0, len(self.photos) - 1, min(n, len(self.photos))).astype(int)
+                if self.truth[i] >= 0]
+            self._sample = [(load_photo(self.photos[i].path).image,
+                             self.photos[i].boxes[r - self.offsets[i]],
+                             self.photos[i].landmarks[r - self.offsets[i]]) for i, r in picks]
+        return self._sample
+
+    def crop_ms(self, spec: CropSpec, rounds: int = 3) -> float:
+        """Milliseconds per face to crop, resample and whiten (the best of ``rounds``)."""
+        cache = self.__dict__.setdefault("_crop_ms", {})
+        if spec not in cache:
+            sample = self._cost_sample()
+            best = float("inf")
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                for image, box, marks in sample:
+                    prewhiten(np.asarray(face_crop(image, box, spec=spec, landmarks=marks)))
+                best = min(best, (time.perf_counter() - t0) / len(sample))
+            cache[spec] = 1000 * best
+        return cache[spec]
+
+    def facenet_ms(self) -> float:
+        """Milliseconds per face of one FaceNet pass in batches of 32 (the best of 3)."""
+        if not hasattr(self, "_facenet_ms"):
+            self.engine.load()
+            sample = self._cost_sample()[:64]
+            batch = np.stack([prewhiten(np.asarray(face_crop(i, b))) for i, b, _ in sample])
+            self.engine.embed(batch[:32])  # warm-up
+            best = float("inf")
+            for _ in range(3):
+                t0 = time.perf_counter()
+                self.engine.embed(batch)
+                best = min(best, (time.perf_counter() - t0) / len(batch))
+            self._facenet_ms = 1000 * best
+        return self._facenet_ms
 
     def score(self, name: str, query: np.ndarray, gallery: np.ndarray, ms: float,
               passes: float, rows: np.ndarray | None = None, q_all=None, g_all=None) -> Row:
@@ -637,7 +680,7 @@ def calibration_figures(h: "Harness", vectors: np.ndarray, pipeline: str,
                         small_face: int, people: set[str] | None = None):
     """The :class:`~facefinder.core.verify.Calibration` of ``vectors`` (every face embedded
     with ``pipeline``), measured on the labelled faces of ``people`` (None: everyone)."""
-    from .verify import PERCENTILES, Calibration, fit_tail, query_norm
+    from .verify import PERCENTILES, Calibration, fit_tail, query_norm, tail_points
 
     keep = np.array([people is None or lbl in people for lbl in h.labels])
     rows = h.truth[(h.truth >= 0) & keep]
@@ -653,7 +696,7 @@ def calibration_figures(h: "Harness", vectors: np.ndarray, pipeline: str,
     draft = Calibration(pipeline, balanced_threshold(same, diff),
                         tuple(round(float(x), 3) for x in np.percentile(same, PERCENTILES)),
                         tuple(round(float(x), 3) for x in np.percentile(diff, PERCENTILES)),
-                        fit_tail(diff), cut, round(float(over.mean()), 4),
+                        tail_points(diff), cut, round(float(over.mean()), 4),
                         round(float(over.std()), 4), (0.0, 1.0), small_face)
     # The normalised scores of strangers, each query against the whole library.
     ident = face_identities(h)

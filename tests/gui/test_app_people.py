@@ -126,7 +126,7 @@ def test_compare_two_photos_dialog(qtbot, window, tmp_path, monkeypatch, clipboa
     assert f"{distance:.3f}" in dialog.distance.text()
     # what the number is: how often strangers are this close, never "% sure"
     assert "pairs of photos of different people are this close" in dialog.detail.text()
-    assert "sure" not in dialog.detail.text() + dialog.verdict.text()
+    assert "% sure" not in dialog.detail.text() + dialog.verdict.text()
     assert "calibration" in dialog.detail.text() and dialog.error.isHidden()
     for slot in (dialog.first, dialog.second):
         assert slot.image.pixmap() is not None and not slot.image.pixmap().isNull()

@@ -161,7 +161,7 @@ def test_results_show_the_judges_tiers_and_small_faces(qtbot):
     for h, d in zip(hits, (0.6, 0.6, 1.0, 1.4)):
         h.distance = d
     hits[1].face.box = (0, 0, cal.small_face - 4, cal.small_face)  # too small to judge
-    judge = Judge(cal, 5000)
+    judge = Judge(cal, 500)
     model.set_hits(hits, judge=judge)
     tiers = [model.index(i).data(TierRole) for i in range(4)]
     assert tiers == [judge.verdict(h.distance, min(h.face.box[2:])).tier for h in hits]

@@ -303,12 +303,11 @@ def verification(vectors: np.ndarray, labels: list[str], folds: int = 10, seed: 
     same, diff = pair_sets(vectors, labels)
     rng = np.random.default_rng(seed)
     fs, fd = rng.integers(0, folds, len(same)), rng.integers(0, folds, len(diff))
-    accs = []
-    for k in range(folds):
-        t = balanced_threshold(same[fs != k], diff[fd != k])
-        accs.append(balanced_accuracy(same[fs == k], diff[fd == k], t))
+    accs = [balanced_accuracy(same[fs == k], diff[fd == k],
+                              balanced_threshold(same[fs != k], diff[fd != k]))
+            for k in range(folds) if (fs == k).any() and (fd == k).any()]
     t_all = balanced_threshold(same, diff)
-    return {"accuracy": float(np.mean(accs)), "threshold": t_all,
+    return {"accuracy": float(np.mean(accs)) if accs else float("nan"), "threshold": t_all,
             "same_pairs": len(same), "different_pairs": len(diff)}
 
 
@@ -608,8 +607,9 @@ def cross_verification(query: np.ndarray, gallery: np.ndarray, labels: list[str]
     fs, fd = rng.integers(0, folds, len(same)), rng.integers(0, folds, len(diff))
     accs = [balanced_accuracy(same[fs == k], diff[fd == k],
                               balanced_threshold(same[fs != k], diff[fd != k]))
-            for k in range(folds)]
-    return {"accuracy": float(np.mean(accs)), "threshold": balanced_threshold(same, diff),
+            for k in range(folds) if (fs == k).any() and (fd == k).any()]
+    return {"accuracy": float(np.mean(accs)) if accs else float("nan"),
+            "threshold": balanced_threshold(same, diff),
             "same_pairs": len(same), "different_pairs": len(diff)}
 
 

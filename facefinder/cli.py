@@ -700,7 +700,8 @@ def _evaluate_section(section: str, rows) -> str:
 
     if section in ("crops", "on_top"):
         head = ("| variant | P@1 | mAP | verification | threshold | other half of the people "
-                "| held-out photos | ms per indexed face | FaceNet passes per indexed face |\n|---|---|---|---|---|---|---|---|---|")
+                "| held-out photos | ms per indexed face | FaceNet passes per indexed face |\n"
+                "|---|---|---|---|---|---|---|---|---|")
         lines = [f"| {r['name']} | {f(r['p_at_1'])} | {f(r['map'])} | {f(r['verification'])} "
                  f"| {f(r['threshold'], 3)} | {f(r['halves'])} | {f(r['holdout'])} "
                  f"| {f(r['ms_per_face'], 1)} | {r['facenet_passes']:g} |" for r in rows]

@@ -59,11 +59,11 @@ class Calibration:
     :data:`PERCENTILES`. ``stranger_tail``: the lower tail of different-person distances,
     ``(share, distance)`` points from 1 in 100,000 to 1 in 100 (measured); between them the
     share of strangers closer than a distance is interpolated in log space, and below the
-    first point extrapolated along the last segment (a heavier tail than a normal fit, so
-    huge libraries are not promised too much). ``cohort_cut``, ``cohort_mean``, ``cohort_sd``: a query's
-    distances to a library are summarized over those at least ``cohort_cut`` (nearer ones are
-    likely the same person) and shrunk towards this mean and spread of stranger distances over
-    the cut. ``z_tail`` ``(mu, sigma)``: the lower tail of the resulting normalised scores of
+    first point extrapolated along the first segment (a heavier tail than a normal fit, so
+    huge libraries are not promised too much). ``cohort_cut``, ``cohort_mean``,
+    ``cohort_sd``: a query's distances to a library are summarized over those at least
+    ``cohort_cut`` (nearer ones are likely the same person) and shrunk towards this mean and
+    spread of stranger distances over the cut. ``z_tail`` ``(mu, sigma)``: the lower tail of the resulting normalised scores of
     strangers, as ``stranger_tail``. ``small_face``: boxes whose shorter side is under this many
     photo pixels are too small to judge."""
 
@@ -158,7 +158,7 @@ SAME_DISTANCES = CALIBRATIONS[DEFAULT_PIPELINE].same
 DIFFERENT_DISTANCES = CALIBRATIONS[DEFAULT_PIPELINE].different
 
 
-# -- calibrating on labelled photos -----------------------------------------------------------------
+# -- calibrating on labelled photos -----------------------------------------------------------
 @dataclass
 class PairCalibration:
     """:func:`calibrate`'s answer: the best pair threshold on some labelled photos."""
@@ -255,7 +255,7 @@ def fit_tail(samples: np.ndarray, ps: Sequence[float] = (1e-4, 3e-4, 1e-3, 3e-3,
     return round(float(mu), 4), round(float(sigma), 4)
 
 
-# -- a pair: compare --------------------------------------------------------------------------------
+# -- a pair: compare --------------------------------------------------------------------------
 @dataclass
 class PairVerdict:
     """The verdict on one pair of faces.
@@ -336,7 +336,7 @@ def frequency_words(rate: float) -> str:
     return "most pairs" if n == 0 else f"1 in {n:,} pairs"
 
 
-# -- a ranked list: search ---------------------------------------------------------------------------
+# -- a ranked list: search --------------------------------------------------------------------
 def query_norm(distances: np.ndarray, cal: Calibration) -> tuple[float, float]:
     """``(mean, spread)`` of a query's distances to (a sample of) the library's faces, over
     those at least ``cal.cohort_cut`` (nearer faces are likely the person) and shrunk towards

@@ -207,7 +207,8 @@ class CompareDialog(QDialog):
         row.addWidget(self.second)
         row.addStretch(1)
         self.intro = QLabel(self.tr("Drop a photo on each side (or click a side to choose one, "
-                                    "or paste). The main face of each photo (large and central) is compared."))
+                                    "or paste). The main face of each photo (large and "
+                                    "central) is compared."))
         self.intro.setWordWrap(True)
         self.verdict = QLabel()
         self.verdict.setObjectName("verdict")

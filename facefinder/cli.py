@@ -121,6 +121,8 @@ def cmd_index(args) -> int:
             if bar is not None:
                 bar.close()
             stats = library.stats()
+            if not args.quiet:
+                _upgrade_note(library)
     finally:
         signal.signal(signal.SIGINT, previous)
     _print_index_summary(summary, stats)

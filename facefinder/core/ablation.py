@@ -829,7 +829,7 @@ def verdict_split(h: "Harness", vectors: np.ndarray, pipeline: str, small_face: 
 
 # -- everything, for `facefinder evaluate` -------------------------------------------------------
 SMALL_SIDES = (16, 20, 24, 32, 40, 48, 64)
-FIXED_THRESHOLDS = (0.9, 0.95, 1.0)
+FIXED_THRESHOLDS = (0.9, 0.93, 0.95, 1.0)
 
 
 def run_evaluation(engine, root: str | os.PathLike, cache: str | os.PathLike | None = None,

@@ -607,7 +607,8 @@ def cmd_calibrate(args) -> int:
                     "distances": {"percentiles": list(distance_percentiles(cal)["percentiles"]),
                                   "same": list(shipped.same),
                                   "different": list(shipped.different)}},
-        "different_closer": {f"{d:.1f}": float(f"{(diff < d).mean():.3g}")
+        "different_closer": {f"{d:.1f}": {"pairs": int((diff < d).sum()),
+                                          "share": float(f"{(diff < d).mean():.3g}")}
                              for d in (0.7, 0.8, 0.9, 1.0, 1.1)},
         "lists": {"queries": badges.queries, "precision": round(badges.precision, 4),
                   "recall": round(badges.recall, 4),
@@ -637,8 +638,10 @@ def cmd_calibrate(args) -> int:
           + "   (shipped: " + ", ".join(f"{v:.3f}" for v in shipped.same) + ")")
     print("  different people: " + ", ".join(f"{v:.3f}" for v in dist["different"])
           + "   (shipped: " + ", ".join(f"{v:.3f}" for v in shipped.different) + ")")
-    for d, rate in report["different_closer"].items():
-        print(f"  closer than {d}: {frequency_words(rate)} of different people")
+    for d, c in report["different_closer"].items():
+        words = (f"none of the {len(diff):,} pairs" if c["pairs"] == 0
+                 else f"{c['pairs']:,} of {len(diff):,} ({frequency_words(c['share'])})")
+        print(f"  closer than {d}: {words} of different people")
     print(f"Retrieval: precision@1 {ret.precision_at_1:.4f}, mAP "
           f"{ret.mean_average_precision:.4f} over {ret.queries} queries")
     b = report["lists"]

@@ -160,6 +160,20 @@ def test_extract_pickle_and_npz(indexed, tmp_path):
     np.testing.assert_allclose(z[HOPKINS_1.name], data[HOPKINS_1.name], atol=1e-6)
 
 
+def test_calibrate_reports_the_shipped_figures_on_your_photos(indexed):
+    photos, _, _ = indexed
+    out = json.loads(ff("calibrate", photos, "--json", "-q").stdout)
+    assert out["crop"] == "rel25" and out["photos"] == 15
+    shipped = out["shipped"]
+    assert shipped["threshold"] == 1.165 and 0.5 <= shipped["accuracy"] <= 1
+    assert len(shipped["distances"]["same"]) == len(out["distances"]["same"]) == 9
+    assert set(out["different_closer"]) == {"0.7", "0.8", "0.9", "1.0", "1.1"}
+    assert out["lists"]["queries"] >= 12 and 0 <= out["lists"]["precision"] <= 1
+    text = ff("calibrate", photos, "-q").stdout
+    assert "The shipped threshold 1.165" in text and "badge in top-20 lists" in text
+    assert "none of the" in text  # no stranger that close among so few pairs: said as counts
+
+
 def test_export(indexed, tmp_path):
     _, lib, _ = indexed
     out = tmp_path / "faces.npz"

@@ -9,7 +9,6 @@ for at least 0.985 and 0.97).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from conftest import FACES

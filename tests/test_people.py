@@ -209,8 +209,8 @@ def test_nearest_people_are_distinct(tmp_path):
     lib.close()
 
 
-# -- the compare dialog's "how sure" (core.verify) -----------------------------------------------
-def test_certainty_follows_the_calibration_distributions():
+# -- calibrating on labelled vectors (core.verify; the verdicts: tests/test_verdict.py) ------
+def test_calibration_of_two_blobs():
     from facefinder.core import verify
 
     cal = verify.calibrate(*_two_blobs())
@@ -218,13 +218,8 @@ def test_certainty_follows_the_calibration_distributions():
     assert summary["percentiles"] == list(verify.PERCENTILES)
     assert summary["same"] == sorted(summary["same"]) and summary["same"][4] < summary[
         "different"][4]
-    probs = [verify.certainty(d).probability_same for d in np.arange(0.2, 1.8, 0.05)]
-    assert all(a >= b for a, b in zip(probs, probs[1:]))  # farther: never more likely the same
-    assert verify.certainty(0.65).words == "very likely" and verify.certainty(0.65).same
-    near = verify.certainty(verify.DEFAULT_THRESHOLD - 0.01)
-    assert near.same and near.words == "uncertain"
-    far = verify.certainty(1.6)
-    assert not far.same and far.sure >= 0.95
+    assert cal.accuracy == 1.0 and cal.auc == 1.0
+    assert summary["same"][-1] < cal.threshold < summary["different"][0]
 
 
 def _two_blobs():

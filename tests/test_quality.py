@@ -1,8 +1,10 @@
-"""Retrieval and verification quality on all of ../shared/data's labelled faces (slow: ~3 min).
+"""Retrieval, verification and the list verdict on all of ../shared/data's labelled faces (slow).
 
-Each face photo whose person has another photo queries all the other face photos with its
-largest face; photos where no face is found count as misses. The article's pipeline measured
-precision@1 0.978 this way; the issue asks for at least 0.97.
+Each face photo whose person has another photo queries all the other face photos with its main
+face (the one a query uses); photos where no face is found count as misses. The article's
+pipeline measured precision@1 0.978 and mAP 0.946 this way; the default pipeline (a margin of 25%
+of the box, the most prominent face) measures 0.995 and 0.983 (README, "Quality"; the issue asks
+for at least 0.985 and 0.97).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import FACES
-from facefinder.core.evaluate import embed_labelled, retrieval_metrics
+from facefinder.core.evaluate import embed_labelled, list_badges, retrieval_metrics
 from facefinder.core.verify import (DEFAULT_THRESHOLD, DIFFERENT_DISTANCES, SAME_DISTANCES,
                                      calibrate, distance_percentiles)
 
@@ -25,19 +27,29 @@ def test_precision_at_1_on_the_shared_faces(labelled):
     print(f"\nprecision@1 {r.precision_at_1:.4f}, mAP {r.mean_average_precision:.4f}, "
           f"{r.queries} queries, {r.no_face} photos without a face")
     assert r.queries >= 700
-    assert r.precision_at_1 >= 0.97
-    assert r.mean_average_precision >= 0.93
+    assert r.precision_at_1 >= 0.985
+    assert r.mean_average_precision >= 0.97
 
 
-def test_calibration_reproduces_the_default_threshold(labelled):
+def test_calibration_reproduces_the_shipped_figures(labelled):
     found = labelled.found
     cal = calibrate(labelled.embeddings[found],
                     [lbl for lbl, ok in zip(labelled.labels, found) if ok])
     print(f"\nthreshold {cal.threshold}, balanced accuracy {cal.accuracy:.4f}, AUC {cal.auc:.4f}")
-    assert abs(cal.threshold - DEFAULT_THRESHOLD) <= 0.05
-    assert cal.accuracy >= 0.92
-    assert cal.auc >= 0.97
-    # the distributions the app's "how sure" uses are the ones measured here
+    assert abs(cal.threshold - DEFAULT_THRESHOLD) <= 0.03
+    assert cal.accuracy >= 0.96
+    assert cal.auc >= 0.99
+    # the distributions the compare dialog's wording uses are the ones measured here
     dist = distance_percentiles(cal)
     assert max(abs(a - b) for a, b in zip(dist["same"], SAME_DISTANCES)) < 0.03
     assert max(abs(a - b) for a, b in zip(dist["different"], DIFFERENT_DISTANCES)) < 0.03
+
+
+def test_the_badge_in_result_lists(labelled):
+    """Each photo searching the others (one face per photo): the "same person" badge's
+    precision and the share of true matches in the top 20 that carry it."""
+    b = list_badges(labelled)
+    print(f"\nbadge precision {b.precision:.3f}, recall {b.recall:.3f} ({b.badges} badges), "
+          f"'possibly' precision {b.possible_precision:.3f}")
+    assert b.queries >= 700
+    assert b.precision >= 0.9 and b.recall >= 0.85

@@ -1,9 +1,11 @@
 """Measuring quality on labelled photos (one folder per person).
 
-Used by ``facefinder calibrate DIR`` and the tests: embeds the largest face of every photo, then
-reports verification (threshold, accuracy, ROC; see :mod:`verify`) and retrieval: each photo
-whose person has another photo queries all the other photos; precision@1 and mAP. Photos where
-no face is found count as misses.
+Used by ``facefinder calibrate DIR`` and the tests: embeds the main face of every photo (the one
+a query uses: :func:`~facefinder.core.pipeline.main_face`), then reports verification (threshold,
+accuracy, ROC; see :mod:`verify`), retrieval (each photo whose person has another photo queries
+all the other photos; precision@1 and mAP; photos where no face is found count as misses) and
+the same-person badge in result lists (:func:`list_badges`). The ablation harness behind
+``facefinder evaluate`` is :mod:`facefinder.core.ablation`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .images import is_photo_name
-from .pipeline import Engine
+from .pipeline import Engine, main_face
 
 
 @dataclass
@@ -47,7 +49,8 @@ def embed_labelled(engine: Engine, root: str | os.PathLike,
     found = np.zeros(len(items), bool)
     for i, result in enumerate(engine.process_paths(paths)):
         if result.faces:
-            emb[i] = result.faces[0].embedding  # largest face
+            emb[i] = result.faces[main_face(result.faces, result.width,
+                                            result.height)].embedding
             found[i] = True
         if progress:
             progress(i + 1, len(items))
@@ -88,3 +91,49 @@ def retrieval_metrics(data: Labelled) -> Retrieval:
     del emb
     return Retrieval(len(queries), float(np.mean(hits1)), float(np.mean(aps)),
                      int((~data.found).sum()))
+
+
+@dataclass
+class ListBadges:
+    """The same-person badge over top-``k`` result lists: its precision, the share of the true
+    matches in the lists that carry it, and the precision of "possibly"."""
+
+    queries: int
+    precision: float
+    recall: float
+    possible_precision: float
+    badges: int
+
+
+def list_badges(data: Labelled, pipeline: str | None = None, k: int = 20) -> ListBadges:
+    """Each photo searches a library of the other photos' faces; the verdicts
+    (:class:`~facefinder.core.verify.Judge` with the pipeline's shipped figures, as the app
+    gives them) of the top ``k`` are scored against the folders' labels."""
+    from .verify import Judge, calibration, query_norm
+
+    cal = calibration(pipeline)
+    labels = np.asarray(data.labels)
+    valid = np.where(data.found)[0]
+    emb = data.embeddings[valid]
+    d_all = np.sqrt(np.maximum(2.0 - 2.0 * emb @ emb.T, 0.0))
+    tp = fp = ptp = pfp = rel_in = queries = 0
+    for qi, q in enumerate(valid):
+        others = np.delete(np.arange(len(valid)), qi)
+        rel = labels[valid[others]] == labels[q]
+        if not rel.any():
+            continue
+        d = d_all[qi, others]
+        judge = Judge(cal, len(d), query_norm(d, cal))
+        top = np.argsort(d, kind="stable")[:k]
+        for j in top:
+            tier = judge.verdict(float(d[j])).tier
+            if tier == "same":
+                tp += rel[j]
+                fp += not rel[j]
+            elif tier == "possible":
+                ptp += rel[j]
+                pfp += not rel[j]
+        rel_in += int(rel[top].sum())
+        queries += 1
+    return ListBadges(queries, tp / max(tp + fp, 1), tp / max(rel_in, 1),
+                      ptp / max(ptp + pfp, 1), int(tp + fp))

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from .align import MARGIN, SIZE, face_tensor
+from .align import ARTICLE_CROP, SIZE, CropSpec, face_tensor
 from .errors import ImageError
 
 # Pillow refuses images over ~179 Mpx as decompression bombs; we keep that guard (a 30000 x
@@ -78,15 +78,18 @@ class Photo:
         small = self.image.resize(size, Image.BILINEAR, reducing_gap=2.0)
         return np.asarray(small), size[0] / self.width
 
-    def face_tensor(self, box, margin: int = MARGIN) -> np.ndarray:
-        """The prewhitened 160x160 crop of a face (box in photo pixels). Taken from the reduced
-        decode when that still has at least 160 px across the crop, else from the full photo."""
-        side = min(box[2], box[3]) + margin
-        if self.reduced < 1.0 and side * self.reduced < SIZE and self.path is not None:
+    def face_tensor(self, box, spec: CropSpec = ARTICLE_CROP, landmarks=None) -> np.ndarray:
+        """The prewhitened 160x160 crop of a face (box and landmarks in photo pixels; see
+        :mod:`facefinder.core.align`). Taken from the reduced decode when that still has at
+        least 160 px across the crop, else from the full photo."""
+        if self.reduced < 1.0 and spec.side(box) * self.reduced < SIZE and self.path is not None:
             full = load_photo(self.path)
             self.image, self.reduced = full.image, 1.0
         f = self.reduced
-        return face_tensor(self.image, tuple(v * f for v in box), margin=margin * f)
+        if f != 1.0:
+            box = tuple(v * f for v in box)
+            landmarks = None if landmarks is None else np.asarray(landmarks) * f
+        return face_tensor(self.image, box, spec=spec.scaled(f), landmarks=landmarks)
 
 
 def check_file(path: str | os.PathLike | bytes) -> tuple[os.stat_result | None, str | None]:

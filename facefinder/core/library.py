@@ -793,6 +793,29 @@ class Library:
             h.rank = rank
         return hits, suspicious
 
+    # -- the pipeline that made the embeddings (see core.align, core.upgrade) ----------------------
+    def pipeline_name(self) -> str:
+        """The name of the crop pipeline the library's embeddings were made with
+        (:data:`facefinder.core.align.PIPELINES`). Libraries that record none were built before
+        pipelines were recorded, by the article's; an empty one takes the default."""
+        from .align import ARTICLE, DEFAULT_PIPELINE
+
+        stored = self.meta("pipeline")
+        if stored:
+            return stored
+        return DEFAULT_PIPELINE if self.face_count() == 0 else ARTICLE
+
+    def drop_index(self) -> None:
+        """Forget the HNSW index (in memory and on disk); it is rebuilt from SQLite on next use.
+        For after every embedding changed at once (an upgrade)."""
+        with self.lock:
+            self._index, self._at, self._unsaved = None, None, 0
+            with self.transaction() as cur:
+                cur.execute("DELETE FROM meta WHERE key IN ('index_record', 'index_pending')")
+            if self.index_path.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    self.index_path.unlink()
+
     def close(self) -> None:
         with self.lock:
             if self._db is None:

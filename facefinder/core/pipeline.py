@@ -10,6 +10,7 @@ helper thread while the current ones run through MTCNN, and sends faces to FaceN
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -21,7 +22,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .align import face_crop
+from .align import Pipeline, face_crop, pipeline as named_pipeline
 from .detect import DetectedFace, DetectOptions
 from .errors import FacefinderError, ImageError, ModelDamagedError, NoFaceError, notice
 from .images import Photo, load_photo
@@ -59,9 +60,14 @@ class Engine:
     """Detector + FaceNet. Thread-affine: use one Engine from one thread at a time."""
 
     def __init__(self, options: DetectOptions = DetectOptions(), batch_size: int = 32,
-                 progress: Progress | None = None, backend: str | None = None):
-        """``backend``: "lite" (LiteRT), "tf" (full TensorFlow) or None/"auto" (see load())."""
+                 progress: Progress | None = None, backend: str | None = None,
+                 pipeline: str | Pipeline | None = None):
+        """``backend``: "lite" (LiteRT), "tf" (full TensorFlow) or None/"auto" (see load()).
+        ``pipeline``: how boxes become embeddings (a name from
+        :data:`~facefinder.core.align.PIPELINES`; None: the default)."""
         self.backend = backend
+        self.pipeline: Pipeline = (pipeline if isinstance(pipeline, Pipeline)
+                                   else named_pipeline(pipeline))
         self.options = options
         self.batch_size = batch_size
         self._progress = progress
@@ -137,6 +143,17 @@ class Engine:
         return (f"{self._judged_by};min_face={o.min_face};detect_size={o.detect_size};"
                 f"thresholds={','.join(map(str, o.thresholds))}")
 
+    @contextlib.contextmanager
+    def using(self, pipeline: str | Pipeline | None):
+        """Run the ``with`` block with another :attr:`pipeline` (a library's own), then put the
+        previous one back."""
+        previous = self.pipeline
+        self.pipeline = pipeline if isinstance(pipeline, Pipeline) else named_pipeline(pipeline)
+        try:
+            yield self
+        finally:
+            self.pipeline = previous
+
     # -- single photos ------------------------------------------------------------------------
     def detect(self, photo: Photo) -> list[DetectedFace]:
         self.load()
@@ -158,13 +175,30 @@ class Engine:
                                     "fetch` to check and repair them.")
         return emb
 
+    def face_tensors(self, photo: Photo, faces: list) -> np.ndarray:
+        """(N, 160, 160, 3) prewhitened crops of ``faces`` (anything with ``box`` and
+        ``landmarks`` in photo pixels), cut the way :attr:`pipeline` says. Boxes are rounded to
+        whole pixels first, as the library stores them, so that re-embedding a stored face
+        (:mod:`facefinder.core.upgrade`) gives exactly the embedding indexing gave."""
+        if not faces:
+            return np.zeros((0, 160, 160, 3), np.float32)
+        crop = self.pipeline.crop
+        return np.stack([photo.face_tensor(_int_box(f.box), crop, f.landmarks) for f in faces])
+
+    def embed_faces(self, tensors: np.ndarray) -> np.ndarray:
+        """Embeddings of face crops from :meth:`face_tensors`: :meth:`embed`, or with a flipping
+        pipeline the normalized mean of each crop's and its mirror image's embeddings."""
+        if not self.pipeline.flip or not len(tensors):
+            return self.embed(tensors)
+        e = self.embed(tensors) + self.embed(np.ascontiguousarray(tensors[:, :, ::-1]))
+        return (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32)
+
     def faces_in_photo(self, photo: Photo) -> list[Face]:
         """Every face of a decoded photo, largest first, embedded."""
         detected = self.detect(photo)
         if not detected:
             return []
-        tensors = np.stack([photo.face_tensor(d.box) for d in detected])
-        return _faces(detected, self.embed(tensors))
+        return _faces(detected, self.embed_faces(self.face_tensors(photo, detected)))
 
     def faces_in_file(self, path: str | os.PathLike) -> tuple[Photo, list[Face]]:
         """Decode and analyse one file. Raises ImageError for unreadable files."""
@@ -173,12 +207,13 @@ class Engine:
 
     def query_face(self, path: str | os.PathLike, face_index: int | None = None
                    ) -> tuple[Photo, list[Face], int]:
-        """The faces of a query photo and the index of the chosen one (largest by default).
-        Raises NoFaceError when there is none, FacefinderError for a bad ``face_index``."""
+        """The faces of a query photo (largest first) and the index of the chosen one (by
+        default the most prominent: :func:`main_face`). Raises NoFaceError when there is none,
+        FacefinderError for a bad ``face_index``."""
         photo, faces = self.faces_in_file(path)
         if not faces:
             raise NoFaceError(f"{path}: no face found in this photo")
-        index = 0 if face_index is None else face_index
+        index = main_face(faces, photo.width, photo.height) if face_index is None else face_index
         if not 0 <= index < len(faces):
             raise FacefinderError(
                 f"{path}: there is no face {index}; this photo has {len(faces)} "
@@ -220,8 +255,7 @@ class Engine:
                     photo, pixels, scale = fut.result()
                     result.width, result.height = photo.width, photo.height
                     detected = self._detector.detect_array(pixels, self.options, scale)
-                    tensors = (np.stack([photo.face_tensor(d.box) for d in detected])
-                               if detected else np.zeros((0, 160, 160, 3), np.float32))
+                    tensors = self.face_tensors(photo, detected)
                 except ImageError as exc:
                     result.error = str(exc).split(": ", 1)[-1] if ": " in str(exc) else str(exc)
                     detected, tensors = [], np.zeros((0, 160, 160, 3), np.float32)
@@ -243,7 +277,8 @@ class Engine:
 
     def _flush(self, pending: deque) -> Iterator[PhotoResult]:
         tensors = [t for _, _, t in pending if len(t)]
-        embeddings = self.embed(np.concatenate(tensors)) if tensors else np.zeros((0, 128))
+        embeddings = (self.embed_faces(np.concatenate(tensors)) if tensors
+                      else np.zeros((0, 128)))
         offset = 0
         while pending:
             result, detected, t = pending.popleft()
@@ -301,6 +336,31 @@ def _decode_for_detection(path: str, options: DetectOptions) -> tuple[Photo, np.
     return photo, pixels, scale
 
 
+def prominence(box, confidence: float, width: int, height: int) -> float:
+    """How much a face is the photo's subject: its size (the square root of the box's area as a
+    share of the photo's shorter side) times the detector's confidence times how central it is
+    (1 at the centre, 0.5 in a corner). ``facefinder evaluate`` measured it against "the largest
+    box" as the query's face (README, "Quality")."""
+    x, y, w, h = (float(v) for v in box)
+    size = np.sqrt(max(w, 1.0) * max(h, 1.0)) / max(1.0, min(width, height))
+    cx, cy = (x + w / 2) / max(width, 1), (y + h / 2) / max(height, 1)
+    off_centre = min(1.0, float(np.hypot(cx - 0.5, cy - 0.5) / np.hypot(0.5, 0.5)))
+    return float(size * confidence * (1.0 - 0.5 * off_centre))
+
+
+def main_face(faces: list, width: int, height: int) -> int:
+    """Index of the most prominent of ``faces`` (anything with ``box`` and ``confidence``); the
+    face a query uses unless told otherwise. 0 for an empty list."""
+    if not faces:
+        return 0
+    scores = [prominence(f.box, f.confidence, width, height) for f in faces]
+    return int(np.argmax(scores))
+
+
+def _int_box(box) -> tuple[int, int, int, int]:
+    return tuple(int(round(float(v))) for v in box)
+
+
 def _faces(detected: list[DetectedFace], embeddings: np.ndarray) -> list[Face]:
     return [
         Face(d.int_box(), d.confidence, d.landmarks.astype(np.float32), e.astype(np.float32))
@@ -313,10 +373,13 @@ def distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
 
 
-def crop_image(path: str | os.PathLike, box, size: int = 160):
-    """The aligned crop of a face as a PIL image (thumbnails, comparisons)."""
+def crop_image(path: str | os.PathLike, box, size: int = 160, landmarks=None,
+               pipeline: str | Pipeline | None = None):
+    """The crop of a face as a PIL image (thumbnails, comparisons), framed as ``pipeline``
+    (default: the default pipeline) frames it for FaceNet."""
     photo = load_photo(path)
-    return face_crop(photo.image, box, size=size)
+    p = pipeline if isinstance(pipeline, Pipeline) else named_pipeline(pipeline)
+    return face_crop(photo.image, box, size=size, spec=p.crop, landmarks=landmarks)
 
 
 def largest_face_embedding(engine: Engine, path: str | os.PathLike) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 from .images import PHOTO_EXTENSIONS, check_file
 from .library import Library, display_path, path_key
 from .pipeline import Engine, PhotoResult
+from .upgrade import library_pipeline, record_new_library
 
 
 @dataclass
@@ -129,7 +130,20 @@ def index_folder(library: Library, engine: Engine, folder: str | os.PathLike,
                  recursive: bool = True, should_stop: Callable[[], bool] = lambda: False,
                  extensions: frozenset[str] = PHOTO_EXTENSIONS,
                  commit_every: int = 8, commit_seconds: float = 2.0) -> Iterator[IndexProgress]:
-    """Index ``folder`` into ``library``; yields progress, the last item carrying the summary."""
+    """Index ``folder`` into ``library``; yields progress, the last item carrying the summary.
+
+    Faces are embedded with the library's own pipeline (a new library records the engine's),
+    so an old library stays consistent until it is upgraded (:mod:`facefinder.core.upgrade`)."""
+    record_new_library(library, engine.pipeline.name)
+    with engine.using(library_pipeline(library)):
+        yield from _index_folder(library, engine, folder, recursive, should_stop, extensions,
+                                 commit_every, commit_seconds)
+
+
+def _index_folder(library: Library, engine: Engine, folder: str | os.PathLike,
+                  recursive: bool, should_stop: Callable[[], bool],
+                  extensions: frozenset[str], commit_every: int, commit_seconds: float
+                  ) -> Iterator[IndexProgress]:
     t0 = time.monotonic()
     folder = os.path.abspath(os.fspath(folder))
     summary = IndexSummary(folder=_display(folder))

@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 
 _RELAYED = ("status", "modelReady", "modelFailed", "weightsMissing", "weightsProgress",
             "weightsDone", "searchDone", "searchFailed", "compareDone", "compareFailed",
-            "indexProgress", "indexDone", "indexFailed", "libraryStats", "stopped")
+            "indexProgress", "indexDone", "indexFailed", "libraryStats", "stopped",
+            "upgradeProgress", "upgradeDone", "upgradeFailed")
 
 
 class ServiceClient(QObject):
@@ -34,13 +35,16 @@ class ServiceClient(QObject):
     weightsDone = Signal(bool, str)
     searchDone = Signal(int, object)
     searchFailed = Signal(int, str, str)
-    compareDone = Signal(int, float, QImage, QImage)
+    compareDone = Signal(int, float, QImage, QImage, object)
     compareFailed = Signal(int, int, str, str)
     indexProgress = Signal(int, object, object)
     indexDone = Signal(int, object)
     indexFailed = Signal(int, str)
     libraryStats = Signal(str, object)
     stopped = Signal()
+    upgradeProgress = Signal(int, object)
+    upgradeDone = Signal(int, object)
+    upgradeFailed = Signal(int, str)
 
     _load = Signal()
     _fetch = Signal()
@@ -49,6 +53,7 @@ class ServiceClient(QObject):
     _compare = Signal(int, str, str)
     _index = Signal(int, str, str, bool, int, object)
     _info = Signal(str)
+    _upgrade = Signal(int, str)
     _shutdown = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -68,11 +73,14 @@ class ServiceClient(QObject):
         self._compare.connect(self.service.compare)
         self._index.connect(self.service.index)
         self._info.connect(self.service.libraryInfo)
+        self._upgrade.connect(self.service.upgrade)
         self._shutdown.connect(self.service.shutdown)
         for name in _RELAYED:  # queued: the receiver (self) lives on the GUI thread
             getattr(self.service, name).connect(getattr(self, name))
         self.indexDone.connect(self._job_ended)
         self.indexFailed.connect(self._job_ended)
+        self.upgradeDone.connect(self._job_ended)
+        self.upgradeFailed.connect(self._job_ended)
         self._next_id = 0
         self.index_job: int | None = None
         self.thread.start()
@@ -114,6 +122,16 @@ class ServiceClient(QObject):
         self.cancel_event.clear()
         self.index_job = req
         self._index.emit(req, library, folder, recursive, min_face, extensions)
+        return req
+
+    def upgrade(self, library: str) -> int:
+        """Re-embed a library with the current pipeline (see
+        :mod:`facefinder.core.upgrade`); the same one-job slot as indexing, cancelled the same
+        way. Returns the request id."""
+        req = self._new_id()
+        self.cancel_event.clear()
+        self.index_job = req
+        self._upgrade.emit(req, library)
         return req
 
     @property

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QFrame, QH
     QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from .. import __version__
-from ..core.verify import DEFAULT_THRESHOLD
 from .drops import MimeDropTarget, read_mime
 from .resources import app_icon
 
@@ -174,19 +173,23 @@ class FaceSlot(MimeDropTarget, QFrame):
 
 
 class CompareDialog(QDialog):
-    """Two faces side by side, their distance, the verdict at the threshold and how sure it is
-    (where the distance falls between the calibration's same-person and different-person
-    distances).
+    """Two faces side by side, their distance, the verdict and what the distance means: how
+    often pairs of different people's photos come this close, and how often photos of the same
+    person are farther apart, measured on the calibration photos
+    (:func:`facefinder.core.verify.pair_verdict`; never a "% sure").
 
     Without ``client``: shows two given crops (a search's query and a result; see
     :meth:`set_faces` and :meth:`show_result`). With ``client``: "Compare two photos", two drop
     zones (drop, click to choose, paste); the comparison runs in the model service."""
 
-    def __init__(self, parent: QWidget | None = None, threshold: float = DEFAULT_THRESHOLD,
+    def __init__(self, parent: QWidget | None = None, threshold: float | None = None,
                  client=None, temp_dir: str = "") -> None:
+        """``threshold``: a fixed pair threshold; None: the pipeline's calibrated one."""
         super().__init__(parent)
         self.client = client
-        self.threshold = float(threshold)
+        self.threshold = float(threshold) if threshold else None
+        self.pipeline: str | None = None
+        self.small = False
         self.req: int | None = None
         self.last_distance: float | None = None
         interactive = client is not None
@@ -204,7 +207,8 @@ class CompareDialog(QDialog):
         row.addWidget(self.second)
         row.addStretch(1)
         self.intro = QLabel(self.tr("Drop a photo on each side (or click a side to choose one, "
-                                    "or paste). The largest face of each photo is compared."))
+                                    "or paste). The main face of each photo (large and "
+                                    "central) is compared."))
         self.intro.setWordWrap(True)
         self.verdict = QLabel()
         self.verdict.setObjectName("verdict")
@@ -264,32 +268,44 @@ class CompareDialog(QDialog):
         """The second crop, when it arrives after the dialog opened."""
         self.second.set_face(pix)
 
-    def show_result(self, distance: float) -> None:
-        """The distance, the verdict at :attr:`threshold` and how sure it is."""
-        from ..core.verify import certainty
+    def show_result(self, distance: float, pipeline: str | None = None,
+                    small: bool = False) -> None:
+        """The distance, the verdict and what the distance means, for faces embedded with
+        ``pipeline`` (None: the default); ``small``: a face too small to judge."""
+        from ..core.verify import pair_verdict
 
         self.error.hide()
         self.last_distance = distance
-        c = certainty(distance, self.threshold)
-        words = {"uncertain": self.tr("uncertain"), "likely": self.tr("likely"),
-                 "very likely": self.tr("very likely")}.get(c.words, c.words)
-        verdict = (self.tr("Same person: {certainty} ({sure:.0%} sure)") if c.same
-                   else self.tr("Different people: {certainty} ({sure:.0%} sure)"))
-        self.verdict.setText(verdict.format(certainty=words, sure=c.sure))
+        self.pipeline, self.small = pipeline, small
+        v = pair_verdict(distance, pipeline, small, self.threshold)
+        self.verdict.setText({"same": self.tr("Same person"),
+                              "possible": self.tr("Possibly the same person"),
+                              "different": self.tr("Different people")}[v.tier])
         self.distance.setText(self.tr("Distance {distance:.3f} (threshold {threshold:.2f}; "
                                       "smaller is more alike)").format(
-            distance=distance, threshold=self.threshold))
-        self.detail.setText(self.tr(
-            "In the calibration photos, {same:.0%} of same-person pairs and {different:.0%} of "
-            "different-person pairs are closer than this.").format(
-            same=c.same_closer, different=c.different_closer))
-        self.result = c
+            distance=distance, threshold=v.threshold))
+        n = v.one_in()
+        if v.different_closer < 1e-5:
+            strangers = self.tr("Fewer than 1 in 100,000 pairs of photos of different people "
+                                "are this close.")
+        elif n == 0:
+            strangers = self.tr("Most pairs of photos of different people are this close.")
+        else:
+            strangers = self.tr("1 in {n} pairs of photos of different people are this "
+                                "close.").format(n=f"{n:,}")
+        same = self.tr("{share:.0%} of pairs of photos of the same person are farther "
+                       "apart.").format(share=v.same_farther)
+        text = strangers + " " + same
+        if small:
+            text += " " + self.tr("A face is too small to judge: at most “possibly”.")
+        self.detail.setText(text + "\n" + self.tr("(Measured on the calibration photos.)"))
+        self.result = v
 
-    def set_threshold(self, threshold: float) -> None:
-        """Another threshold: the verdict of the shown distance is given again."""
-        self.threshold = float(threshold)
+    def set_threshold(self, threshold: float | None) -> None:
+        """Another threshold (None: the calibrated one): the verdict is given again."""
+        self.threshold = float(threshold) if threshold else None
         if self.last_distance is not None:
-            self.show_result(self.last_distance)
+            self.show_result(self.last_distance, self.pipeline, self.small)
 
     def clear_result(self, text: str = "") -> None:
         self.last_distance = None
@@ -329,12 +345,14 @@ class CompareDialog(QDialog):
         self.clear_result(self.tr("Comparing…"))
         self.req = self.client.compare(self.first.path, self.second.path)
 
-    def _done(self, req: int, distance: float, first: QImage, second: QImage) -> None:
+    def _done(self, req: int, distance: float, first: QImage, second: QImage,
+              info: dict | None = None) -> None:
         if req != self.req:
             return  # an answer to a comparison that was replaced
+        info = info or {}
         self.first.set_face(first)
         self.second.set_face(second)
-        self.show_result(distance)
+        self.show_result(distance, info.get("pipeline"), bool(info.get("small")))
 
     def _failed(self, req: int, which: int, kind: str, message: str) -> None:
         if req != self.req:

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QH
     QLabel, QMainWindow, QMenu, QSpinBox, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from ..core.library import DEFAULT_LIBRARY
-from ..core.verify import DEFAULT_THRESHOLD
 from .dialogs import AboutDialog, CompareDialog, WeightsDialog
 from .drops import MimeDropTarget, read_mime
 from .query import QueryView
@@ -53,6 +52,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.setAcceptDrops(True)
         self._build()
         self._connect()
+        from .upgrade import install as install_upgrade_bar
+
+        self.upgrade_bar = install_upgrade_bar(self)  # offers to upgrade older libraries
         self._restore()
         self.statusBar().showMessage(self.tr("Loading face model…"))
         from .notices import NoticeBridge
@@ -111,12 +113,15 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.count_box.setValue(20)
         self.count_box.setToolTip(self.tr("How many results to show"))
         self.threshold_box = QDoubleSpinBox()
-        self.threshold_box.setRange(0.1, 2.0)
+        self.threshold_box.setRange(0.0, 2.0)  # 0: "auto", the calibrated verdict
         self.threshold_box.setSingleStep(0.05)
         self.threshold_box.setDecimals(2)
-        self.threshold_box.setValue(DEFAULT_THRESHOLD)
-        self.threshold_box.setToolTip(self.tr("Faces closer than this distance are called "
-                                              "the same person"))
+        self.threshold_box.setSpecialValueText(self.tr("auto"))
+        self.threshold_box.setValue(0.0)
+        self.threshold_box.setToolTip(self.tr(
+            "auto: a result is called the same person when hardly any face of another person "
+            "in a library this size would be as close (the calibrated verdict). A number: "
+            "faces closer than this distance are called the same person."))
         self.library_stats = QLabel()
         self.statusBar().addPermanentWidget(self.library_stats)
         self._actions()
@@ -207,7 +212,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.results.customContextMenuRequested.connect(self._context_menu)
         self.threshold_box.valueChanged.connect(self.model.set_threshold)
         self.threshold_box.valueChanged.connect(
-            lambda t: self.compare_dialog and self.compare_dialog.set_threshold(t))
+            lambda t: self.compare_dialog and self.compare_dialog.set_threshold(t or None))
         self._research = QTimer(self)
         self._research.setSingleShot(True)
         self._research.setInterval(300)
@@ -228,7 +233,8 @@ class MainWindow(MimeDropTarget, QMainWindow):
         if isinstance(state, QByteArray):
             self.splitter.restoreState(state)
         self.count_box.setValue(int(s.value("search/count", 20)))
-        self.threshold_box.setValue(float(s.value("search/threshold", DEFAULT_THRESHOLD)))
+        # A new key: earlier versions saved their fixed default (1.2) under "search/threshold".
+        self.threshold_box.setValue(float(s.value("search/verdict_threshold", 0.0)))
         self.distinct_action.setChecked(str(s.value("search/distinct", "false")).lower()
                                         in ("true", "1"))
         self._refresh_libraries(str(s.value("library", DEFAULT_LIBRARY)))
@@ -238,7 +244,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/splitter", self.splitter.saveState())
         s.setValue("search/count", self.count_box.value())
-        s.setValue("search/threshold", self.threshold_box.value())
+        s.setValue("search/verdict_threshold", self.threshold_box.value())
         s.setValue("search/distinct", self.distinct_action.isChecked())
         s.setValue("library", self.library)
         s.sync()
@@ -353,7 +359,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.query_view.set_photo(outcome.image, outcome.width, outcome.height, outcome.scale,
                                   outcome.boxes, outcome.chosen)
         self.model.set_threshold(self.threshold_box.value())
-        self.model.set_hits(outcome.hits, outcome.people, outcome.distinct)
+        self.model.set_hits(outcome.hits, outcome.people, outcome.distinct, outcome.judge)
         faces = len(outcome.boxes)
         name = self.query_caption.fontMetrics().elidedText(
             os.path.basename(outcome.path), Qt.TextElideMode.ElideMiddle, 260)
@@ -455,11 +461,13 @@ class MainWindow(MimeDropTarget, QMainWindow):
         return menu
 
     def query_crop(self) -> QPixmap:
-        """The query face's aligned crop, cut from the shown photo."""
-        from ..core.align import crop_box
+        """The query face's crop (as the library's pipeline frames it), cut from the shown
+        photo."""
+        from ..core.align import crop_rect, pipeline
 
         o = self.outcome
-        left, top, right, bottom = crop_box(o.boxes[o.chosen], o.width, o.height)
+        spec = pipeline(o.pipeline or None).crop
+        left, top, right, bottom = crop_rect(spec, o.boxes[o.chosen], o.width, o.height)
         s = o.scale
         rect = (int(left * s), int(top * s), max(1, int((right - left) * s)),
                 max(1, int((bottom - top) * s)))
@@ -472,10 +480,11 @@ class MainWindow(MimeDropTarget, QMainWindow):
             return None
         r = self.model.row(row)
         other = self.loader.get(r.path, r.box, 160)
-        dialog = CompareDialog(self, self.threshold_box.value())
+        dialog = CompareDialog(self, self.threshold_box.value() or None)
         dialog.set_faces(self.query_crop(), os.path.basename(self.outcome.path), other,
                          os.path.basename(r.path))
-        dialog.show_result(r.distance)
+        dialog.show_result(r.distance, self.outcome.pipeline or None,
+                           self.model.verdict(row).small)
         key = (r.path, tuple(r.box), 160)
 
         def arrived(k) -> None:
@@ -493,10 +502,10 @@ class MainWindow(MimeDropTarget, QMainWindow):
     def show_compare(self) -> CompareDialog:
         """File ▸ Compare two photos: two drop zones; the model service compares them."""
         if self.compare_dialog is None:
-            self.compare_dialog = CompareDialog(self, self.threshold_box.value(), self.client,
-                                                self.temp.path())
+            self.compare_dialog = CompareDialog(self, self.threshold_box.value() or None,
+                                                self.client, self.temp.path())
         else:
-            self.compare_dialog.set_threshold(self.threshold_box.value())
+            self.compare_dialog.set_threshold(self.threshold_box.value() or None)
         self.compare_dialog.show()
         self.compare_dialog.raise_()
         self.compare_dialog.activateWindow()

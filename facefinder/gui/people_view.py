@@ -35,6 +35,8 @@ THUMB = 128
 PersonIdRole = Qt.ItemDataRole.UserRole + 1
 SizeRole = Qt.ItemDataRole.UserRole + 2
 FaceIdRole = Qt.ItemDataRole.UserRole + 3
+SmallRole = Qt.ItemDataRole.UserRole + 4
+"""True: the tile's face is too small to judge (see :func:`facefinder.core.verify.is_small`)."""
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Tile:
     face_id: int
     path: str
     box: tuple[int, int, int, int]
+    small: bool = False
 
 
 @dataclass
@@ -92,6 +95,10 @@ class _TileModel(QAbstractListModel):
         t = self._tile(row)
         return None if t is None else self.loader.get(t.path, t.box, THUMB)
 
+    def _small(self, row: int) -> bool:
+        t = self._tile(row)
+        return bool(t is not None and t.small)
+
 
 class PeopleModel(_TileModel):
     """The groups, largest first: the representative face and "name (count)"."""
@@ -133,6 +140,8 @@ class PeopleModel(_TileModel):
             return g.id
         if role == SizeRole:
             return g.size
+        if role == SmallRole:
+            return self._small(index.row())
         return None
 
 
@@ -164,9 +173,11 @@ class FacesModel(_TileModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._decoration(index.row())
         if role == Qt.ItemDataRole.ToolTipRole:
-            return t.path
+            return t.path + ("\n" + self.tr("A face too small to judge.") if t.small else "")
         if role == FaceIdRole:
             return t.face_id
+        if role == SmallRole:
+            return t.small
         return None
 
 
@@ -199,6 +210,10 @@ class TileDelegate(QStyledItemDelegate):
             painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
             painter.drawRect(thumb.adjusted(0, 0, -1, -1))
             painter.drawText(thumb, Qt.AlignmentFlag.AlignCenter, "…")
+        if index.data(SmallRole):
+            from .results import _small_mark
+
+            _small_mark(painter, thumb, option)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         painter.setPen(pal.color(QPalette.ColorRole.HighlightedText if selected
                                  else QPalette.ColorRole.Text))
@@ -298,17 +313,32 @@ class PeopleWorker:
         self._pool.shutdown(wait=True)
 
 
-def _snapshot(library, group: bool, full: bool = False) -> list[Group]:
+class Snapshot(list):
+    """The groups (a list of :class:`Group`) and ``small_faces``: how many of the library's
+    faces are too small to judge (and so not grouped)."""
+
+    small_faces: int = 0
+
+
+def _snapshot(library, group: bool, full: bool = False) -> Snapshot:
     """Runs on the worker: group new faces (or all, ``full``) if asked, then read the groups."""
     from ..core import people
+    from ..core.upgrade import library_pipeline
+    from ..core.verify import calibration, is_small
 
     if group:
         people.cluster(library, full=full)
     found = people.people(library)
     rows = library.face_rows([f for p in found for f in p.face_ids])
-    return [Group(p.id, p.name, p.size,
-                  [Tile(f, rows[f].path, tuple(rows[f].box)) for f in p.face_ids if f in rows])
-            for p in found]
+    pipeline = library_pipeline(library)
+    out = Snapshot(Group(p.id, p.name, p.size,
+                         [Tile(f, rows[f].path, tuple(rows[f].box),
+                               is_small(rows[f].box, pipeline))
+                          for f in p.face_ids if f in rows])
+                   for p in found)
+    out.small_faces = library.query("SELECT COUNT(*) FROM faces WHERE MIN(w, h) < ?",
+                                    (calibration(pipeline).small_face,))[0][0]
+    return out
 
 
 # -- the view --------------------------------------------------------------------------------------
@@ -470,9 +500,14 @@ class PeopleView(QWidget):
                 sel.select(self.people_model.index(row),
                            sel.SelectionFlag.Select)
         faces = sum(g.size for g in groups)
-        self.summary.setText(self.tr("{people} people, {faces} faces. Double-click a person to "
-                                     "see their faces.").format(people=len(groups), faces=faces)
-                             if groups else self.tr("No people yet: index a folder of photos."))
+        text = (self.tr("{people} people, {faces} faces. Double-click a person to see their "
+                        "faces.").format(people=len(groups), faces=faces)
+                if groups else self.tr("No people yet: index a folder of photos."))
+        small = getattr(groups, "small_faces", 0)
+        if small:
+            text += " " + self.tr("{n} faces are too small to judge and are not grouped.") \
+                .format(n=small)
+        self.summary.setText(text)
         if self.open_id is not None:
             g = self.group(self.open_id)
             if g is None:

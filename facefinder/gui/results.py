@@ -1,5 +1,7 @@
 """The results grid: a list model of (face id, distance), a delegate that draws each face crop
-with its rank, distance and a "same person" badge, and the icon-mode view around them."""
+with its rank, distance, the verdict's badge ("same person" or "possibly", decided by
+:class:`facefinder.core.verify.Judge`, the function the CLI's ``same_person`` comes from) and a
+mark on faces too small to judge, and the icon-mode view around them."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, \
     QStyleOptionViewItem
 
-from ..core.verify import DEFAULT_THRESHOLD, same_person
+from dataclasses import replace
+
+from ..core.verify import Judge, Verdict, calibration
 from .thumbnails import ThumbnailLoader
 
 THUMB = 128
@@ -28,6 +32,10 @@ PersonRole = Qt.ItemDataRole.UserRole + 8
 """The name of the person the face belongs to (None: no group, or an unnamed one)."""
 GroupSizeRole = Qt.ItemDataRole.UserRole + 9
 """Faces in the face's group (distinct-people results only; else None)."""
+TierRole = Qt.ItemDataRole.UserRole + 10
+"""The verdict: "same", "possible" or "" (see :class:`facefinder.core.verify.Verdict`)."""
+SmallRole = Qt.ItemDataRole.UserRole + 11
+"""True: the result's face (or the query's) is too small to judge."""
 
 
 @dataclass
@@ -50,18 +58,24 @@ class ResultsModel(QAbstractListModel):
         super().__init__(parent)
         self._rows: list[ResultRow] = []
         self._where: dict[tuple, int] = {}
-        self.threshold = DEFAULT_THRESHOLD
+        self.threshold: float | None = None  # None: the calibrated verdict
+        self.judge: Judge = Judge(calibration(), 1)
+        self._verdicts: list[Verdict] = []
         self.distinct = False
         self._person_line = False
         self.loader = loader
         loader.ready.connect(self._thumb_ready)
 
-    def set_hits(self, hits, people: dict | None = None, distinct: bool = False) -> None:
+    def set_hits(self, hits, people: dict | None = None, distinct: bool = False,
+                 judge: Judge | None = None) -> None:
         """Replace the rows with :class:`~facefinder.core.library.Hit` objects. ``people``:
         ``{face id: (person id, name, group size)}``; ``distinct``: each hit stands for a
-        person (its group size is shown)."""
+        person (its group size is shown); ``judge``: the search's
+        :class:`~facefinder.core.verify.Judge` (None: the default pipeline's, library size
+        unknown)."""
         people = people or {}
         self.beginResetModel()
+        self.judge = judge or Judge(calibration(), max(1, len(hits)))
         self.loader.forget_pending()
         self.distinct = bool(distinct)
         self._rows = []
@@ -71,16 +85,27 @@ class ResultsModel(QAbstractListModel):
                                         tuple(int(v) for v in h.face.box), pid, name, size))
         self._where = {(r.path, r.box, THUMB): i for i, r in enumerate(self._rows)}
         self._person_line = self.distinct or any(r.name for r in self._rows)
+        self._judge_rows()
         self.endResetModel()
+
+    def _judge_rows(self) -> None:
+        judge = replace(self.judge, threshold=self.threshold)
+        self._verdicts = [judge.verdict(r.distance, min(r.box[2], r.box[3])) for r in self._rows]
+
+    def verdict(self, i: int) -> Verdict:
+        """The verdict on row ``i`` (what the badge shows)."""
+        return self._verdicts[i]
 
     def clear(self) -> None:
         self.set_hits([])
 
-    def set_threshold(self, threshold: float) -> None:
-        self.threshold = float(threshold)
+    def set_threshold(self, threshold: float | None) -> None:
+        """A fixed same-person threshold the user chose; None or 0: the calibrated verdict."""
+        self.threshold = float(threshold) if threshold else None
+        self._judge_rows()
         if self._rows:
             self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1),
-                                  [SameRole, Qt.ItemDataRole.ToolTipRole])
+                                  [SameRole, TierRole, Qt.ItemDataRole.ToolTipRole])
 
     @property
     def person_line(self) -> bool:
@@ -101,11 +126,19 @@ class ResultsModel(QAbstractListModel):
             return f"#{index.row() + 1}  {r.distance:.3f}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self.loader.get(r.path, r.box, THUMB)
+        v = self._verdicts[index.row()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            verdict = (self.tr("same person") if same_person(r.distance, self.threshold)
-                       else self.tr("different person"))
+            verdict = {"same": self.tr("same person"),
+                       "possible": self.tr("possibly the same person")}.get(
+                v.tier, self.tr("no verdict"))
             tip = self.tr("{path}\ndistance {distance:.3f} ({verdict})").format(
                 path=r.path, distance=r.distance, verdict=verdict)
+            if self.threshold is None:
+                tip += "\n" + self.tr("About {n} faces of other people in a library this size "
+                                       "would be this close.").format(
+                    n=f"{v.expected_strangers:.2g}")
+            if v.small:
+                tip += "\n" + self.tr("A face too small to judge: at most “possibly”.")
             if r.name:
                 tip = self.tr("{name}\n{tip}").format(name=r.name, tip=tip)
             if self.distinct:
@@ -123,7 +156,11 @@ class ResultsModel(QAbstractListModel):
         if role == BoxRole:
             return r.box
         if role == SameRole:
-            return same_person(r.distance, self.threshold)
+            return v.same
+        if role == TierRole:
+            return v.tier
+        if role == SmallRole:
+            return v.small
         if role == ThumbFailedRole:  # the photo moved or cannot be read any more
             return self.loader.failed(r.path, r.box, THUMB)
         if role == PersonRole:
@@ -208,20 +245,28 @@ class ResultDelegate(QStyledItemDelegate):
                                  painter.fontMetrics().elidedText(
                                      name, Qt.TextElideMode.ElideRight, room))
                 painter.setFont(option.font)
-        if index.data(SameRole):
-            text = _same_text()
+        if index.data(SmallRole):
+            _small_mark(painter, thumb, option)
+        tier = index.data(TierRole)
+        if tier:
+            text = _same_text() if tier == "same" else _possible_text()
             fm = option.fontMetrics
             w = fm.horizontalAdvance(text) + 12
             badge = QRect(r.x() + (r.width() - w) // 2, y + line + 2, w, line)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(Qt.PenStyle.NoPen)
             color = QColor(pal.color(QPalette.ColorRole.Highlight))
             if selected:
                 color = pal.color(QPalette.ColorRole.HighlightedText)
-            painter.setBrush(color)
-            painter.drawRoundedRect(badge, line / 2, line / 2)
-            painter.setPen(pal.color(QPalette.ColorRole.Highlight) if selected
-                           else pal.color(QPalette.ColorRole.HighlightedText))
+            if tier == "same":  # filled
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(color)
+                painter.drawRoundedRect(badge, line / 2, line / 2)
+                painter.setPen(pal.color(QPalette.ColorRole.Highlight) if selected
+                               else pal.color(QPalette.ColorRole.HighlightedText))
+            else:  # "possibly": outlined, so it reads as weaker
+                painter.setPen(color)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRoundedRect(badge.adjusted(0, 0, -1, -1), line / 2, line / 2)
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 
@@ -230,6 +275,31 @@ def _same_text() -> str:
     from PySide6.QtCore import QCoreApplication
 
     return QCoreApplication.translate("ResultDelegate", "same person")
+
+
+def _possible_text() -> str:
+    from PySide6.QtCore import QCoreApplication
+
+    return QCoreApplication.translate("ResultDelegate", "possibly")
+
+
+def _small_text() -> str:
+    from PySide6.QtCore import QCoreApplication
+
+    return QCoreApplication.translate("ResultDelegate", "small face")
+
+
+def _small_mark(painter: QPainter, thumb: QRect, option) -> None:
+    """A label in the thumbnail's corner: this face is too small to judge (shared by the
+    results grid and the People window)."""
+    text = _small_text()
+    fm = option.fontMetrics
+    w, h = fm.horizontalAdvance(text) + 8, fm.height()
+    rect = QRect(thumb.left() + 2, thumb.bottom() - h - 1, w, h)
+    pal = option.palette
+    painter.fillRect(rect, pal.color(QPalette.ColorRole.ToolTipBase))
+    painter.setPen(pal.color(QPalette.ColorRole.ToolTipText))
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
 
 def _missing_text() -> str:

@@ -81,6 +81,11 @@ class SearchOutcome:
     group (see :mod:`facefinder.core.people`)."""
     distinct: bool = False
     """True: ``hits`` are the nearest distinct people, each by its face nearest the query."""
+    judge: object = None
+    """The :class:`~facefinder.core.verify.Judge` of the hits' verdicts (the one function the
+    CLI's ``same_person`` comes from too)."""
+    pipeline: str = ""
+    """The library's pipeline, which the query was embedded with."""
 
 
 @dataclass
@@ -106,7 +111,9 @@ class ModelService(QObject):
         weights are not cached (the GUI then offers to fetch or import them).
       * ``weightsProgress(message, done, total)``, ``weightsDone(ok, message)``.
       * ``searchDone(req, SearchOutcome)``, ``searchFailed(req, kind, message)``.
-      * ``compareDone(req, distance, QImage, QImage)`` (the two aligned face crops),
+      * ``compareDone(req, distance, QImage, QImage, info)`` (the two aligned face crops;
+        ``info``: ``{"pipeline", "small"}``, what :func:`~facefinder.core.verify.pair_verdict`
+        needs),
         ``compareFailed(req, which, kind, message)`` (``which``: 0 or 1, the photo at fault;
         -1 neither).
       * ``indexProgress(req, IndexProgress, [QImage])``, ``indexDone(req, IndexSummary)``,
@@ -122,13 +129,16 @@ class ModelService(QObject):
     weightsDone = Signal(bool, str)
     searchDone = Signal(int, object)
     searchFailed = Signal(int, str, str)
-    compareDone = Signal(int, float, QImage, QImage)
+    compareDone = Signal(int, float, QImage, QImage, object)
     compareFailed = Signal(int, int, str, str)
     indexProgress = Signal(int, object, object)
     indexDone = Signal(int, object)
     indexFailed = Signal(int, str)
     libraryStats = Signal(str, object)
     stopped = Signal()
+    upgradeProgress = Signal(int, object)
+    upgradeDone = Signal(int, object)
+    upgradeFailed = Signal(int, str)
 
     def __init__(self, cancel: threading.Event) -> None:
         super().__init__()
@@ -248,7 +258,10 @@ class ModelService(QObject):
             if name not in self._libraries and not library_exists(name):
                 self.libraryStats.emit(name, {})
                 return
-            self.libraryStats.emit(name, self._library(name, create=False).stats())
+            from ..core.upgrade import upgrade_state
+
+            lib = self._library(name, create=False)
+            self.libraryStats.emit(name, {**lib.stats(), "upgrade": upgrade_state(lib)})
         except Exception as exc:
             log.warning("library stats failed: %s", exc)
             self.libraryStats.emit(name, {})
@@ -276,15 +289,21 @@ class ModelService(QObject):
                 distinct: bool = False) -> SearchOutcome:
         from ..core.errors import NoFaceError as _NoFace
 
+        from ..core.search import judge_for
+        from ..core.upgrade import library_pipeline
+
         engine = self._get_engine()
+        lib = self._library(library, create=False)
+        pipeline = library_pipeline(lib)  # the query is embedded the way the library was
         try:
             st = os.stat(path)
-            key = (path, st.st_size, st.st_mtime_ns)
+            key = (path, st.st_size, st.st_mtime_ns, pipeline)
         except OSError:
-            key = (path, None, None)
+            key = (path, None, None, pipeline)
         query = self._query
         if query is None or query.key != key:
-            photo, faces = engine.faces_in_file(path)
+            with engine.using(pipeline):
+                photo, faces = engine.faces_in_file(path)
             longest = max(photo.width, photo.height)
             scale = min(1.0, MAX_QUERY_SIDE / longest) if longest else 1.0
             shown = photo.image if scale == 1.0 else photo.image.resize(
@@ -294,24 +313,29 @@ class ModelService(QObject):
         photo, faces = query.photo, query.faces
         if not faces:
             raise _NoFace(f"{path}: no face found in this photo")
-        chosen = 0 if face_index < 0 or face_index >= len(faces) else face_index
-        lib = self._library(library, create=False)
+        from ..core.pipeline import main_face
+
+        chosen = (main_face(faces, photo.width, photo.height)
+                  if face_index < 0 or face_index >= len(faces) else face_index)
         embedding = faces[chosen].embedding
         if distinct:
             hits, owners = _nearest_people(lib, embedding, k)
         else:
             hits = lib.search(embedding, k)
             owners = _owners(lib, [h.face.face_id for h in hits])
+        judge = judge_for(lib, embedding, faces[chosen].box)
         return SearchOutcome(path, query.image, photo.width, photo.height, query.scale,
                              [tuple(f.box) for f in faces], chosen, hits, library, owners,
-                             distinct)
+                             distinct, judge, pipeline)
 
     # -- comparing two photos ---------------------------------------------------------------------
     @Slot(int, str, str)
     def compare(self, req: int, a: str, b: str) -> None:
-        """The distance between the largest faces of two photos, and both aligned crops."""
+        """The distance between the main faces of two photos (the default pipeline), and both
+        crops."""
         from ..core.align import face_crop
         from ..core.pipeline import distance
+        from ..core.verify import is_small
 
         which = -1
         try:
@@ -322,15 +346,18 @@ class ModelService(QObject):
                 found.append((photo, faces[i]))
             which = -1
             d = distance(found[0][1].embedding, found[1][1].embedding)
-            crops = [pil_to_qimage(face_crop(photo.image, face.box, size=160))
+            crop = engine.pipeline.crop
+            crops = [pil_to_qimage(face_crop(photo.image, face.box, size=160, spec=crop))
                      for photo, face in found]
+            info = {"pipeline": engine.pipeline.name,
+                    "small": any(is_small(face.box, engine.pipeline.name) for _, face in found)}
         except FacefinderError as exc:
             self.compareFailed.emit(req, which, error_kind(exc), str(exc))
         except Exception as exc:
             log.error("compare failed:\n%s", traceback.format_exc())
             self.compareFailed.emit(req, which, "error", f"{type(exc).__name__}: {exc}")
         else:
-            self.compareDone.emit(req, d, crops[0], crops[1])
+            self.compareDone.emit(req, d, crops[0], crops[1], info)
 
     # -- indexing ---------------------------------------------------------------------------------
     @Slot(int, str, str, bool, int, object)
@@ -416,6 +443,50 @@ class ModelService(QObject):
             summary = IndexSummary(folder="")
         self.indexDone.emit(req, summary)
 
+    # -- upgrading a library to the current pipeline --------------------------------------------
+    @Slot(int, str)
+    def upgrade(self, req: int, library: str) -> None:
+        """Re-embed ``library``'s faces with the current pipeline
+        (:func:`~facefinder.core.upgrade.upgrade_library`), one photo per step, answering
+        searches in between like indexing; cancel with the shared event (what was done is
+        kept). ``upgradeProgress(req, UpgradeProgress)``, then ``upgradeDone(req,
+        UpgradeSummary)`` or ``upgradeFailed(req, message)``."""
+        if self._indexing:
+            self.upgradeFailed.emit(req, QCoreApplication.translate(
+                "ModelService", "A folder is being indexed; upgrade the library when it is "
+                                "done."))
+            return
+        self._indexing = True
+        self._cancel.clear()
+        try:
+            from ..core.upgrade import upgrade_library
+
+            engine = self._get_engine()
+            lib = self._library(library, create=False)
+            gen = upgrade_library(lib, engine, should_stop=self._cancel.is_set)
+            summary = None
+            try:
+                for progress in gen:
+                    if progress.summary is not None:
+                        summary = progress.summary
+                        continue
+                    self.upgradeProgress.emit(req, progress)
+                    QCoreApplication.processEvents()  # searches between two photos
+            finally:
+                gen.close()
+            self._query = None  # embedded with the old pipeline
+            self.libraryStats.emit(library, {**lib.stats(), "upgrade": _state(lib)})
+            self.upgradeDone.emit(req, summary)
+        except FacefinderError as exc:
+            self.upgradeFailed.emit(req, str(exc))
+        except Exception as exc:
+            log.error("upgrade failed:\n%s", traceback.format_exc())
+            self.upgradeFailed.emit(req, f"{type(exc).__name__}: {exc}")
+        finally:
+            self._indexing = False
+            if self._closing:
+                self._finish()
+
     # -- shutting down ----------------------------------------------------------------------------
     @Slot()
     def shutdown(self) -> None:
@@ -435,6 +506,12 @@ class ModelService(QObject):
         self._query = None
         self.stopped.emit()
         QThread.currentThread().quit()
+
+
+def _state(lib) -> dict:
+    from ..core.upgrade import upgrade_state
+
+    return upgrade_state(lib)
 
 
 def _owners(lib, face_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:

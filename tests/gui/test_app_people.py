@@ -122,16 +122,19 @@ def test_compare_two_photos_dialog(qtbot, window, tmp_path, monkeypatch, clipboa
         dialog.compare_files(str(HOPKINS_1), str(HOPKINS_2))
     distance = blocker.args[1]
     assert distance < DEFAULT_THRESHOLD
-    assert "Same person" in dialog.verdict.text() and "sure" in dialog.verdict.text()
+    assert dialog.verdict.text() == "Same person"
     assert f"{distance:.3f}" in dialog.distance.text()
+    # what the number is: how often strangers are this close, never "% sure"
+    assert "pairs of photos of different people are this close" in dialog.detail.text()
+    assert "% sure" not in dialog.detail.text() + dialog.verdict.text()
     assert "calibration" in dialog.detail.text() and dialog.error.isHidden()
     for slot in (dialog.first, dialog.second):
         assert slot.image.pixmap() is not None and not slot.image.pixmap().isNull()
     # The main window's threshold applies to the shown distance too.
     window.threshold_box.setValue(round(distance - 0.05, 2))
     assert "Different people" in dialog.verdict.text()
-    window.threshold_box.setValue(DEFAULT_THRESHOLD)
-    assert "Same person" in dialog.verdict.text()
+    window.threshold_box.setValue(0)  # auto: the calibrated threshold again
+    assert dialog.verdict.text() == "Same person"
 
     # A photo without a face, dropped on the second side: said in plain words.
     nonface = sorted(NONFACES.iterdir())[0]

@@ -15,7 +15,7 @@ from facefinder.gui.drops import read_mime
 from facefinder.gui.progress import format_eta
 from facefinder.gui.resources import app_icon, install_translator
 from facefinder.gui.results import DistanceRole, ResultsModel, ResultsView, SameRole, \
-    ThumbFailedRole
+    SmallRole, ThumbFailedRole, TierRole
 from facefinder.gui.thumbnails import ThumbnailLoader
 
 
@@ -33,8 +33,10 @@ def test_japanese_translation_is_used_for_a_japanese_locale(qapp):
         assert QCoreApplication.translate("MainWindow", "&People…") == "人物(&P)…"
         assert QCoreApplication.translate("PeopleView", "Group again") == "まとめ直す"
         assert QCoreApplication.translate(
-            "CompareDialog", "Same person: {certainty} ({sure:.0%} sure)").format(
-            certainty="x", sure=0.5) == "同一人物: x（確からしさ 50%）"
+            "CompareDialog", "1 in {n} pairs of photos of different people are this "
+                             "close.").format(n="400") == \
+            "別人の写真のペアでこれほど近いものは 400 組に 1 組です。"
+        assert QCoreApplication.translate("ResultDelegate", "possibly") == "可能性あり"
     finally:
         qapp.removeTranslator(translator)
         if translator.qt is not None:
@@ -159,3 +161,35 @@ def test_core_notices_reach_the_status_bar(qtbot, tmp_path):
         threading.Thread(target=notice, args=("The face index was rebuilt.",)).start()
     qtbot.waitUntil(lambda: "rebuilt" in window.statusBar().currentMessage(), timeout=5000)
     window.close()
+
+
+def test_results_show_the_judges_tiers_and_small_faces(qtbot):
+    """The grid's badges are :class:`~facefinder.core.verify.Judge`'s verdicts: "same person",
+    "possibly" or nothing, and small faces are marked and never "same person"; a fixed
+    threshold from the toolbar replaces the calibrated rule."""
+    from facefinder.core.verify import Judge, calibration
+
+    cal = calibration()
+    model = ResultsModel(ThumbnailLoader(capacity=10))
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    hits = _hits(4, str(HOPKINS_1))
+    for h, d in zip(hits, (0.6, 0.6, 1.0, 1.4)):
+        h.distance = d
+    hits[1].face.box = (0, 0, cal.small_face - 4, cal.small_face)  # too small to judge
+    judge = Judge(cal, 500)
+    model.set_hits(hits, judge=judge)
+    tiers = [model.index(i).data(TierRole) for i in range(4)]
+    assert tiers == [judge.verdict(h.distance, min(h.face.box[2:])).tier for h in hits]
+    assert tiers == ["same", "possible", "possible", ""]
+    assert [model.index(i).data(SmallRole) for i in range(4)] == [False, True, False, False]
+    assert model.index(0).data(SameRole) and not model.index(1).data(SameRole)
+    assert "too small" in model.index(1).data(Qt.ItemDataRole.ToolTipRole)
+    assert "faces of other people" in model.index(2).data(Qt.ItemDataRole.ToolTipRole)
+    view.show()
+    view.viewport().repaint()  # the delegate draws both badges and the mark
+    model.set_threshold(1.2)  # a fixed threshold instead
+    assert [model.index(i).data(TierRole) for i in range(4)] == ["same", "possible", "same", ""]
+    model.set_threshold(0)  # back to auto
+    assert model.index(2).data(TierRole) == "possible"

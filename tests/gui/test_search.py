@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QApplication
 from conftest import GROUPS, HOPKINS_1, HOPKINS_2, NONFACES
 from guihelpers import clipboard, drop, file_mime, index, settings, small_folder, \
     window  # noqa: F401
-from facefinder.core.verify import DEFAULT_THRESHOLD
 from facefinder.gui.results import DistanceRole, RankRole, SameRole
 
 TIMEOUT = 60_000
@@ -182,7 +181,9 @@ def test_settings_are_remembered(qtbot, settings, no_leftover_threads):
 
     w = MainWindow(settings)
     qtbot.addWidget(w)
-    assert w.threshold_box.value() == pytest.approx(DEFAULT_THRESHOLD)
+    # "auto" (the calibrated verdict) by default; an old saved fixed threshold is not used
+    assert w.threshold_box.value() == 0 and w.threshold_box.text() == "auto"
+    assert w.model.threshold is None
     w.count_box.setValue(42)
     w.threshold_box.setValue(0.9)
     w.resize(900, 650)

@@ -321,7 +321,7 @@ def _fatal(exc: Exception) -> bool:
 
 
 def _print_json_line(obj) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    _print_json(obj, indent=None)
     sys.stdout.flush()
 
 

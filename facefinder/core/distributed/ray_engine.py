@@ -39,11 +39,13 @@ same, so the indexing job is unchanged::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import tempfile
 from typing import Callable, Iterable, Iterator
 
+from ..align import Pipeline, pipeline as named_pipeline
 from ..detect import DetectOptions
 from ..errors import FacefinderError, ModelMismatchError, os_error_sentence
 from ..pipeline import PhotoResult
@@ -97,10 +99,12 @@ class _Worker:
         return {"judged_by": self.engine.judged_by, "fingerprint": self.engine.fingerprint,
                 "host": socket.gethostname(), "pid": os.getpid(), "sees": sees}
 
-    def process(self, items: list[tuple[str, bytes | None, str | None]]) -> list[PhotoResult]:
-        """Process photos given by path (``bytes`` None) or by content; results in order, with
-        the driver's paths. An item with an error (the driver could not read the file) comes
-        back as a skipped photo with that reason."""
+    def process(self, items: list[tuple[str, bytes | None, str | None]],
+                pipeline: str | None = None) -> list[PhotoResult]:
+        """Process photos given by path (``bytes`` None) or by content, cropped the way the
+        named ``pipeline`` says (the library's own); results in order, with the driver's paths.
+        An item with an error (the driver could not read the file) comes back as a skipped photo
+        with that reason."""
         paths, shipped, failed = [], [], {}
         for i, (path, data, error) in enumerate(items):
             if error is not None:
@@ -118,7 +122,8 @@ class _Worker:
             paths.append(local)
             shipped.append(local)
         try:
-            processed = iter(list(self.engine.process_paths(paths)))
+            with self.engine.using(pipeline):
+                processed = iter(list(self.engine.process_paths(paths)))
         finally:
             for local in shipped:
                 try:
@@ -173,6 +178,7 @@ class RayEngine:
         self._info: list[dict] = []
         self._modes: list[str] = []  # per actor: "paths" or "bytes"
         self._judged_by = ""
+        self.pipeline = named_pipeline(None)  # the crop the workers use (a library's own)
 
     # -- the engine interface used by index_folder ---------------------------------------------
     def load(self) -> None:
@@ -213,6 +219,16 @@ class RayEngine:
     @property
     def loaded(self) -> bool:
         return bool(self._actors)
+
+    @contextlib.contextmanager
+    def using(self, pipeline):
+        """Like :meth:`Engine.using`: the workers crop with ``pipeline`` inside the block."""
+        previous = self.pipeline
+        self.pipeline = pipeline if isinstance(pipeline, Pipeline) else named_pipeline(pipeline)
+        try:
+            yield self
+        finally:
+            self.pipeline = previous
 
     @property
     def fingerprint(self) -> str:
@@ -362,7 +378,7 @@ class RayEngine:
             except OSError as exc:
                 # Gone or unreadable since the scan: reported like any photo that cannot be read.
                 items.append((path, None, os_error_sentence(exc, "cannot be read").split(": ", 1)[-1]))
-        ref = self._actors[worker].process.remote(items)
+        ref = self._actors[worker].process.remote(items, self.pipeline.name)
         load[worker] += 1
         in_flight[ref] = (number, worker, attempt)
 

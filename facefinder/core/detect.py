@@ -13,7 +13,12 @@ import numpy as np
 
 from .images import Photo
 
-DEFAULT_DETECT_SIZE = 1280
+DEFAULT_DETECT_SIZE = 1000
+"""Longest side, px, of the largest image PNet searches (the first level of its pyramid). With
+PNet's 12 px window this sets the smallest face found in a large photo: 48 px in a 4000x3000
+photo (faces of 55 px and up are found: tests/test_small_faces.py). The work grows with its
+square: 1280 took 1.6x as long. Photos whose first level fits anyway (up to 1667 px long, at
+the default 20 px smallest face) are searched whole, exactly as the ``mtcnn`` package does."""
 DEFAULT_MIN_FACE = 20
 DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)  # PNet, RNet, ONet: the article's values
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
@@ -75,7 +80,7 @@ class Detector:
 
     def detect(self, photo: Photo, options: DetectOptions = DetectOptions()) -> list[DetectedFace]:
         """Every face in ``photo``, largest first."""
-        pixels, scale = photo.detection_copy(options.detect_size)
+        pixels, scale = photo.detection_copy(copy_side(options, photo.width, photo.height))
         return self.detect_array(pixels, options, scale)
 
     def detect_array(self, pixels: np.ndarray, options: DetectOptions = DetectOptions(),
@@ -106,6 +111,15 @@ class Detector:
             faces.append(DetectedFace((x, y, bw, bh), float(item["confidence"]), landmarks))
         faces.sort(key=lambda f: f.area, reverse=True)
         return faces
+
+
+def copy_side(options: DetectOptions, width: int, height: int) -> int:
+    """Longest side, px, of the copy of a ``width`` x ``height`` photo that MTCNN searches, or 0
+    for the photo itself: a copy only when PNet's first pyramid level (the photo scaled by
+    ``12 / min_face``) would be larger than ``options.detect_size``; the copy is then that first
+    level (PNet's 12 px window is ``min_face`` or more photo pixels)."""
+    first_level = max(width, height) * 12 / max(12, options.min_face)
+    return options.detect_size if 0 < options.detect_size < first_level else 0
 
 
 def _as_package_json(rows: np.ndarray) -> list[dict]:

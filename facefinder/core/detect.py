@@ -60,7 +60,8 @@ class Detector:
     decides. Both give the same faces (see tests/test_backends.py).
     """
 
-    def __init__(self, backend: str | None = None) -> None:
+    def __init__(self, backend: str | None = None, num_threads: int | None = None) -> None:
+        """``num_threads``: LiteRT threads (default: one per core); not used by "tf"."""
         import os
 
         from .tflite import resolve_backend
@@ -69,7 +70,7 @@ class Detector:
         if self.backend == "lite":
             from .mtcnn_lite import MTCNNLite
 
-            self._lite = MTCNNLite()
+            self._lite = MTCNNLite(num_threads=num_threads)
             self._mtcnn = None
         else:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -58,14 +58,19 @@ class Engine:
     """Detector + FaceNet. Thread-affine: use one Engine from one thread at a time."""
 
     def __init__(self, options: DetectOptions = DetectOptions(), batch_size: int = 32,
-                 progress: Progress | None = None, backend: str | None = None):
-        """``backend``: "lite" (LiteRT), "tf" (full TensorFlow) or None/"auto" (see load())."""
+                 progress: Progress | None = None, backend: str | None = None,
+                 workers: int | None = None):
+        """``backend``: "lite" (LiteRT), "tf" (full TensorFlow) or None/"auto" (see load()).
+        ``workers``: photo workers for :meth:`process_paths` (None: one per core, see
+        :func:`~facefinder.core.workers.default_workers`; 1: one photo at a time)."""
         self.backend = backend
+        self.workers = workers
         self.options = options
         self.batch_size = batch_size
         self._progress = progress
         self._detector = None
         self._facenet = None
+        self._photo_detectors: list = []  # one per photo worker, made on first use
         self._lock = threading.Lock()
         self.max_pending_photos = 16
         self.max_pending_seconds = 1.5
@@ -154,11 +159,19 @@ class Engine:
     # -- many photos --------------------------------------------------------------------------
     def process_paths(self, paths: Iterable[str], should_stop: Callable[[], bool] = lambda: False,
                       prefetch: int = 2) -> Iterator[PhotoResult]:
-        """Yield one :class:`PhotoResult` per path, in order. Decoding runs ahead on a helper
-        thread; faces are embedded in batches across photos. Unreadable files yield a result
-        with ``error`` set. Stops early (after the current batch) when ``should_stop()``."""
+        """Yield one :class:`PhotoResult` per path, in order. Photos are decoded, searched and
+        cropped by several worker threads at once (:mod:`~facefinder.core.workers`; with one
+        worker, or on the tf backend, decoding runs ahead on a helper thread and the rest one
+        photo at a time); faces are embedded in batches across photos. Unreadable files yield a
+        result with ``error`` set. Stops early (after the current batch) when ``should_stop()``."""
         self.load()
         paths = list(paths)
+        from .workers import default_workers
+
+        workers = self.workers or default_workers()
+        if workers > 1 and self.backend == "lite":
+            yield from self._process_in_parallel(paths, should_stop, workers, prefetch)
+            return
         pending: deque[tuple[PhotoResult, list[DetectedFace], np.ndarray]] = deque()
         queued_faces = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefinder-decode") as pool:
@@ -205,6 +218,37 @@ class Engine:
                     queued_faces = 0
             if pending and not should_stop():
                 yield from self._flush(pending)
+
+    def _process_in_parallel(self, paths: list[str], should_stop: Callable[[], bool],
+                             workers: int, prefetch: int) -> Iterator[PhotoResult]:
+        from .detect import Detector
+        from .workers import analyse_in_parallel
+
+        while len(self._photo_detectors) < workers:
+            # One LiteRT thread each: the workers are the parallelism (LiteRT's own threads scale
+            # poorly on PNet's small tiles and RNet's small batches).
+            self._photo_detectors.append(Detector(self.backend, num_threads=1))
+        pending: deque[tuple[PhotoResult, list[DetectedFace], np.ndarray]] = deque()
+        queued_faces = 0
+        for item in analyse_in_parallel(paths, self._photo_detectors[:workers], self.options,
+                                        should_stop, ahead=prefetch):
+            if item is None:
+                # The next photo is not ready: embed what is waiting rather than wait too
+                # (FaceNet lets go of the GIL, so the workers keep going meanwhile).
+                if queued_faces:
+                    yield from self._flush(pending)
+                    queued_faces = 0
+                continue
+            if not pending:
+                oldest = time.monotonic()
+            pending.append((item.result, item.detected, item.tensors))
+            queued_faces += len(item.detected)
+            if (queued_faces >= self.batch_size or len(pending) >= self.max_pending_photos
+                    or time.monotonic() - oldest > self.max_pending_seconds):
+                yield from self._flush(pending)
+                queued_faces = 0
+        if pending and not should_stop():
+            yield from self._flush(pending)
 
     def _flush(self, pending: deque) -> Iterator[PhotoResult]:
         tensors = [t for _, _, t in pending if len(t)]

@@ -94,7 +94,10 @@ class Detector:
         min_face = max(12.0, options.min_face * scale)
         p, r, o = options.thresholds
         if self._lite is not None:
-            raw = _as_package_json(self._lite.detect(pixels, min_face, (p, r, o)))
+            # A copy of a large photo (scale < 1) is ours, not the package's: its pyramid is
+            # made the faster way; a photo searched whole gets the package's exact one.
+            resample = "box" if scale < 1 else "area"
+            raw = _as_package_json(self._lite.detect(pixels, min_face, (p, r, o), resample))
         else:
             raw = self._mtcnn.detect_faces(
                 np.ascontiguousarray(pixels), min_face_size=min_face,

@@ -26,6 +26,8 @@ from .errors import FacefinderError, ImageError, NoFaceError
 from .images import Photo, load_photo
 
 Progress = Callable[[str, int, int], None]
+MIN_EARLY_BATCH = 8
+"""Faces the parallel pipeline embeds while it waits for the next photo (fewer wait for more)."""
 
 
 @dataclass
@@ -234,8 +236,9 @@ class Engine:
                                         should_stop, ahead=prefetch):
             if item is None:
                 # The next photo is not ready: embed what is waiting rather than wait too
-                # (FaceNet lets go of the GIL, so the workers keep going meanwhile).
-                if queued_faces:
+                # (FaceNet lets go of the GIL, so the workers keep going meanwhile), once there
+                # are enough faces for a batch to pay (one at a time costs 15% more per face).
+                if queued_faces >= MIN_EARLY_BATCH:
                     yield from self._flush(pending)
                     queued_faces = 0
                 continue

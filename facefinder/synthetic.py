@@ -90,11 +90,13 @@ def make_small_faces_photos(data: Path, out: Path, seed: int = 0,
 
     - ``pasted_small.jpg``: twelve real faces (LFW) scaled so that each face is 55-110 px wide,
       spread over a real scene;
-    - ``group_<name>.jpg``: each real group photo of ``data/groups`` scaled so that its largest
-      face is about 110 px wide (its smallest then 55-90), set into a scene.
+    - ``group_<name>_55.jpg`` and ``group_<name>_110.jpg``: each real group photo of
+      ``data/groups`` scaled so that its smallest face is 55 px wide, and so that its largest is
+      110 px wide (the others then fall between), set into a scene.
 
     The truth rectangles of the group photos are the faces the detector finds in the original
-    group photo (so the test asks for every face found at the original size), scaled."""
+    group photo (so every face found at the original size must be found in the large one),
+    scaled."""
     from PIL import Image
 
     from .core.detect import Detector
@@ -121,15 +123,16 @@ def make_small_faces_photos(data: Path, out: Path, seed: int = 0,
     for group in sorted((data / "groups").iterdir()):
         photo = load_photo(group)
         faces = [f for f in detector.detect(photo) if f.box[2] >= 30]  # not the 14 px blur
-        scale = 110 / max(f.box[2] for f in faces)
-        gw, gh = round(photo.width * scale), round(photo.height * scale)
-        canvas = _scene(data, rng, size)
-        x0, y0 = rng.randrange(0, w - gw), rng.randrange(0, h - gh)
-        canvas.paste(photo.image.resize((gw, gh), Image.BICUBIC), (x0, y0))
-        name = f"group_{group.stem}.jpg"
-        _grain(canvas).save(out / name, quality=92)
-        truth[name] = [(x0 + bx * scale, y0 + by * scale, bw * scale, bh * scale)
-                       for bx, by, bw, bh in (f.box for f in faces)]
+        widths = [f.box[2] for f in faces]
+        for target, scale in ((55, 55 / min(widths)), (110, 110 / max(widths))):
+            gw, gh = round(photo.width * scale), round(photo.height * scale)
+            canvas = _scene(data, rng, size)
+            x0, y0 = rng.randrange(0, w - gw), rng.randrange(0, h - gh)
+            canvas.paste(photo.image.resize((gw, gh), Image.BICUBIC), (x0, y0))
+            name = f"group_{group.stem}_{target}.jpg"
+            _grain(canvas).save(out / name, quality=92)
+            truth[name] = [(x0 + bx * scale, y0 + by * scale, bw * scale, bh * scale)
+                           for bx, by, bw, bh in (f.box for f in faces)]
     return truth
 
 

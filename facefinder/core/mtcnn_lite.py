@@ -267,6 +267,20 @@ def generate_boxes(reg: np.ndarray, prob: np.ndarray, threshold: float,
     return _sort_desc(boxes, 5)
 
 
+def pyramid_level(image: np.ndarray, source: Image.Image | None, height: int, width: int
+                  ) -> np.ndarray:
+    """One level of PNet's pyramid, ``(height, width, 3)`` float32 normalised pixels: from
+    ``image`` (the normalised pixels) with TensorFlow's area resize, or, when ``source`` (the same
+    pixels as an 8-bit Pillow image) is given, with Pillow's box filter."""
+    if source is None:
+        return resize_area(image, height, width)
+    if (width, height) == source.size:
+        return image
+    # reducing_gap: whole blocks averaged first (reduce()), the rest box-filtered
+    small = source.resize((width, height), Image.BOX, reducing_gap=2.0)
+    return (np.asarray(small, np.float32) - np.float32(127.5)) / np.float32(128)
+
+
 # -- PNet in tiles ------------------------------------------------------------------------------
 #
 # PNet is fully convolutional (conv 3x3, max-pool 2x2 stride 2 with "same" padding, conv 3x3,
@@ -388,15 +402,7 @@ class MTCNNLite:
             sh, sw = int(h * scale), int(w * scale)  # tf.image.resize truncates float sizes
             if min(sh, sw) < MIN_SIZE:  # PNet's maps would be empty: nothing to find here
                 continue
-            if source is None:
-                level = resize_area(image, sh, sw)
-            elif (sw, sh) == source.size:
-                level = image
-            else:
-                # reducing_gap: whole blocks averaged first (reduce()), the rest box-filtered
-                small = source.resize((sw, sh), Image.BOX, reducing_gap=2.0)
-                level = (np.asarray(small, np.float32) - np.float32(127.5)) / np.float32(128)
-            reg, prob = self.pnet_maps(level)
+            reg, prob = self.pnet_maps(pyramid_level(image, source, sh, sw))
             found = generate_boxes(reg, prob, threshold)
             found[:, 1:5] /= scale
             per_scale.append(nms(found, 0.5))

@@ -21,7 +21,7 @@ import numpy as np
 
 # (key, label) in the order printed; "rest" rows are what a stage took beyond its parts.
 ROWS = [
-    ("decode", "decode (JPEG at 1/2 scale, EXIF, RGB)"),
+    ("decode", "decode (whole photo, EXIF, RGB)"),
     ("copy", "detection copy (1000 px, block average)"),
     ("pnet_levels", "PNet: pyramid levels"),
     ("pnet_net", "PNet: network (tiles)"),
@@ -31,7 +31,7 @@ ROWS = [
     ("onet_net", "ONet: network"),
     ("ro_rest", "RNet+ONet: boxes, NMS"),
     ("mtcnn_rest", "MTCNN: normalising, rest"),
-    ("full_decode", "full decodes for small faces' crops"),
+    ("full_decode", "second decodes for crops"),
     ("crops", "face crops (160x160, prewhiten)"),
     ("facenet", "FaceNet (batches of 16)"),
     ("library", "library writes (SQLite, HNSW)"),

@@ -7,10 +7,10 @@ order. FaceNet, which embeds the crops of several photos at a time, stays with t
 
 Threads, not processes: LiteRT lets go of the GIL while a model runs, and so do Pillow's decoder
 and resizer and numpy's large array operations, so two threads keep two cores busy (the README's
-profile has the figures). Worker processes would each need their own FaceNet (about 170 MB
-each, XNNPack packs its weights per interpreter), their own start-up (a second or more) and a
-way to clean up after a parent that dies; threads die with their process, and share one
-FaceNet.
+profile has the figures). Worker processes would each need their own FaceNet (150-220 MB
+each: XNNPack packs its weights per interpreter, and its working memory grows with the batch),
+their own start-up (imports and models, about a second of CPU) and a way to clean up after a
+parent that dies; threads die with their process, and share one FaceNet.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from .pipeline import PhotoResult, _decode_for_detection
 
 WORKERS_ENV = "FACEFINDER_WORKERS"
 MAX_DEFAULT_WORKERS = 4
-"""Each worker holds a photo or two in memory (30-80 MB for a 12 Mpx one) and its own MTCNN
-(about 40 MB): more than four would buy little on a laptop and cost the memory budget."""
+"""Each worker holds the photo it is on (about 60 MB for a 12 Mpx one, decoded, its copy and
+the pyramid) and its own MTCNN (about 35 MB): more than four would buy little on a laptop and
+cost the memory budget (800 MB for indexing)."""
 
 
 def default_workers() -> int:

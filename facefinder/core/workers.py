@@ -10,7 +10,9 @@ and resizer and numpy's large array operations, so two threads keep two cores bu
 profile has the figures). Worker processes would each need their own FaceNet (150-220 MB
 each: XNNPack packs its weights per interpreter, and its working memory grows with the batch),
 their own start-up (imports and models, about a second of CPU) and a way to clean up after a
-parent that dies; threads die with their process, and share one FaceNet.
+parent that dies; threads die with their process, and share one FaceNet. Measured on 30
+camera-size photos: two worker processes used as much CPU as two threads, and 1060 MiB of
+memory together where the threads' process used 575.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ LITE_VERSION = 1
 NETS = ("pnet", "rnet", "onet")
 SCALE_FACTOR = 0.709
 MIN_SIZE = 12  # PNet's window, px
-_NMS_PAIRS = 1 << 20  # box pairs compared at once by nms (bounds its memory)
+_NMS_PAIRS = 1 << 17  # box pairs compared at once by nms (bounds its memory: ~1 MB an array)
 _CROP_BLOCK = 256  # boxes cut at once by crop_and_resize (bounds its memory)
 _PATCH_NETS = {"rnet": (24, 128), "onet": (48, 32)}  # patch side, patches per LiteRT run
 

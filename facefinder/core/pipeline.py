@@ -28,6 +28,8 @@ from .images import Photo, load_photo
 Progress = Callable[[str, int, int], None]
 MIN_EARLY_BATCH = 8
 """Faces the parallel pipeline embeds while it waits for the next photo (fewer wait for more)."""
+PARALLEL_BATCH = 16
+"""Largest FaceNet batch of the parallel pipeline (see :meth:`Engine._process_in_parallel`)."""
 
 
 @dataclass
@@ -230,6 +232,10 @@ class Engine:
             # One LiteRT thread each: the workers are the parallelism (LiteRT's own threads scale
             # poorly on PNet's small tiles and RNet's small batches).
             self._photo_detectors.append(Detector(self.backend, num_threads=1))
+        # FaceNet's working memory grows with its batch (about 100 MB at 32 faces), and past 16
+        # faces a batch is no faster per face on one core: with the workers' photos in memory
+        # too, the batches here stay at 16.
+        chunk = min(self.batch_size, PARALLEL_BATCH)
         pending: deque[tuple[PhotoResult, list[DetectedFace], np.ndarray]] = deque()
         queued_faces = 0
         for item in analyse_in_parallel(paths, self._photo_detectors[:workers], self.options,
@@ -239,23 +245,32 @@ class Engine:
                 # (FaceNet lets go of the GIL, so the workers keep going meanwhile), once there
                 # are enough faces for a batch to pay (one at a time costs 15% more per face).
                 if queued_faces >= MIN_EARLY_BATCH:
-                    yield from self._flush(pending)
+                    yield from self._flush(pending, chunk)
                     queued_faces = 0
                 continue
             if not pending:
                 oldest = time.monotonic()
             pending.append((item.result, item.detected, item.tensors))
             queued_faces += len(item.detected)
-            if (queued_faces >= self.batch_size or len(pending) >= self.max_pending_photos
+            if (queued_faces >= chunk or len(pending) >= self.max_pending_photos
                     or time.monotonic() - oldest > self.max_pending_seconds):
-                yield from self._flush(pending)
+                yield from self._flush(pending, chunk)
                 queued_faces = 0
         if pending and not should_stop():
-            yield from self._flush(pending)
+            yield from self._flush(pending, chunk)
 
-    def _flush(self, pending: deque) -> Iterator[PhotoResult]:
+    def _flush(self, pending: deque, chunk: int | None = None) -> Iterator[PhotoResult]:
+        """Embed the faces of ``pending`` photos (``chunk`` faces per FaceNet run, default
+        ``batch_size``) and yield the photos' results."""
         tensors = [t for _, _, t in pending if len(t)]
-        embeddings = self.embed(np.concatenate(tensors)) if tensors else np.zeros((0, 128))
+        if not tensors:
+            embeddings = np.zeros((0, 128), np.float32)
+        elif chunk:
+            both = np.concatenate(tensors)
+            embeddings = np.concatenate([self._facenet.embed(both[i:i + chunk])
+                                         for i in range(0, len(both), chunk)])
+        else:
+            embeddings = self.embed(np.concatenate(tensors))
         offset = 0
         while pending:
             result, detected, t = pending.popleft()

@@ -31,10 +31,10 @@ from .errors import ImageError
 from .pipeline import PhotoResult, _decode_for_detection
 
 WORKERS_ENV = "FACEFINDER_WORKERS"
-MAX_DEFAULT_WORKERS = 4
-"""Each worker holds the photo it is on (about 60 MB for a 12 Mpx one, decoded, its copy and
-the pyramid) and its own MTCNN (about 35 MB): more than four would buy little on a laptop and
-cost the memory budget (800 MB for indexing)."""
+MAX_DEFAULT_WORKERS = 3
+"""Each worker holds the photo it is on (about 70 MB for a 12 Mpx one: decoded, its copy and
+the pyramid) and its own MTCNN (about 35 MB): indexing 12 Mpx photos took 590 MB with two
+workers, 740 with three and 840 with four, over the 800 MB indexing may use."""
 
 
 def default_workers() -> int:

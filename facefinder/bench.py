@@ -2,10 +2,12 @@
 
 - embed:   FaceNet faces/s, batched (32) against one face at a time, on real face crops;
 - index:   end-to-end ``facefinder index`` (a fresh process: start-up included) on 4000x3000
-           photos composed from real faces (so the right answer is known), against a
-           straightforward pipeline: full-resolution MTCNN on TensorFlow, one face at a time;
+           camera-like photos composed from real faces (so the right answer is known), with the
+           peak memory of all its processes, against the single pipeline it replaced, and the
+           app's indexing of the same photos (see :mod:`facefinder.bench_index`);
+- profile: thread CPU time of each stage of indexing, per photo (:mod:`facefinder.profiling`);
 - search:  p50/p99 latency and recall@10 against exact search, at 10k and 100k faces;
-- memory:  peak RSS of the indexing process and of a process holding a 100k-face library;
+- memory:  peak RSS of a process holding a 100k-face library;
 - startup: a cold ``facefinder search`` (model cached) against the same on full TensorFlow.
 
 Everything runs on this machine, in one go; nothing here is a test.
@@ -26,8 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.detect import DetectOptions
-from .core.facenet import fingerprint
+from . import bench_index
 from .core.library import Library
 from .core.pipeline import Engine, Face, PhotoResult
 
@@ -130,54 +131,6 @@ def make_large_corpus(data: Path, out: Path, n_photos: int, faces_per_photo: int
     return truth
 
 
-def _found(truth: dict, boxes_by_name: dict) -> tuple[int, int]:
-    """(pasted faces with a detected box centred inside them, pasted faces)."""
-    hit = total = 0
-    for name, rects in truth.items():
-        boxes = boxes_by_name.get(name, [])
-        for (x, y, w, h) in rects:
-            total += 1
-            if any(x < bx + bw / 2 < x + w and y < by + bh / 2 < y + h for bx, by, bw, bh in boxes):
-                hit += 1
-    return hit, total
-
-
-def bench_index(data: Path, work: Path, n_photos: int, n_baseline: int) -> dict:
-    corpus = work / "large"
-    truth = make_large_corpus(data, corpus, n_photos)
-    env = dict(os.environ, FACEFINDER_DATA_DIR=str(work / "data"))
-    lib = work / "lib-index"
-    wall, peak, proc = _cli("index", str(corpus), "--library", str(lib), "-q", env=env)
-    with Library(lib, None, create=False) as opened:
-        boxes: dict[str, list] = {}
-        for path, box, _, _ in opened.export_rows():
-            boxes.setdefault(Path(path).name, []).append(box)
-    hit, total = _found(truth, boxes)
-
-    # Baseline: full-resolution MTCNN on TensorFlow, each face embedded on its own, one photo
-    # after another (what a first implementation of the article's pipeline does).
-    base = Engine(DetectOptions(detect_size=0), batch_size=1, backend="tf")
-    t0 = time.perf_counter()
-    base.load()
-    load_s = time.perf_counter() - t0
-    names = sorted(truth)[:n_baseline]
-    base_boxes = {}
-    t0 = time.perf_counter()
-    for name in names:
-        _, faces = base.faces_in_file(corpus / name)
-        base_boxes[name] = [f.box for f in faces]
-    per_photo = (time.perf_counter() - t0) / len(names)
-    bhit, btotal = _found({k: truth[k] for k in names}, base_boxes)
-    return {
-        "photos": n_photos, "photo_size": "4000x3000", "faces_per_photo": 4,
-        "photos_per_s": round(n_photos / wall, 2), "wall_s_including_startup": round(wall, 1),
-        "peak_rss_mib": round(peak), "pasted_faces_found": f"{hit}/{total}",
-        "baseline_photos_per_s": round(1 / (per_photo + load_s / n_photos), 3),
-        "baseline_s_per_photo": round(per_photo, 1), "baseline_photos": len(names),
-        "baseline_pasted_faces_found": f"{bhit}/{btotal}",
-    }
-
-
 # -- search -----------------------------------------------------------------------------------
 def _synthetic_embeddings(real: np.ndarray, n: int, seed: int) -> np.ndarray:
     """``n`` unit vectors around real FaceNet embeddings (each a real face plus noise that moves
@@ -255,7 +208,7 @@ def bench_startup(data: Path, work: Path, runs: int = 3) -> dict:
 # -- driver -----------------------------------------------------------------------------------
 def main(args) -> int:
     data = Path(args.data) if args.data else _default_data()
-    only = set((args.only or "embed,index,search,memory,startup").split(","))
+    only = set((args.only or "embed,index,profile,search,memory,startup").split(","))
     quick = args.quick
     report: dict = {
         "date": time.strftime("%Y-%m-%d"),
@@ -272,8 +225,13 @@ def main(args) -> int:
             report["embed"] = bench_embed(engine, data, 64 if quick else 160)
             _print("embed", report["embed"])
         if "index" in only:
-            report["index"] = bench_index(data, work, 6 if quick else 30, 2 if quick else 4)
+            report["index"] = bench_index.bench_index(data, work, 8 if quick else 30)
             _print("index", report["index"])
+        if "profile" in only:
+            from .profiling import format_table
+
+            report["profile"] = bench_index.bench_profile(data, work, 4 if quick else 12)
+            print(format_table(report["profile"]), file=sys.stderr, flush=True)
         if "search" in only or "memory" in only:
             from .core.evaluate import embed_labelled
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import FACES, GROUPS, HOPKINS_1, HOPKINS_2, NONFACES
 
 from facefinder.core import facenet, mtcnn_lite, tflite
-from facefinder.core.detect import Detector, DetectOptions
+from facefinder.core.detect import Detector, DetectOptions, copy_side
 from facefinder.core.images import load_photo
 
 pytestmark = pytest.mark.skipif(not tflite.lite_available(), reason="ai-edge-litert missing")
@@ -66,7 +66,7 @@ def test_lite_detector_agrees_with_the_mtcnn_package(shared_data, lite_models):
             photo = load_photo(path)
         except Exception:  # the corpus may hold undecodable files; the loader has its own tests
             continue
-        pixels, scale = photo.detection_copy(options.detect_size)
+        pixels, scale = photo.detection_copy(copy_side(options, photo.width, photo.height))
         a = package.detect_array(pixels, options, scale)
         b = lite.detect_array(pixels, options, scale)
         photos += 1

@@ -133,12 +133,13 @@ def _cli(*args, env=None) -> subprocess.Popen:
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_or_interrupted_indexing_resumes_and_loses_nothing(engine, tmp_path, sig):
+    psutil = pytest.importorskip("psutil")
     photos = tmp_path / "photos"
     copy_faces(photos, ["al_gore", "ana_palacio", "andre_agassi", "ari_fleischer",
                         "abdullah_gul", "adrien_brody", "alejandro_toledo", "ali_naimi"],
                per_person=5)  # 40 LFW photos
     lib_path = tmp_path / "lib"
-    env = dict(os.environ)
+    env = dict(os.environ, FACEFINDER_WORKERS="2")  # photos analysed in parallel, on any machine
     proc = _cli("index", str(photos), "--library", str(lib_path), "-q", env=env)
     deadline = time.monotonic() + 240
     db = lib_path / "catalog.sqlite"
@@ -147,6 +148,7 @@ def test_killed_or_interrupted_indexing_resumes_and_loses_nothing(engine, tmp_pa
         time.sleep(0.05)
     committed = _count_photos(db)
     assert 8 <= committed < 40, "indexing finished before it could be interrupted"
+    started = psutil.Process(proc.pid).children(recursive=True)  # any worker processes
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     if sig == signal.SIGKILL:
@@ -154,6 +156,10 @@ def test_killed_or_interrupted_indexing_resumes_and_loses_nothing(engine, tmp_pa
     else:
         assert proc.returncode == 130, err
         assert "Stopped" in out
+    # nothing the indexer started outlives it (its workers are threads of its own process)
+    _, alive = psutil.wait_procs(started, timeout=10)
+    assert alive == []
+    assert [p for p in psutil.process_iter(["ppid"]) if p.info["ppid"] == proc.pid] == []
 
     lib = Library(lib_path, fingerprint())
     assert lib.stats()["photos"] >= committed  # nothing committed was lost

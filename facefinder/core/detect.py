@@ -13,10 +13,16 @@ import numpy as np
 
 from .images import Photo
 
-DETECTOR_VERSION = 1
+DETECTOR_VERSION = 2
 """Bump when detection changes what it finds (pyramid, thresholds, resizing), so that photos
-judged to hold no face by the earlier detector are looked at again."""
-DEFAULT_DETECT_SIZE = 1280
+judged to hold no face by the earlier detector are looked at again (2: the 1000 px first level
+and PNet in tiles)."""
+DEFAULT_DETECT_SIZE = 1000
+"""Longest side, px, of the largest image PNet searches (the first level of its pyramid). With
+PNet's 12 px window this sets the smallest face found in a large photo: 48 px in a 4000x3000
+photo (faces of 55 px and up are found: tests/test_small_faces.py). The work grows with its
+square: 1280 took 1.6x as long. Photos whose first level fits anyway (up to 1667 px long, at
+the default 20 px smallest face) are searched whole, exactly as the ``mtcnn`` package does."""
 DEFAULT_MIN_FACE = 20
 DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)  # PNet, RNet, ONet: the article's values
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
@@ -58,7 +64,8 @@ class Detector:
     decides. Both give the same faces (see tests/test_backends.py).
     """
 
-    def __init__(self, backend: str | None = None) -> None:
+    def __init__(self, backend: str | None = None, num_threads: int | None = None) -> None:
+        """``num_threads``: LiteRT threads (default: one per core); not used by "tf"."""
         import os
 
         from .tflite import resolve_backend
@@ -67,7 +74,7 @@ class Detector:
         if self.backend == "lite":
             from .mtcnn_lite import MTCNNLite
 
-            self._lite = MTCNNLite()
+            self._lite = MTCNNLite(num_threads=num_threads)
             self._mtcnn = None
         else:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -78,7 +85,7 @@ class Detector:
 
     def detect(self, photo: Photo, options: DetectOptions = DetectOptions()) -> list[DetectedFace]:
         """Every face in ``photo``, largest first."""
-        pixels, scale = photo.detection_copy(options.detect_size)
+        pixels, scale = photo.detection_copy(copy_side(options, photo.width, photo.height))
         return self.detect_array(pixels, options, scale)
 
     def detect_array(self, pixels: np.ndarray, options: DetectOptions = DetectOptions(),
@@ -91,7 +98,10 @@ class Detector:
         min_face = max(12.0, options.min_face * scale)
         p, r, o = options.thresholds
         if self._lite is not None:
-            raw = _as_package_json(self._lite.detect(pixels, min_face, (p, r, o)))
+            # A copy of a large photo (scale < 1) is ours, not the package's: its pyramid is
+            # made the faster way; a photo searched whole gets the package's exact one.
+            resample = "box" if scale < 1 else "area"
+            raw = _as_package_json(self._lite.detect(pixels, min_face, (p, r, o), resample))
         else:
             raw = self._mtcnn.detect_faces(
                 np.ascontiguousarray(pixels), min_face_size=min_face,
@@ -109,6 +119,15 @@ class Detector:
             faces.append(DetectedFace((x, y, bw, bh), float(item["confidence"]), landmarks))
         faces.sort(key=lambda f: f.area, reverse=True)
         return faces
+
+
+def copy_side(options: DetectOptions, width: int, height: int) -> int:
+    """Longest side, px, of the copy of a ``width`` x ``height`` photo that MTCNN searches, or 0
+    for the photo itself: a copy only when PNet's first pyramid level (the photo scaled by
+    ``12 / min_face``) would be larger than ``options.detect_size``; the copy is then that first
+    level (PNet's 12 px window is ``min_face`` or more photo pixels)."""
+    first_level = max(width, height) * 12 / max(12, options.min_face)
+    return options.detect_size if 0 < options.detect_size < first_level else 0
 
 
 def _as_package_json(rows: np.ndarray) -> list[dict]:

@@ -74,8 +74,11 @@ class Photo:
             return np.asarray(self.image), self.image.width / self.width
         scale = max_side / longest
         size = (max(1, round(self.image.width * scale)), max(1, round(self.image.height * scale)))
-        # reducing_gap makes Pillow shrink by an integer factor first: much faster, same quality.
-        small = self.image.resize(size, Image.BILINEAR, reducing_gap=2.0)
+        # reducing_gap makes Pillow average whole blocks of pixels first (reduce() by the largest
+        # integer factor that fits) and resample only what is left: a 2000 px decode becomes a
+        # 1000 px copy in one cheap 2x2 averaging, where bilinear over the whole photo took 6x as
+        # long; averaging blocks is also the better filter for shrinking.
+        small = self.image.resize(size, Image.BILINEAR, reducing_gap=1.0)
         return np.asarray(small), size[0] / self.width
 
     def face_tensor(self, box, spec: CropSpec = ARTICLE_CROP, landmarks=None) -> np.ndarray:
@@ -138,8 +141,10 @@ def load_photo(path: str | os.PathLike | bytes, *, max_side_hint: int | None = N
                 orientation = im.getexif().get(0x0112, 1)
                 im.seek(0)  # GIF, TIFF, HEIC: the first frame
                 im.load()
-                image = ImageOps.exif_transpose(im) or im
-                image = _to_rgb(image)
+                # In place: otherwise an upright photo is copied whole (36 MB for 12 Mpx) for
+                # nothing. Leaving the `with` closes only the file, not the decoded pixels.
+                ImageOps.exif_transpose(im, in_place=True)
+                image = _to_rgb(im)
     except PermissionError:
         raise ImageError(f"{display}: permission denied") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

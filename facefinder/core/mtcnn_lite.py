@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from .paths import cache_dir
 
@@ -31,7 +32,9 @@ LITE_VERSION = 1
 NETS = ("pnet", "rnet", "onet")
 SCALE_FACTOR = 0.709
 MIN_SIZE = 12  # PNet's window, px
-_NMS_BLOCK = 256  # rows of the IoU matrix computed at once: (256, n) floats, not (n, n)
+_NMS_PAIRS = 1 << 17  # box pairs compared at once by nms (bounds its memory: ~1 MB an array)
+_CROP_BLOCK = 256  # boxes cut at once by crop_and_resize (bounds its memory)
+_PATCH_NETS = {"rnet": (24, 128), "onet": (48, 32)}  # patch side, patches per LiteRT run
 
 
 # -- models -----------------------------------------------------------------------------------
@@ -102,42 +105,72 @@ def _area_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
 
 def resize_area(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """``(H, W, C)`` float -> ``(height, width, C)`` float32, like ``tf.image.resize(..., AREA)``
-    (area averaging, exact for downscaling)."""
+    (area averaging, exact for downscaling).
+
+    Separable: rows first, then columns on a transposed copy, so that every gather copies whole
+    contiguous rows (a gather along the second axis of an image is several times slower)."""
     image = np.asarray(image, np.float32)
-    iy, wy = _area_weights(image.shape[0], height)
-    ix, wx = _area_weights(image.shape[1], width)
-    rows = np.einsum("ok,okwc->owc", wy, image[iy], optimize=True)
-    return np.einsum("pk,hpkc->hpc", wx, rows[:, ix], optimize=True).astype(np.float32)
+    h, w, c = image.shape
+    if (h, w) == (height, width):
+        return image.copy()  # every weight is 1: the same numbers
+    iy, wy = _area_weights(h, height)
+    ix, wx = _area_weights(w, width)
+    rows = _area_pass(image.reshape(h, w * c), iy, wy).reshape(height, w, c)
+    cols = np.ascontiguousarray(rows.transpose(1, 0, 2)).reshape(w, height * c)
+    out = _area_pass(cols, ix, wx).reshape(width, height, c)
+    return np.ascontiguousarray(out.transpose(1, 0, 2))
+
+
+def _area_pass(a: np.ndarray, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Resample the rows of a C-contiguous ``(N, M)`` float32 array: output row ``i`` is
+    ``sum_k w[i, k] * a[idx[i, k]]`` (k in order, as the einsum it replaces)."""
+    out = np.take(a, idx[:, 0], axis=0)
+    out *= w[:, 0, None]
+    for k in range(1, idx.shape[1]):
+        part = np.take(a, idx[:, k], axis=0)
+        part *= w[:, k, None]
+        out += part
+    return out
 
 
 def crop_and_resize(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
     """Patches ``(N, size, size, C)`` float32 cut from ``image (H, W, C)`` like
     ``tf.image.crop_and_resize``: ``boxes (N, 4)`` are ``y1, x1, y2, x2`` normalised so that 1.0
-    is the last pixel (``* (H - 1)``), sampled bilinearly; samples outside the image are 0."""
+    is the last pixel (``* (H - 1)``), sampled bilinearly; samples outside the image are 0.
+
+    Boxes are done a block at a time (a textured photo sends thousands to RNet), each corner
+    gathered with one flat ``take`` rather than a 2-D fancy index (several times faster)."""
     h, w = image.shape[:2]
-    boxes = np.asarray(boxes, np.float32)
-    y1, x1, y2, x2 = (boxes[:, i:i + 1] for i in range(4))
-    steps = np.arange(size, dtype=np.float32)[None, :]
-    in_y = y1 * np.float32(h - 1) + steps * ((y2 - y1) * np.float32(h - 1) / np.float32(size - 1))
-    in_x = x1 * np.float32(w - 1) + steps * ((x2 - x1) * np.float32(w - 1) / np.float32(size - 1))
-    valid_y = (in_y >= 0) & (in_y <= h - 1)
-    valid_x = (in_x >= 0) & (in_x <= w - 1)
-    y0 = np.clip(np.floor(in_y), 0, h - 1).astype(np.int64)
-    yc = np.clip(np.ceil(in_y), 0, h - 1).astype(np.int64)
-    x0 = np.clip(np.floor(in_x), 0, w - 1).astype(np.int64)
-    xc = np.clip(np.ceil(in_x), 0, w - 1).astype(np.int64)
-    ly = (in_y - np.floor(in_y))[:, :, None, None]
-    lx = (in_x - np.floor(in_x))[:, None, :, None]
     img = np.asarray(image, np.float32)
+    flat = img.reshape(h * w, -1)
+    boxes = np.asarray(boxes, np.float32)
+    out = np.empty((len(boxes), size, size, flat.shape[1]), np.float32)
+    steps = np.arange(size, dtype=np.float32)[None, :]
+    for s in range(0, len(boxes), _CROP_BLOCK):
+        y1, x1, y2, x2 = (boxes[s:s + _CROP_BLOCK, i:i + 1] for i in range(4))
+        in_y = y1 * np.float32(h - 1) + steps * ((y2 - y1) * np.float32(h - 1) / np.float32(size - 1))
+        in_x = x1 * np.float32(w - 1) + steps * ((x2 - x1) * np.float32(w - 1) / np.float32(size - 1))
+        valid_y = (in_y >= 0) & (in_y <= h - 1)
+        valid_x = (in_x >= 0) & (in_x <= w - 1)
+        fy, fx = np.floor(in_y), np.floor(in_x)
+        y0 = np.clip(fy, 0, h - 1).astype(np.intp) * w
+        yc = np.clip(np.ceil(in_y), 0, h - 1).astype(np.intp) * w
+        x0 = np.clip(fx, 0, w - 1).astype(np.intp)
+        xc = np.clip(np.ceil(in_x), 0, w - 1).astype(np.intp)
+        ly = (in_y - fy)[:, :, None, None]
+        lx = (in_x - fx)[:, None, :, None]
 
-    def at(yi: np.ndarray, xi: np.ndarray) -> np.ndarray:
-        return img[yi[:, :, None], xi[:, None, :]]  # (N, size, size, C)
+        def at(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+            return np.take(flat, rows[:, :, None] + cols[:, None, :], axis=0)  # (n, size, size, C)
 
-    top = at(y0, x0) + (at(y0, xc) - at(y0, x0)) * lx
-    bottom = at(yc, x0) + (at(yc, xc) - at(yc, x0)) * lx
-    out = top + (bottom - top) * ly
-    mask = (valid_y[:, :, None] & valid_x[:, None, :])[..., None]
-    return np.where(mask, out, np.float32(0)).astype(np.float32)
+        p00 = at(y0, x0)
+        top = p00 + (at(y0, xc) - p00) * lx
+        p10 = at(yc, x0)
+        bottom = p10 + (at(yc, xc) - p10) * lx
+        patch = top + (bottom - top) * ly
+        mask = (valid_y[:, :, None] & valid_x[:, None, :])[..., None]
+        out[s:s + _CROP_BLOCK] = np.where(mask, patch, np.float32(0))
+    return out
 
 
 # -- boxes (the package's bboxes utilities) ---------------------------------------------------
@@ -149,27 +182,41 @@ def _sort_desc(boxes: np.ndarray, column: int) -> np.ndarray:
 def nms(boxes: np.ndarray, threshold: float, method: str = "union") -> np.ndarray:
     """Rows of ``boxes`` (already in score order; columns 1:5 are x1, y1, x2, y2) that overlap
     no earlier row by more than ``threshold``. IoU is over the union, or over the smaller area
-    for ``method="min"``; areas have no +1, as in the package."""
+    for ``method="min"``; areas have no +1, as in the package.
+
+    Dropping a box that overlaps *any* earlier one is a property of pairs, so only the pairs
+    that can overlap are looked at: with the boxes sorted by x1, a box's candidates are the ones
+    after it whose x1 lies before its x2. On a textured photo PNet proposes thousands of small
+    boxes, and this is a few thousand pairs where all pairs were millions."""
     n = len(boxes)
     if n == 0:
         return boxes
     b = boxes[:, 1:5]
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    by_x = np.argsort(b[:, 0], kind="stable")
+    ends = np.searchsorted(b[by_x, 0], b[by_x, 2], side="left")  # first x1 at or past its x2
+    counts = np.maximum(ends - np.arange(n) - 1, 0)
     keep = np.ones(n, bool)
+    start = 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        for s in range(0, n, _NMS_BLOCK):
-            j = slice(s, min(s + _NMS_BLOCK, n))
-            iw = np.maximum(0, np.minimum(b[None, :, 2], b[j, None, 2])
-                            - np.maximum(b[None, :, 0], b[j, None, 0]))
-            ih = np.maximum(0, np.minimum(b[None, :, 3], b[j, None, 3])
-                            - np.maximum(b[None, :, 1], b[j, None, 1]))
-            inter = iw * ih  # (block, n): rows are the boxes judged, columns the earlier ones
+        while start < n:
+            # a block of boxes whose candidate pairs number at most _NMS_PAIRS (at least one box)
+            total = np.cumsum(counts[start:])
+            stop = start + max(1, int(np.searchsorted(total, _NMS_PAIRS, side="right")))
+            c = counts[start:stop]
+            first = np.repeat(np.arange(start, stop), c)
+            offset = np.arange(len(first)) - np.repeat(np.cumsum(c) - c, c)
+            i, j = by_x[first], by_x[first + 1 + offset]
+            iw = np.maximum(0, np.minimum(b[i, 2], b[j, 2]) - np.maximum(b[i, 0], b[j, 0]))
+            ih = np.maximum(0, np.minimum(b[i, 3], b[j, 3]) - np.maximum(b[i, 1], b[j, 1]))
+            inter = iw * ih
             if method == "union":
-                ratio = inter / (area[j, None] + area[None, :] - inter)
+                ratio = inter / (area[i] + area[j] - inter)
             else:
-                ratio = inter / np.minimum(area[j, None], area[None, :])
-            earlier = np.arange(n)[None, :] < np.arange(s, j.stop)[:, None]
-            keep[j] = ~((ratio > threshold) & earlier).any(axis=1)
+                ratio = inter / np.minimum(area[i], area[j])
+            over = ratio > threshold
+            keep[np.maximum(i[over], j[over])] = False  # the later (lower-scoring) of the two
+            start = stop
     return boxes[keep]
 
 
@@ -220,6 +267,84 @@ def generate_boxes(reg: np.ndarray, prob: np.ndarray, threshold: float,
     return _sort_desc(boxes, 5)
 
 
+def pyramid_level(image: np.ndarray, source: Image.Image | None, height: int, width: int
+                  ) -> tuple[np.ndarray, Image.Image | None]:
+    """One level of PNet's pyramid, ``(height, width, 3)`` float32 normalised pixels, and what
+    the next (smaller) level is to be made from.
+
+    Without ``source``: from ``image`` (the normalised pixels) with TensorFlow's area resize,
+    the package's way. With ``source``, an 8-bit Pillow image of the previous level (the copy
+    itself for the first): Pillow's box filter from that, each level from the one before (a
+    quarter of the work of making each from the copy, and as good for finding faces)."""
+    if source is None:
+        return resize_area(image, height, width), None
+    if (width, height) == source.size:
+        return image, source
+    # reducing_gap: whole blocks averaged first (reduce()), the rest box-filtered
+    small = source.resize((width, height), Image.BOX, reducing_gap=2.0)
+    return (np.asarray(small, np.float32) - np.float32(127.5)) / np.float32(128), small
+
+
+# -- PNet in tiles ------------------------------------------------------------------------------
+#
+# PNet is fully convolutional (conv 3x3, max-pool 2x2 stride 2 with "same" padding, conv 3x3,
+# conv 3x3, 1x1 heads): output (i, j) of a pyramid level sees the 12x12 window whose top-left
+# corner is (2i, 2j). Run on each level's own shape, LiteRT re-plans the graph for every level of
+# every photo, which took longer than the convolutions, and its working memory grows with the
+# level (about 250 MB for 1280x960). So levels are cut into tiles of a few fixed sizes, each run
+# by its own interpreter that never re-plans, and the tiles' outputs are put back together into
+# the level's maps, giving the same numbers as running the whole level:
+#
+# * a tile starts at an even level coordinate, so its pooling pairs the same columns;
+# * a tile's outputs are used only where their window lies inside the tile and the level;
+# * the tile side is odd. A level of odd width has one output more than full windows give: its
+#   last window hangs one pixel over the edge, and "same" padding pools that column alone. The
+#   tile that ends exactly at the level's edge reproduces it (its own last window hangs over its
+#   own edge the same way), and for even widths the last tile starts one pixel later, so that it
+#   stays on even coordinates; its last, overhanging output is not used.
+
+PNET_TILES = (97, 193, 385)
+"""Tile sides for PNet, px (odd; see above). Each level runs in the size that covers it with the
+fewest pixels: on a 1000x750 photo's pyramid the tiles hold 1.3x the levels' pixels (overlaps
+and margins); one size (257) needed 1.8x. LiteRT's working memory for a 385 px tile is about
+40 MB, where the whole 1000x750 level needed 150."""
+
+
+def pnet_outputs(length: int) -> int:
+    """How many PNet outputs a level of ``length`` px has along one axis (``ceil((L - 2) / 2)``
+    after the first pooling, minus 4 for the two 3x3 convolutions)."""
+    return (length - 1) // 2 - 4
+
+
+def tile_origins(length: int, tile: int) -> list[int]:
+    """Even level coordinates (the first may be negative: the level then sits inside the tile)
+    where the tiles covering ``length`` px along one axis start: as few tiles as cover it, spread
+    evenly, consecutive ones overlapping by at least 11 px so that every output window lies
+    wholly in one of them; the last tile ends at the level's edge (odd lengths) or one pixel
+    past it (even lengths)."""
+    last = length - tile + (1 - length % 2)
+    if last <= 0:
+        return [last]
+    gaps = -(-last // (tile - 13))  # spacing <= tile - 13, so <= tile - 11 after rounding to even
+    return [2 * (k * last // (2 * gaps)) for k in range(gaps)] + [last]
+
+
+def _tile_cost(length_h: int, length_w: int, tile: int) -> int:
+    return len(tile_origins(length_h, tile)) * len(tile_origins(length_w, tile)) * tile * tile
+
+
+def _tile_span(origin: int, tile: int, length: int) -> tuple[int, int]:
+    """The outputs ``[lo, hi)`` of a tile starting at ``origin`` that are used (tile indices):
+    those whose window lies inside both the tile and the level, plus the tile's overhanging last
+    output when the tile ends at the level's (odd) edge, where it is the level's own."""
+    lo = max(0, -origin // 2)
+    if origin + tile == length and length % 2:
+        hi = (tile - 11) // 2 + 1
+    else:
+        hi = min((tile - 13) // 2, (length - 12 - origin) // 2) + 1
+    return lo, hi
+
+
 # -- the detector -----------------------------------------------------------------------------
 
 class MTCNNLite:
@@ -234,9 +359,11 @@ class MTCNNLite:
         from .model_files import check_lite
 
         paths = paths or ensure_lite_models()
+        self._pnet_path, self._threads = paths["pnet"], num_threads
         self._nets = {n: LiteModel(paths[n], num_threads) for n in NETS}
         self.sha256 = {n: check_lite(self._nets[n], paths[n], f"MTCNN {n.upper()}", n)
                        for n in NETS}
+        self._tiles: dict[int, tuple[LiteModel, np.ndarray]] = {}  # side -> model, input buffer
         # Output tensors are told apart by their last dimension: 4 = box regression,
         # 10 = landmarks, 2 = [not face, face] probabilities.
         self._order = {}
@@ -249,12 +376,20 @@ class MTCNNLite:
         return {d: outs[i] for d, i in self._order[net].items()}
 
     def detect(self, pixels: np.ndarray, min_face_size: float = 20,
-               thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)) -> np.ndarray:
-        """All faces in ``pixels (H, W, 3)`` uint8 RGB; see the class docstring."""
+               thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+               resample: str = "area") -> np.ndarray:
+        """All faces in ``pixels (H, W, 3)`` uint8 RGB; see the class docstring.
+
+        ``resample``: how the pyramid's levels are made: ``"area"``, TensorFlow's area
+        averaging on the normalised pixels, exactly as the package; or ``"box"``, Pillow's box
+        filter on the 8-bit pixels, each level from the previous one, a sixth of the time (for
+        the copy of a large photo, which the package never sees: the copy is Pillow's
+        already)."""
         empty = np.zeros((0, 16))
         h, w = pixels.shape[:2]
         image = (np.asarray(pixels, np.float32) - np.float32(127.5)) / np.float32(128)
-        boxes = self._pnet(image, min_face_size, thresholds[0])
+        boxes = self._pnet(image, min_face_size, thresholds[0],
+                           pixels if resample == "box" else None)
         if len(boxes) == 0:
             return empty
         boxes = self._rnet(image, boxes, thresholds[1])
@@ -266,15 +401,19 @@ class MTCNNLite:
         boxes[:, [2, 4]] = np.clip(boxes[:, [2, 4]], 0, h - 1)
         return boxes
 
-    def _pnet(self, image: np.ndarray, min_face_size: float, threshold: float) -> np.ndarray:
+    def _pnet(self, image: np.ndarray, min_face_size: float, threshold: float,
+              pixels: np.ndarray | None = None) -> np.ndarray:
+        """PNet over the pyramid; levels from ``pixels`` (uint8) with Pillow when given."""
         h, w = image.shape[:2]
+        source = None if pixels is None else Image.fromarray(np.ascontiguousarray(pixels))
         per_scale = []
         for scale in scale_pyramid(w, h, min_face_size):
             sh, sw = int(h * scale), int(w * scale)  # tf.image.resize truncates float sizes
             if min(sh, sw) < MIN_SIZE:  # PNet's maps would be empty: nothing to find here
                 continue
-            out = self._run("pnet", resize_area(image, sh, sw)[None])
-            found = generate_boxes(out[4][0], out[2][0, :, :, 1], threshold)
+            level, source = pyramid_level(image, source, sh, sw)
+            reg, prob = self.pnet_maps(level)
+            found = generate_boxes(reg, prob, threshold)
             found[:, 1:5] /= scale
             per_scale.append(nms(found, 0.5))
         if not per_scale:
@@ -282,13 +421,55 @@ class MTCNNLite:
         boxes = nms(_sort_desc(np.concatenate(per_scale), 5), 0.7)
         return resize_to_square(boxes)
 
+    def pnet_maps(self, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """PNet on one pyramid level ``(H, W, 3)`` float32 (normalised pixels), run in tiles:
+        box regression ``(h, w, 4)`` and face probability ``(h, w)`` float32, the same as PNet on
+        the whole level (see the notes above :data:`PNET_TILES`)."""
+        lh, lw = level.shape[:2]
+        side = min(PNET_TILES, key=lambda t: _tile_cost(lh, lw, t))
+        model, buf = self._tile_model(side)
+        order = self._order["pnet"]
+        nh, nw = pnet_outputs(lh), pnet_outputs(lw)
+        reg = np.empty((nh, nw, 4), np.float32)
+        prob = np.empty((nh, nw), np.float32)
+        for y0 in tile_origins(lh, side):
+            ylo, yhi = _tile_span(y0, side, lh)
+            for x0 in tile_origins(lw, side):
+                xlo, xhi = _tile_span(x0, side, lw)
+                buf.fill(0)  # outside the level: never used, but kept finite and the same
+                sy, sx = max(y0, 0), max(x0, 0)
+                part = level[sy:y0 + side, sx:x0 + side]
+                buf[0, sy - y0:sy - y0 + part.shape[0], sx - x0:sx - x0 + part.shape[1]] = part
+                outs = model.run(buf)
+                oy, ox = y0 // 2, x0 // 2  # level output index of tile output 0
+                reg[oy + ylo:oy + yhi, ox + xlo:ox + xhi] = outs[order[4]][0, ylo:yhi, xlo:xhi]
+                prob[oy + ylo:oy + yhi, ox + xlo:ox + xhi] = outs[order[2]][0, ylo:yhi, xlo:xhi, 1]
+        return reg, prob
+
+    def _tile_model(self, side: int):
+        if side not in self._tiles:
+            from .tflite import LiteModel
+
+            self._tiles[side] = (LiteModel(self._pnet_path, self._threads),
+                                 np.zeros((1, side, side, 3), np.float32))
+        return self._tiles[side]
+
     def _patches(self, image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
         h, w = image.shape[:2]
         norm = boxes[:, [2, 1, 4, 3]] / np.array([h, w, h, w], np.float64)
         return crop_and_resize(image, norm, size)
 
+    def _classify(self, net: str, image: np.ndarray, boxes: np.ndarray) -> dict[int, np.ndarray]:
+        """RNet or ONet on the patches of ``boxes``, a chunk at a time: a textured photo can
+        send thousands of boxes to RNet, and LiteRT's working memory grows with the batch (and
+        stays at the largest one seen): 2000 patches took over 200 MB at once."""
+        size, chunk = _PATCH_NETS[net]
+        outs = [self._run(net, self._patches(image, boxes[s:s + chunk], size))
+                for s in range(0, len(boxes), chunk)]
+        return {d: np.concatenate([o[d] for o in outs]) for d in outs[0]}
+
     def _rnet(self, image: np.ndarray, boxes: np.ndarray, threshold: float) -> np.ndarray:
-        out = self._run("rnet", self._patches(image, boxes, 24))
+        out = self._classify("rnet", image, boxes)
         boxes = boxes.copy()
         boxes[:, 5] = out[2][:, 1]
         boxes = adjust_boxes(boxes, out[4])
@@ -296,7 +477,7 @@ class MTCNNLite:
         return resize_to_square(nms(_sort_desc(boxes, 5), 0.7))
 
     def _onet(self, image: np.ndarray, boxes: np.ndarray, threshold: float) -> np.ndarray:
-        out = self._run("onet", self._patches(image, boxes, 48))
+        out = self._classify("onet", image, boxes)
         marks = out[10].astype(np.float64)
         bw = boxes[:, 3:4] - boxes[:, 1:2] + 1
         bh = boxes[:, 4:5] - boxes[:, 2:3] + 1

@@ -23,11 +23,15 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from .align import Pipeline, face_crop, pipeline as named_pipeline
-from .detect import DetectedFace, DetectOptions
+from .detect import DetectedFace, DetectOptions, copy_side
 from .errors import FacefinderError, ImageError, ModelDamagedError, NoFaceError, notice
 from .images import Photo, load_photo
 
 Progress = Callable[[str, int, int], None]
+MIN_EARLY_BATCH = 8
+"""Faces the parallel pipeline embeds while it waits for the next photo (fewer wait for more)."""
+PARALLEL_BATCH = 16
+"""Largest FaceNet batch of the parallel pipeline (see :meth:`Engine._process_in_parallel`)."""
 
 
 @dataclass
@@ -61,19 +65,23 @@ class Engine:
 
     def __init__(self, options: DetectOptions = DetectOptions(), batch_size: int = 32,
                  progress: Progress | None = None, backend: str | None = None,
-                 pipeline: str | Pipeline | None = None):
+                 pipeline: str | Pipeline | None = None, workers: int | None = None):
         """``backend``: "lite" (LiteRT), "tf" (full TensorFlow) or None/"auto" (see load()).
         ``pipeline``: how boxes become embeddings (a name from
-        :data:`~facefinder.core.align.PIPELINES`; None: the default)."""
+        :data:`~facefinder.core.align.PIPELINES`; None: the default). ``workers``: photo
+        workers for :meth:`process_paths` (None: one per core, see
+        :func:`~facefinder.core.workers.default_workers`; 1: one photo at a time)."""
         self.backend = backend
         self.pipeline: Pipeline = (pipeline if isinstance(pipeline, Pipeline)
                                    else named_pipeline(pipeline))
+        self.workers = workers
         self.options = options
         self.batch_size = batch_size
         self._progress = progress
         self._detector = None
         self._facenet = None
         self._judged_by = ""
+        self._photo_detectors: list = []  # one per photo worker, made on first use
         self._lock = threading.Lock()
         self.max_pending_photos = 16
         self.max_pending_seconds = 1.5
@@ -159,11 +167,12 @@ class Engine:
         self.load()
         return self._detector.detect(photo, self.options)
 
-    def embed(self, tensors: np.ndarray) -> np.ndarray:
-        """(N, 160, 160, 3) prewhitened float32 -> (N, 128) unit-norm float32, in batches."""
+    def embed(self, tensors: np.ndarray, batch: int | None = None) -> np.ndarray:
+        """(N, 160, 160, 3) prewhitened float32 -> (N, 128) unit-norm float32, in batches of
+        ``batch`` (default :attr:`batch_size`)."""
         self.load()
-        out = [self._facenet.embed(tensors[i:i + self.batch_size])
-               for i in range(0, len(tensors), self.batch_size)]
+        batch = batch or self.batch_size
+        out = [self._facenet.embed(tensors[i:i + batch]) for i in range(0, len(tensors), batch)]
         if not out:
             return np.zeros((0, 128), np.float32)
         emb = np.concatenate(out)
@@ -185,12 +194,13 @@ class Engine:
         crop = self.pipeline.crop
         return np.stack([photo.face_tensor(_int_box(f.box), crop, f.landmarks) for f in faces])
 
-    def embed_faces(self, tensors: np.ndarray) -> np.ndarray:
+    def embed_faces(self, tensors: np.ndarray, batch: int | None = None) -> np.ndarray:
         """Embeddings of face crops from :meth:`face_tensors`: :meth:`embed`, or with a flipping
         pipeline the normalized mean of each crop's and its mirror image's embeddings."""
         if not self.pipeline.flip or not len(tensors):
-            return self.embed(tensors)
-        e = self.embed(tensors) + self.embed(np.ascontiguousarray(tensors[:, :, ::-1]))
+            return self.embed(tensors, batch)
+        e = (self.embed(tensors, batch)
+             + self.embed(np.ascontiguousarray(tensors[:, :, ::-1]), batch))
         return (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32)
 
     def faces_in_photo(self, photo: Photo) -> list[Face]:
@@ -224,11 +234,19 @@ class Engine:
     # -- many photos --------------------------------------------------------------------------
     def process_paths(self, paths: Iterable[str], should_stop: Callable[[], bool] = lambda: False,
                       prefetch: int = 2) -> Iterator[PhotoResult]:
-        """Yield one :class:`PhotoResult` per path, in order. Decoding runs ahead on a helper
-        thread; faces are embedded in batches across photos. Unreadable files yield a result
-        with ``error`` set. Stops early (after the current batch) when ``should_stop()``."""
+        """Yield one :class:`PhotoResult` per path, in order. Photos are decoded, searched and
+        cropped by several worker threads at once (:mod:`~facefinder.core.workers`; with one
+        worker, or on the tf backend, decoding runs ahead on a helper thread and the rest one
+        photo at a time); faces are embedded in batches across photos. Unreadable files yield a
+        result with ``error`` set. Stops early (after the current batch) when ``should_stop()``."""
         self.load()
         paths = list(paths)
+        from .workers import default_workers
+
+        workers = self.workers or default_workers()
+        if workers > 1 and self.backend == "lite":
+            yield from self._process_in_parallel(paths, should_stop, workers, prefetch)
+            return
         pending: deque[tuple[PhotoResult, list[DetectedFace], np.ndarray]] = deque()
         queued_faces = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefinder-decode") as pool:
@@ -275,10 +293,50 @@ class Engine:
             if pending and not should_stop():
                 yield from self._flush(pending)
 
-    def _flush(self, pending: deque) -> Iterator[PhotoResult]:
+    def _process_in_parallel(self, paths: list[str], should_stop: Callable[[], bool],
+                             workers: int, prefetch: int) -> Iterator[PhotoResult]:
+        from .detect import Detector
+        from .workers import analyse_in_parallel
+
+        while len(self._photo_detectors) < workers:
+            # One LiteRT thread each: the workers are the parallelism (LiteRT's own threads scale
+            # poorly on PNet's small tiles and RNet's small batches).
+            self._photo_detectors.append(Detector(self.backend, num_threads=1))
+        # FaceNet's working memory grows with its batch (about 100 MB at 32 faces), and past 16
+        # faces a batch is no faster per face on one core: with the workers' photos in memory
+        # too, the batches here stay at 16.
+        chunk = min(self.batch_size, PARALLEL_BATCH)
+        pending: deque[tuple[PhotoResult, list[DetectedFace], np.ndarray]] = deque()
+        queued_faces = 0
+        for item in analyse_in_parallel(paths, self._photo_detectors[:workers], self.options,
+                                        self.face_tensors, should_stop, ahead=prefetch):
+            if item is None:
+                # The next photo is not ready: embed what is waiting rather than wait too
+                # (FaceNet lets go of the GIL, so the workers keep going meanwhile), once there
+                # are enough faces for a batch to pay (one at a time costs 15% more per face).
+                if queued_faces >= MIN_EARLY_BATCH:
+                    yield from self._flush(pending, chunk)
+                    queued_faces = 0
+                continue
+            if not pending:
+                oldest = time.monotonic()
+            pending.append((item.result, item.detected, item.tensors))
+            queued_faces += len(item.detected)
+            if (queued_faces >= chunk or len(pending) >= self.max_pending_photos
+                    or time.monotonic() - oldest > self.max_pending_seconds):
+                yield from self._flush(pending, chunk)
+                queued_faces = 0
+        if pending and not should_stop():
+            yield from self._flush(pending, chunk)
+
+    def _flush(self, pending: deque, chunk: int | None = None) -> Iterator[PhotoResult]:
+        """Embed the faces of ``pending`` photos (``chunk`` faces per FaceNet run, default
+        ``batch_size``) and yield the photos' results."""
         tensors = [t for _, _, t in pending if len(t)]
-        embeddings = (self.embed_faces(np.concatenate(tensors)) if tensors
-                      else np.zeros((0, 128)))
+        if not tensors:
+            embeddings = np.zeros((0, 128), np.float32)
+        else:
+            embeddings = self.embed_faces(np.concatenate(tensors), chunk)
         offset = 0
         while pending:
             result, detected, t = pending.popleft()
@@ -329,10 +387,13 @@ def _judged_by(backend: str, net, detector) -> str:
 
 
 def _decode_for_detection(path: str, options: DetectOptions) -> tuple[Photo, np.ndarray, float]:
-    # Large JPEGs are decoded at a DCT scale still bigger than the detection copy (4x faster
-    # for a 12 Mpx photo); faces too small to crop from it are cropped from a full decode.
-    photo = load_photo(path, max_side_hint=options.detect_size or None)
-    pixels, scale = photo.detection_copy(options.detect_size)
+    # Decoded whole, once, and the detection copy made from that. A DCT-scaled decode (1/2) is
+    # only a fifth cheaper for a 12 Mpx JPEG (reading the entropy-coded data costs the same at
+    # any scale), and any face under about 280 px then needs a full decode as well for its crop
+    # (most photos of people have one): measured on camera-size photos with 1-4 faces, decoding
+    # whole at once took 85 ms a photo where reduced-then-full took 140.
+    photo = load_photo(path)
+    pixels, scale = photo.detection_copy(copy_side(options, photo.width, photo.height))
     return photo, pixels, scale
 
 

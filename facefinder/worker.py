@@ -64,6 +64,14 @@ core generator of progress objects (the last ones may carry ``summary``). A new 
 NEEDS_ENGINE = {"index", "refresh"}
 
 
+def command() -> list[str]:
+    """The command line that starts a worker: the packaged app's own executable with
+    ``--worker`` (packaging/entry.py), else this Python with ``-m facefinder.worker``."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--worker"]
+    return [sys.executable, "-u", "-m", "facefinder.worker"]
+
+
 # -- the wire format ---------------------------------------------------------------------------
 def to_wire(value: Any) -> Any:
     """Dataclasses, tuples, paths and numpy scalars as JSON-ready values (recursively)."""

@@ -120,6 +120,7 @@ class ServiceClient(QObject):
             self.modelReady.emit()
 
     def _model_problem(self, exc: BaseException) -> None:
+        self._maybe_ready()  # a search of a bad photo may have loaded the model first
         if isinstance(exc, WeightsMissing):
             self.weightsMissing.emit()
         elif not self.models.loaded and not isinstance(exc, Cancelled):

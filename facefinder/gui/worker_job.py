@@ -49,11 +49,11 @@ class WorkerResult:
 
 
 def worker_command() -> tuple[str, list[str]]:
-    """The program and arguments that start a worker: the packaged app's own executable with
-    ``--worker`` (packaging/entry.py), else this Python with ``-m facefinder.worker``."""
-    if getattr(sys, "frozen", False):
-        return sys.executable, ["--worker"]
-    return sys.executable, ["-u", "-m", "facefinder.worker"]
+    """The program and arguments that start a worker (see :func:`facefinder.worker.command`)."""
+    from ..worker import command
+
+    program, *args = command()
+    return program, args
 
 
 def worker_environment(extra: dict[str, str] | None = None) -> QProcessEnvironment:

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, \
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, \
     QRect, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListView, \

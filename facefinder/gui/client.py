@@ -20,13 +20,16 @@ from PySide6.QtGui import QImage
 
 from . import messages
 from .jobs import IO, LIBRARY, MODEL, Cancelled, Job, JobRunner
-from .service import Libraries, Models, WeightsMissing, face_thumbnail
+from .service import Libraries, Models, WeightsMissing, face_thumbnails
 from .worker_job import WorkerJob
 
 log = logging.getLogger(__name__)
 
 STRIP_SIZE = 64
 """Side of the face crops sent with indexing progress, in pixels."""
+CROP_INTERVAL = 0.3
+"""Seconds between two batches of progress crops: the strip shows the latest faces, not every
+face, and the photos are decoded again for it in this process, beside the worker."""
 
 
 @dataclass
@@ -93,6 +96,7 @@ class ServiceClient(QObject):
         self.requests: dict[int, IndexRequest] = {}
         self.errors: dict[int, BaseException] = {}
         self._crops_busy = False
+        self._last_crops = 0.0
         self._pending_faces: list = []
         self._last_progress = None
         self._closed = False
@@ -263,19 +267,29 @@ class ServiceClient(QObject):
             self._make_crops(req)
 
     def _make_crops(self, req: int) -> None:
-        """Crop the newest faces on the io lane, one batch at a time (older ones are skipped
-        when photos come faster than crops), and send them with the latest progress."""
+        """Crop the newest faces on the io lane, one batch at a time and at most one batch per
+        :data:`CROP_INTERVAL` (older faces are skipped when photos come faster), and send them
+        with the latest progress."""
         if self._crops_busy or not self._pending_faces or self._closed:
+            return
+        wait = self._last_crops + CROP_INTERVAL - time.monotonic()
+        if wait > 0:
+            self._crops_busy = True
+            QTimer.singleShot(int(wait * 1000) + 1, lambda: self._crops_due(req))
             return
         faces, self._pending_faces = self._pending_faces, []
         self._crops_busy = True
+        self._last_crops = time.monotonic()
 
         def crops() -> list[QImage]:
-            out = []
+            by_photo: dict[str, list] = {}
             for path, box in faces:
+                by_photo.setdefault(path, []).append(box)
+            out = []
+            for path, boxes in by_photo.items():
                 try:
-                    out.append(face_thumbnail(path, box, STRIP_SIZE))
-                except Exception:
+                    out += face_thumbnails(path, boxes, STRIP_SIZE)
+                except Exception:  # moved or unreadable since: no crop, no harm
                     pass
             return out
 
@@ -289,6 +303,11 @@ class ServiceClient(QObject):
         job = self.runner.run(crops, lane=IO, priority=1, name="progress crops")
         job.done.connect(arrived)
         job.failed.connect(lambda _e: setattr(self, "_crops_busy", False))
+
+    def _crops_due(self, req: int) -> None:
+        self._crops_busy = False
+        if req == self.index_job:
+            self._make_crops(req)
 
     def _index_done(self, req: int, request: IndexRequest, result) -> None:
         """The worker finished: group the new faces and read the stats on the library lane

@@ -291,7 +291,8 @@ def main(args) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}"
                    f" {_cpu_name()}".strip(),
         "python": platform.python_version(),
-        "command": "facefinder bench" + (" --quick" if quick else ""),
+        "command": "facefinder bench" + (" --quick" if quick else "")
+                   + (f" --only {args.only}" if args.only else ""),
     }
     with tempfile.TemporaryDirectory(prefix="facefinder-bench-") as tmp:
         work = Path(tmp)

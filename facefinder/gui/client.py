@@ -93,6 +93,8 @@ class ServiceClient(QObject):
         self._announced = False
         self.index_job: int | None = None
         self.worker: WorkerJob | None = None
+        """The indexing or refresh job's worker while one runs."""
+        self._workers: set[WorkerJob] = set()
         self.requests: dict[int, IndexRequest] = {}
         self.errors: dict[int, BaseException] = {}
         self._crops_busy = False
@@ -247,14 +249,29 @@ class ServiceClient(QObject):
             params = {"folder": request.folder, "recursive": request.recursive,
                       "min_face": request.min_face,
                       "extensions": sorted(request.extensions) if request.extensions else None}
-        worker = WorkerJob("index" if request.folder else "refresh", request.library, params,
-                           env=self.worker_env)
-        self.runner.adopt(worker)
+        worker = self.start_worker_job("index" if request.folder else "refresh",
+                                       request.library, params, start=False)
         self.worker = worker
         worker.progress.connect(lambda p: self._index_progress(req, p))
         worker.done.connect(lambda r: self._index_done(req, request, r))
         worker.failed.connect(lambda exc: self._index_failed(req, request, exc))
         worker.start()
+
+    def start_worker_job(self, job: str, library: str, params: dict | None = None,
+                         start: bool = True) -> WorkerJob:
+        """Run any long core job of :data:`facefinder.worker.JOBS` (a library upgrade, say) in
+        a worker process; connect to the returned job's ``progress`` / ``done`` (a
+        :class:`~facefinder.gui.worker_job.WorkerResult`) / ``failed`` (an exception; a
+        :class:`~facefinder.gui.messages.WorkerCrashed` when the process died). Closing the
+        app (:meth:`shutdown`) cancels it and waits for its commit. ``start=False``: connect
+        first, then call its ``start()``."""
+        worker = WorkerJob(job, library, params, env=self.worker_env)
+        self.runner.adopt(worker)
+        self._workers.add(worker)
+        worker.finished.connect(lambda: self._workers.discard(worker))
+        if start:
+            worker.start()
+        return worker
 
     def _index_progress(self, req: int, progress) -> None:
         if getattr(progress, "stage", "") == "status":
@@ -369,11 +386,13 @@ class ServiceClient(QObject):
         self._closed = True
         deadline = time.monotonic() + timeout_ms / 1000
         ok = True
-        worker = self.worker
-        if worker is not None:
-            self.cancel_index()
-            if not worker.wait(max(1000, timeout_ms - 5000)):
-                log.error("the worker did not stop in time; ending it")
+        self.cancel_index()
+        for worker in list(self._workers):
+            worker.cancel()
+        for worker in list(self._workers):
+            left = int((deadline - time.monotonic()) * 1000) - 5000
+            if not worker.wait(max(1000, left)):
+                log.error("the %s worker did not stop in time; ending it", worker.name)
                 worker.kill()
                 worker.wait(5000)
                 ok = False
@@ -389,5 +408,5 @@ class ServiceClient(QObject):
     @property
     def finished(self) -> bool:
         """True once :meth:`shutdown` has ended every thread and worker process."""
-        return self._closed and self.runner.closed and (
-            self.worker is None or not self.worker.running)
+        return self._closed and self.runner.closed and not any(
+            w.running for w in self._workers)

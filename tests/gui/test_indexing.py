@@ -256,3 +256,28 @@ def test_escape_stops_indexing(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.client.indexDone, timeout=JOB_TIMEOUT) as blocker:
         window.cancel_action.trigger()  # Esc
     assert blocker.args[1].cancelled and not window.client.indexing
+
+
+def test_the_wizard_offers_to_resume_after_a_crash(qtbot, window, tmp_path):
+    folder = big_folder(tmp_path, per_person=3)
+    n = len(list(folder.rglob("*.jpg")))
+    wizard = _wizard_to_progress(qtbot, window, folder)
+
+    def on_progress(req, p, crops):
+        if p.stage == "indexing" and p.done >= 3 and window.client.worker is not None:
+            window.client.worker.kill()
+
+    window.client.indexProgress.connect(on_progress)
+    with qtbot.waitSignal(window.client.indexFailed, timeout=JOB_TIMEOUT):
+        wizard.next()
+    window.client.indexProgress.disconnect(on_progress)
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.summary_page, timeout=5_000)
+    page = wizard.summary_page
+    assert "stopped unexpectedly" in page.text.text() and page.resume.isVisible()
+    committed = len(_committed("default"))
+    with qtbot.waitSignal(window.client.indexDone, timeout=JOB_TIMEOUT) as blocker:
+        page.resume.click()
+    assert blocker.args[1].processed == n - committed
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.summary_page, timeout=5_000)
+    assert not page.resume.isVisible() and "Faces found" in page.text.text()
+    assert len(_committed("default")) == n

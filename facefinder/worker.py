@@ -13,6 +13,14 @@ app, the same executable with ``--worker``) and talks to it over its standard st
   written there: anything a library prints goes to stderr.
 * **stderr**: log lines; the app keeps the last ones to explain a crash.
 
+The ``serve`` job is different: a long-lived model server for the app's searches and compares.
+After its job line, each stdin line is a request, ``{"op": "faces", "path": ...}``, answered by
+one stdout line: ``{"type": "faces", "width", "height", "faces": [{"box", "confidence",
+"landmarks", "embedding"}]}`` (largest face first; the embedding's 128 float32 values survive
+JSON exactly) or ``{"type": "error", ...}``. End of input ends it. The app's own process then
+never runs MTCNN or FaceNet: their numpy preprocessing holds the GIL for a few hundred ms on a
+camera photo, which would freeze the window.
+
 A job stops after the current batch when cancelled: what was processed is committed and the index
 saved, then ``done`` comes with ``summary.cancelled`` set. A killed worker loses only the photos in
 flight (see :mod:`facefinder.core.scan`): the library stays consistent and the next run resumes.
@@ -181,6 +189,39 @@ def run_job(spec: dict, out: _Out, should_stop: Callable[[], bool]) -> int:
         return 1
 
 
+def serve(spec: dict, out: _Out) -> int:
+    """The model server: answer ``faces`` requests from stdin until it ends (see the module
+    docstring)."""
+    from .core.errors import FacefinderError
+
+    try:
+        engine = _load_engine(dict(spec.get("params") or {}), out)
+    except Exception as exc:
+        out.send("error", error=type(exc).__name__, message=str(exc) or type(exc).__name__)
+        return 1
+    out.send("ready", backend=engine.backend, fingerprint=engine.fingerprint)
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+        except ValueError:
+            continue
+        if request.get("op") != "faces":
+            out.send("error", error="ValueError", message=f"unknown request {line[:80]!r}")
+            continue
+        try:
+            photo, faces = engine.faces_in_file(request["path"])
+        except Exception as exc:
+            if not isinstance(exc, FacefinderError):
+                log.exception("faces of %r failed", request.get("path"))
+            out.send("error", error=type(exc).__name__, message=str(exc) or type(exc).__name__)
+            continue
+        out.send("faces", width=photo.width, height=photo.height, faces=[
+            {"box": [int(v) for v in f.box], "confidence": float(f.confidence),
+             "landmarks": f.landmarks.tolist(), "embedding": f.embedding.tolist()}
+            for f in faces])
+    return 0
+
+
 def _watch_stdin(stop: threading.Event) -> None:
     """Control messages after the job line; end of input means the app is gone: stop too."""
     for line in sys.stdin:
@@ -217,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         out.send("error", error="ValueError", message="the job line is not JSON")
         return 2
+    if spec.get("job") == "serve":
+        return serve(spec, out)
     threading.Thread(target=_watch_stdin, args=(stop,), name="facefinder-stdin",
                      daemon=True).start()
     return run_job(spec, out, stop.is_set)

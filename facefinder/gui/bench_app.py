@@ -5,8 +5,9 @@ a fresh process: a :class:`~facefinder.gui.client.ServiceClient` loads the face 
 window does at start; not timed), then ``index(LIBRARY, FOLDER)`` is timed until ``indexDone``,
 which includes starting the worker process and its model load, as the CLI's time includes its
 start-up. Meanwhile a 10 ms timer measures the GUI thread's waits (see
-:mod:`facefinder.gui.heartbeat`) and every 50 ms the resident memory of this process and of its
-worker is summed; the peak of that sum is "all processes together". ``--burn N`` runs N
+:mod:`facefinder.gui.heartbeat`) and every 50 ms the resident memory of this process, its
+indexing worker and its model server (for searches) is summed; the peak of that sum is "all
+processes together". ``--burn N`` runs N
 CPU-burning programs during the job (another program loading the machine). Prints one JSON
 object.
 """
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     beat = Heartbeat()
-    mem = {"peak_sum_kib": 0, "app_hwm_kib": 0, "worker_hwm_kib": 0}
+    mem = {"peak_sum_kib": 0, "app_hwm_kib": 0, "worker_hwm_kib": 0, "server_hwm_kib": 0}
     workers: set[int] = set()
 
     def sample() -> None:
@@ -73,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
             workers.add(w.pid)
             total += _status_kib(w.pid, "VmRSS")
             mem["worker_hwm_kib"] = max(mem["worker_hwm_kib"], _status_kib(w.pid, "VmHWM"))
+        server = client.models.server.proc  # the model server (searches): it lives on
+        if server is not None:
+            total += _status_kib(server.pid, "VmRSS")
+            mem["server_hwm_kib"] = max(mem["server_hwm_kib"],
+                                        _status_kib(server.pid, "VmHWM"))
         mem["peak_sum_kib"] = max(mem["peak_sum_kib"], total)
 
     sampler = QTimer()
@@ -117,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_mib_all_processes": round(mem["peak_sum_kib"] / 1024),
         "peak_mib_app": round(mem["app_hwm_kib"] / 1024),
         "peak_mib_worker": round(mem["worker_hwm_kib"] / 1024),
+        "peak_mib_model_server": round(mem["server_hwm_kib"] / 1024),
     }))
     return 0
 

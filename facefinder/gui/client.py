@@ -135,7 +135,7 @@ class ServiceClient(QObject):
     def load(self) -> None:
         """Load the models (once) and emit ``modelReady`` (again, when already loaded)."""
         again = self._announced
-        job = self._model_job(lambda say: self.models.get_engine(say), name="load")
+        job = self._model_job(lambda say: self.models.ensure(say), name="load")
         if again:
             job.done.connect(lambda _r: self.modelReady.emit())
 
@@ -232,7 +232,7 @@ class ServiceClient(QObject):
         self._pending_faces, self._last_progress = [], None
         # The weights are checked (and the model loaded, as the window does anyway) here
         # first: the worker never downloads them, and a missing model is asked about once.
-        job = self._model_job(lambda say: self.models.get_engine(say), name="load")
+        job = self._model_job(lambda say: self.models.ensure(say), name="load")
         job.done.connect(lambda _r: self._launch(req, request))
         job.failed.connect(lambda exc: self._index_failed(req, request, exc))
         return req
@@ -398,7 +398,7 @@ class ServiceClient(QObject):
                 ok = False
         self.runner.clear(IO)
         self.runner.run(self.libraries.close, lane=LIBRARY, name="close libraries")
-        self.runner.run(self.models.forget, lane=MODEL, name="forget")
+        self.runner.run(self.models.close, lane=MODEL, name="end the model server")
         ok = self.runner.shutdown(max(1.0, deadline - time.monotonic())) and ok
         if not ok:
             log.error("background work did not stop in %d ms", timeout_ms)

@@ -4,15 +4,17 @@ Nothing here touches a widget or emits a signal: :class:`~facefinder.gui.client.
 runs these functions as :class:`~facefinder.gui.jobs.Job` objects and turns their results and
 exceptions into its signals. State lives in two holders, each used from one lane only:
 
-* :class:`Models` (the ``model`` lane): the :class:`~facefinder.core.pipeline.Engine`, created
-  there lazily, and the last query photo's faces;
+* :class:`Models` (the ``model`` lane): the model server process, started there lazily, and the
+  last query photo's faces;
 * :class:`Libraries` (the ``library`` lane): the open :class:`~facefinder.core.library.Library`
   objects. Long jobs (indexing, refresh) write the library from the worker process; these
   ``Library`` objects notice its commits and bring their index in step before searching.
 
-The query photo is embedded on the model lane at the core's batch size: LiteRT releases the GIL
-while it computes (measured: a 10 ms timer on another thread kept ticking within 13 ms during
-batch-32 FaceNet calls of 1.2 s).
+The face model itself runs in a long-lived model server process (:class:`ModelServer`), which
+the model lane talks to over pipes: LiteRT releases the GIL while it computes (a 10 ms timer on
+another thread kept ticking within 13 ms during batch-32 FaceNet calls of 1.2 s), but MTCNN's
+numpy preprocessing of a camera photo holds it for 200-330 ms, measured, which in this process
+would freeze the window.
 """
 
 from __future__ import annotations
@@ -118,23 +120,110 @@ class WeightsMissing(Exception):
 
 
 # -- the model lane --------------------------------------------------------------------------------
-class Models:
-    """The face model and the last query, used from the model lane only."""
+class ModelServer:
+    """The model server process (``facefinder.worker``'s ``serve`` job), driven from the model
+    lane's thread with plain pipes: one request out, one answer back. MTCNN and FaceNet run
+    there, never in the app's process (their numpy preprocessing holds the GIL for a few hundred
+    ms on a camera photo, which would freeze the window). A server that died is started again
+    by the next request."""
 
     def __init__(self) -> None:
-        self.engine = None
+        self.proc = None
+        self.backend = ""
+
+    def start(self, say: Callable[[str], None]) -> None:
+        import json
+        import subprocess
+
+        from ..worker import command
+        from .messages import WorkerCrashed, exception_from_wire
+        from .worker_job import worker_environment
+
+        env = worker_environment()
+        self.proc = subprocess.Popen(
+            command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True,
+            encoding="ascii", env={k: env.value(k) for k in env.keys()})
+        self.proc.stdin.write(json.dumps({"job": "serve"}) + "\n")
+        self.proc.stdin.flush()
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                code = self.proc.wait()
+                self.proc = None
+                raise WorkerCrashed("face model", code)
+            m = json.loads(line)
+            if m.get("type") == "status":
+                say(m["message"] + ("…" if not m["message"].endswith(("…", ".")) else ""))
+            elif m.get("type") == "ready":
+                self.backend = m.get("backend", "")
+                return
+            elif m.get("type") == "error":
+                self.stop()
+                raise exception_from_wire(m.get("error", ""), m.get("message", ""))
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def faces(self, path: str) -> tuple[int, int, list]:
+        """``(width, height, faces)`` of a photo, largest face first, each a
+        :class:`~facefinder.core.pipeline.Face`. Raises what the engine raised (ImageError...),
+        or :class:`~facefinder.gui.messages.WorkerCrashed` when the server died."""
+        import json
+
+        import numpy as np
+
+        from ..core.pipeline import Face
+        from .messages import WorkerCrashed, exception_from_wire
+
+        try:
+            self.proc.stdin.write(json.dumps({"op": "faces", "path": path}) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        except (OSError, ValueError):
+            line = ""
+        if not line:
+            code = self.proc.wait()
+            self.proc = None
+            raise WorkerCrashed("face model", code)
+        m = json.loads(line)
+        if m.get("type") == "error":
+            raise exception_from_wire(m.get("error", ""), m.get("message", ""))
+        faces = [Face(tuple(f["box"]), f["confidence"], np.asarray(f["landmarks"], np.float32),
+                      np.asarray(f["embedding"], np.float32)) for f in m["faces"]]
+        return m["width"], m["height"], faces
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the server: end of input, then a kill if it does not go."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.close()
+            proc.wait(timeout)
+        except Exception:
+            proc.kill()
+            proc.wait()
+
+
+class Models:
+    """The face model (in its server process) and the last query, used from the model lane."""
+
+    def __init__(self) -> None:
+        self.server = ModelServer()
         self.weights_ok = False
         self._query: Query | None = None
 
     @property
     def loaded(self) -> bool:
-        return self.engine is not None and self.engine.loaded
+        return self.server.running
 
-    def get_engine(self, say: Callable[[str], None] = lambda _s: None):
-        """The loaded engine, loading it on first use; raises :class:`WeightsMissing` when the
-        weights are not cached (never downloads without asking)."""
-        if self.loaded:
-            return self.engine
+    def ensure(self, say: Callable[[str], None] = lambda _s: None) -> ModelServer:
+        """The running model server, starting it (and so loading the model) on first use;
+        raises :class:`WeightsMissing` when the weights are not cached (never downloads without
+        asking)."""
+        if self.server.running:
+            return self.server
         if not self.weights_ok:
             from ..core import weights
 
@@ -144,18 +233,27 @@ class Models:
                     "ModelService", "The face model is not downloaded yet."))
             self.weights_ok = True
         say(QCoreApplication.translate("ModelService", "Loading face model…"))
-        from ..core.pipeline import Engine
-
-        engine = Engine(progress=lambda message, done, total: say(
-            message + ("…" if not message.endswith(("…", ".")) else "")))
-        engine.load()
-        self.engine = engine
+        self.server.start(say)
         say(QCoreApplication.translate("ModelService", "Face model ready."))
-        return engine
+        return self.server
+
+
+    def _faces(self, path: str) -> tuple[int, int, list]:
+        server = self.ensure()
+        try:
+            return server.faces(path)
+        except Exception as exc:
+            from .messages import WorkerCrashed
+
+            if not isinstance(exc, WorkerCrashed):
+                raise
+        return self.ensure().faces(path)  # the server died: once more with a new one
 
     def query(self, path: str) -> Query:
         """The faces of a query photo (remembered: picking another face, or another ``k``, does
-        not run the detector again)."""
+        not run the detector again) and the photo, decoded here for showing."""
+        from ..core.images import load_photo
+
         try:
             st = os.stat(path)
             key = (path, st.st_size, st.st_mtime_ns)
@@ -163,32 +261,32 @@ class Models:
             key = (path, None, None)
         if self._query is not None and self._query.key == key:
             return self._query
-        engine = self.get_engine()
-        photo, faces = engine.faces_in_file(path)
-        longest = max(photo.width, photo.height)
+        width, height, faces = self._faces(path)
+        photo = load_photo(path, max_side_hint=MAX_QUERY_SIDE)
+        longest = max(width, height)
         scale = min(1.0, MAX_QUERY_SIDE / longest) if longest else 1.0
-        # The photo may have been decoded at a reduced size; show what was decoded.
-        shown = photo.image if scale == 1.0 else photo.image.resize(
-            (max(1, round(photo.width * scale)), max(1, round(photo.height * scale))))
-        self._query = Query(key, path, photo.width, photo.height, faces, pil_to_qimage(shown),
-                            scale)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        shown = photo.image if photo.image.size == size else photo.image.resize(size)
+        self._query = Query(key, path, width, height, faces, pil_to_qimage(shown), scale)
         return self._query
 
     def compare(self, a: str, b: str) -> tuple[float, QImage, QImage]:
         """The distance between the largest faces of two photos and both aligned crops. An
         exception carries ``which``: 0 or 1, the photo at fault (-1: neither)."""
         from ..core.align import face_crop
+        from ..core.images import load_photo
         from ..core.pipeline import distance
 
-        engine = self.get_engine()
         found = []
         for which, path in enumerate((a, b)):
             try:
-                photo, faces, i = engine.query_face(path)
+                _, _, faces = self._faces(path)
+                if not faces:
+                    raise NoFaceError(f"{path}: no face found in this photo")
+                found.append((load_photo(path), faces[0]))
             except Exception as exc:
                 exc.which = which
                 raise
-            found.append((photo, faces[i]))
         d = distance(found[0][1].embedding, found[1][1].embedding)
         crops = [pil_to_qimage(face_crop(photo.image, face.box, size=160))
                  for photo, face in found]
@@ -196,6 +294,11 @@ class Models:
 
     def forget(self) -> None:
         self._query = None
+
+    def close(self) -> None:
+        """Forget the query and end the model server (the app is closing)."""
+        self._query = None
+        self.server.stop()
 
 
 # -- the library lane ------------------------------------------------------------------------------

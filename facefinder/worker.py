@@ -199,6 +199,13 @@ def serve(spec: dict, out: _Out) -> int:
     except Exception as exc:
         out.send("error", error=type(exc).__name__, message=str(exc) or type(exc).__name__)
         return 1
+    if engine.backend == "lite":
+        # Plan FaceNet for one face now (a few hundred ms at a new batch shape), not during
+        # the first search. (Not on TensorFlow: embedding before the first detection there
+        # crashed TF in a later PNet conv2d.)
+        import numpy as np
+
+        engine.embed(np.zeros((1, 160, 160, 3), np.float32))
     out.send("ready", backend=engine.backend, fingerprint=engine.fingerprint)
     for line in sys.stdin:
         try:

@@ -1,4 +1,5 @@
-"""The worker process: runs one long core job (indexing, refresh, ...) away from the app's window.
+"""The worker process: runs one long core job (indexing, refresh, ...) away from the app's window,
+or serves the app's searches with the face model (the ``serve`` job).
 
 The desktop app starts it for every long job (``python -m facefinder.worker``; in the packaged
 app, the same executable with ``--worker``) and talks to it over its standard streams:

@@ -80,3 +80,32 @@ def test_worker_reports_errors_by_class(tmp_path):
     assert proc.wait(60) == 1 and time.monotonic() - t0 < 60
     assert lines[-1]["type"] == "error" and lines[-1]["error"] == "FacefinderError"
     assert "not a folder" in lines[-1]["message"]
+
+
+def test_model_server_answers_faces_exactly_as_the_engine(tmp_path, engine):
+    import numpy as np
+
+    from conftest import HOPKINS_1
+
+    proc = _start(tmp_path / "data")
+    _send(proc, {"job": "serve"})
+    lines = iter(proc.stdout)
+    m = json.loads(next(lines))
+    while m["type"] != "ready":
+        assert m["type"] in ("hello", "status"), m
+        m = json.loads(next(lines))
+    _send(proc, {"op": "faces", "path": str(HOPKINS_1)})
+    answer = json.loads(next(lines))
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    _send(proc, {"op": "faces", "path": str(text)})
+    error = json.loads(next(lines))
+    proc.stdin.close()  # end of input ends the server
+    assert proc.wait(60) == 0
+    photo, faces = engine.faces_in_file(HOPKINS_1)
+    assert answer["type"] == "faces" and (answer["width"], answer["height"]) == \
+        (photo.width, photo.height)
+    assert [f["box"] for f in answer["faces"]] == [list(f.box) for f in faces]
+    got = np.asarray(answer["faces"][0]["embedding"], np.float32)
+    assert np.array_equal(got, faces[0].embedding)  # float32 survives JSON exactly
+    assert error["type"] == "error" and error["error"] == "ImageError"

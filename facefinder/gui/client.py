@@ -232,7 +232,8 @@ class ServiceClient(QObject):
         self._pending_faces, self._last_progress = [], None
         # The weights are checked (and the model loaded, as the window does anyway) here
         # first: the worker never downloads them, and a missing model is asked about once.
-        job = self._model_job(lambda say: self.models.ensure(say), name="load")
+        job = self._model_job(lambda say: (self.models.ensure(say), _warm_imports()),
+                              name="load")
         job.done.connect(lambda _r: self._launch(req, request))
         job.failed.connect(lambda exc: self._index_failed(req, request, exc))
         return req
@@ -410,3 +411,9 @@ class ServiceClient(QObject):
         """True once :meth:`shutdown` has ended every thread and worker process."""
         return self._closed and self.runner.closed and not any(
             w.running for w in self._workers)
+
+
+def _warm_imports() -> None:
+    """Import what rebuilding the worker's messages needs, here on a lane: done first on the
+    GUI thread, the import of the core's scan/pipeline modules held it for ~150 ms."""
+    from ..core import scan  # noqa: F401

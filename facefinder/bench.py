@@ -5,6 +5,11 @@
            camera-like photos composed from real faces (so the right answer is known), with the
            peak memory of all its processes, against the single pipeline it replaced, and the
            app's indexing of the same photos (see :mod:`facefinder.bench_index`);
+- app:     the CLI's indexing and the app's own path on the same photos, without index's
+           baseline (``ServiceClient.index`` -> ``indexDone``, offscreen: the worker process
+           included): its rate against the CLI's, the GUI thread's worst wait and the peak
+           memory of all the app's processes together, on a quiet machine and with two
+           CPU-burning programs running;
 - profile: thread CPU time of each stage of indexing, per photo (:mod:`facefinder.profiling`);
 - search:  p50/p99 latency and recall@10 against exact search, at 10k and 100k faces;
 - memory:  peak RSS of a process holding a 100k-face library;
@@ -215,7 +220,8 @@ def main(args) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}"
                    f" {_cpu_name()}".strip(),
         "python": platform.python_version(),
-        "command": "facefinder bench" + (" --quick" if quick else ""),
+        "command": "facefinder bench" + (" --quick" if quick else "")
+                   + (f" --only {args.only}" if args.only else ""),
     }
     with tempfile.TemporaryDirectory(prefix="facefinder-bench-") as tmp:
         work = Path(tmp)
@@ -224,8 +230,10 @@ def main(args) -> int:
         if "embed" in only:
             report["embed"] = bench_embed(engine, data, 64 if quick else 160)
             _print("embed", report["embed"])
-        if "index" in only:
-            report["index"] = bench_index.bench_index(data, work, 8 if quick else 30)
+        if "index" in only or "app" in only:
+            # "app" alone: the CLI and the app on the same photos, without the baseline.
+            report["index"] = bench_index.bench_index(data, work, 8 if quick else 30,
+                                                      baseline="index" in only)
             _print("index", report["index"])
         if "profile" in only:
             from .profiling import format_table

@@ -1102,8 +1102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="labelled face folder (default ../shared/data)")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     p.add_argument("--only", default=None,
-                   help="comma-separated: embed,index,profile,search,memory,startup; also "
-                        "ray,qdrant (scaling out; need the extras)")
+                   help="comma-separated: embed,index,profile,search,memory,startup; app: "
+                        "the CLI's and the app's indexing on the same photos, without index's "
+                        "baseline; also ray,qdrant (scaling out; need the extras)")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the figures here")
     p.set_defaults(func=cmd_bench)
 

@@ -3,7 +3,8 @@
 Loads the face models, indexes a few sample photos (``samples/<person>/<photo>.jpg``, at least
 two photos of each of at least two people) into a temporary library, searches the library with
 each photo and checks that the best hit other than the photo itself is a photo of the same
-person. Prints what it did and exits 0; exits 1 with a line starting ``SELF-TEST FAILED`` when
+person; then indexes them again in a worker process, as the desktop app does (the packaged
+app's own executable with ``--worker``), and checks that the same photos and faces come back. Prints what it did and exits 0; exits 1 with a line starting ``SELF-TEST FAILED`` when
 anything is wrong. Uses :mod:`facefinder.core` only (no Qt).
 
 In a packaged app the samples and the models come from the bundle, and the cache and data folders
@@ -137,6 +138,7 @@ def run(samples: Path, isolate: bool, k: int = 3) -> None:
             t_search = time.perf_counter() - t0
         finally:
             library.close()
+        _index_in_worker(samples, Path(tmp) / "library-worker", summary)
     if failures:
         raise SelfTestError("wrong person found first: " + "; ".join(failures))
     if frozen() and "tensorflow" in sys.modules:
@@ -145,6 +147,45 @@ def run(samples: Path, isolate: bool, k: int = 3) -> None:
          f"person came first every time")
     _say(f"tensorflow imported: {'yes' if 'tensorflow' in sys.modules else 'no'}")
     _say(f"SELF-TEST PASSED in {time.perf_counter() - t_start:.2f} s")
+
+
+def _index_in_worker(samples: Path, library: Path, expected) -> None:
+    """Index the samples again the way the desktop app does: in a worker process (this same
+    executable with ``--worker`` when packaged), talking JSON lines; the same photos and faces
+    must come back."""
+    import json
+    import subprocess
+
+    from .worker import command
+
+    t0 = time.perf_counter()
+    job = {"job": "index", "library": str(library), "params": {"folder": str(samples)}}
+    proc = subprocess.Popen(command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    last: dict = {}
+    try:  # stdin stays open until the answer: its end means "the app went away, stop"
+        proc.stdin.write(json.dumps(job) + "\n")
+        proc.stdin.flush()
+        for line in proc.stdout:
+            last = json.loads(line)
+            if last.get("type") in ("done", "error"):
+                break
+    finally:
+        proc.stdin.close()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if proc.returncode != 0 or last.get("type") != "done":
+        raise SelfTestError(f"the worker process failed (exit {proc.returncode}): "
+                            f"{last or proc.stderr.read().strip()[-500:]}")
+    got = last["summary"]
+    _say(f"worker process: {got['processed']} photos, {got['faces_added']} faces in "
+         f"{time.perf_counter() - t0:.2f} s ({' '.join(command()[1:])})")
+    if (got["processed"], got["faces_added"]) != (expected.processed, expected.faces_added):
+        raise SelfTestError(f"the worker indexed {got['processed']} photos with "
+                            f"{got['faces_added']} faces; in this process "
+                            f"{expected.processed} with {expected.faces_added}")
 
 
 def _check_bundle() -> None:

@@ -8,6 +8,8 @@
                                 --screenshot FILE saves the window as it was then; then
                                 imports every facefinder.gui module (exit 3 if one fails)
     facefinder --version        print the version
+    facefinder --worker         the worker process the app starts for indexing and refresh
+                                (facefinder.worker: a job in on stdin, JSON lines out on stdout)
 
 Keep this file small: everything it imports at the top is paid for at every start.
 """
@@ -127,6 +129,10 @@ def main() -> int:
         # The packaged app ships LiteRT and the converted models only (no TensorFlow): a
         # FACEFINDER_BACKEND=tf left in the environment by a source install must not break it.
         os.environ["FACEFINDER_BACKEND"] = "lite"
+    if argv[:1] == ["--worker"]:  # first: the app starts many of these; no Qt, no window
+        from facefinder.worker import main as worker_main
+
+        return worker_main(argv[1:])
     if "--self-test" in argv:
         from facefinder.selftest import main as selftest_main
 

@@ -96,13 +96,14 @@ def main() -> int:
         return 2
 
     def settle(budget_s: float = 2.0) -> None:
-        """Let the thumbnails on screen arrive (the loader crops them on its own threads)."""
+        """Let the thumbnails on screen arrive (the loader crops them on the job runner's io
+        lane)."""
         deadline = time.perf_counter() + budget_s
         while True:
             app.processEvents()
             if not window.loader._pending or time.perf_counter() > deadline:
                 break
-            window.loader._pool.waitForDone(20)
+            time.sleep(0.02)
         app.processEvents()
 
     def exercise(view: QAbstractItemView) -> None:

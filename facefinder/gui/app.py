@@ -1,7 +1,8 @@
 """Starting the desktop app: ``facefinder-gui`` or ``facefinder gui``.
 
-The window is shown first; the model service then loads TensorFlow and the models in its own
-thread (the status bar says "Loading face model…"), so the window is on screen at once.
+The window is shown first; the face model then loads as a job on a background thread (the
+status bar says "Loading face model…"), so the window is on screen at once. Indexing runs in a
+worker process the app starts (:mod:`facefinder.worker`).
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ class CompareDialog(QDialog):
 
     Without ``client``: shows two given crops (a search's query and a result; see
     :meth:`set_faces` and :meth:`show_result`). With ``client``: "Compare two photos", two drop
-    zones (drop, click to choose, paste); the comparison runs in the model service."""
+    zones (drop, click to choose, paste); the comparison runs as a background job."""
 
     def __init__(self, parent: QWidget | None = None, threshold: float | None = None,
                  client=None, temp_dir: str = "") -> None:
@@ -366,8 +366,9 @@ class CompareDialog(QDialog):
                                    "face is clearly visible."),
         }.get((kind, which))
         if headline is None:
-            headline = (self.tr("The face model is missing.") if kind == "model"
-                        else self.tr("Something went wrong."))
+            from .messages import headline as table_headline
+
+            headline = table_headline(kind)
         for i, slot in enumerate((self.first, self.second)):
             if i == which:
                 slot.set_prompt(self.tr("No face") if kind == "noface" else "✕")
@@ -381,7 +382,7 @@ def _esc(text: str) -> str:
 class WeightsDialog(QDialog):
     """Fetches the FaceNet weights (about 90 MB, once) or imports them from a local file.
 
-    Work runs in the model service; this dialog only shows its progress and errors.
+    The work runs as a background job; this dialog only shows its progress and errors.
     """
 
     def __init__(self, client, parent: QWidget | None = None) -> None:

@@ -9,7 +9,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTemporaryDir, QTimer, QUr
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, \
     QGuiApplication, QImage, QKeySequence, QPalette, QPixmap
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, \
-    QLabel, QMainWindow, QMenu, QSpinBox, QSplitter, QToolBar, QVBoxLayout, QWidget
+    QLabel, QMainWindow, QMenu, QPushButton, QSpinBox, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from ..core.library import DEFAULT_LIBRARY
 from .dialogs import AboutDialog, CompareDialog, WeightsDialog
@@ -27,14 +27,14 @@ log = logging.getLogger(__name__)
 
 
 class MainWindow(MimeDropTarget, QMainWindow):
-    """Owns the model service client, the query view and the results grid."""
+    """Owns the service client (background jobs), the query view and the results grid."""
 
     def __init__(self, settings: QSettings | None = None, client: ServiceClient | None = None
                  ) -> None:
         super().__init__()
         self.settings = settings or QSettings()
         self.client = client or ServiceClient(self)
-        self.loader = ThumbnailLoader(parent=self)
+        self.loader = ThumbnailLoader(self.client.runner, parent=self)
         self.temp = QTemporaryDir()
         self.model_ready = False
         self.query_path: str | None = None
@@ -43,6 +43,8 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.search_id: int | None = None
         self.face_index = -1
         self.wizard: IndexWizard | None = None
+        self.resumable: int | None = None  # a job whose worker died, offered to resume
+        self.resumed: int | None = None  # the job the Resume button started
         self.refresh_dialog: RefreshDialog | None = None
         self.weights_dialog: WeightsDialog | None = None
         self.people_view = None  # PeopleView, made on first use
@@ -75,6 +77,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.message.setBackgroundRole(QPalette.ColorRole.ToolTipBase)
         self.message.setForegroundRole(QPalette.ColorRole.ToolTipText)
         self.message.hide()
+        self.resume_button = QPushButton(self.tr("Resume indexing"))
+        self.resume_button.clicked.connect(self.resume_indexing)
+        self.resume_button.hide()
         self.query_caption = QLabel()
         self.query_caption.setWordWrap(True)
         self.query_caption.setTextInteractionFlags(
@@ -86,6 +91,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         lv.addWidget(self.query_view, 1)
         lv.addWidget(self.query_caption)
         lv.addWidget(self.message)
+        lv.addWidget(self.resume_button, 0, Qt.AlignmentFlag.AlignLeft)
         lv.addWidget(self.queue_label)
 
         self.model = ResultsModel(self.loader, self)
@@ -207,6 +213,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
         svc.libraryStats.connect(self._library_stats)
         svc.indexDone.connect(lambda *_: self._refresh_libraries())
         svc.indexDone.connect(lambda *_: self.people_view and self.people_view.reload())
+        svc.indexFailed.connect(self._index_failed)
+        svc.indexProgress.connect(self._resumed_progress)
+        svc.indexDone.connect(self._resumed_done)
         self.query_view.faceClicked.connect(self._face_clicked)
         self.results.openRequested.connect(self.open_result)
         self.results.customContextMenuRequested.connect(self._context_menu)
@@ -382,14 +391,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
         if req != self.search_id:
             return
         self.query_view.set_busy(False)
-        headline = {
-            "image": self.tr("This file is not a photo that can be read."),
-            "noface": self.tr("No face was found in this photo. Try one where a face is "
-                              "clearly visible."),
-            "library": self.tr("The library “{name}” is empty. Index a folder first "
-                               "(File ▸ Index a folder…).").format(name=self.library),
-            "model": self.tr("The face model is missing."),
-        }.get(kind, self.tr("Something went wrong."))
+        from . import messages
+
+        headline = messages.headline(kind, name=self.library)
         if kind in ("image", "noface"):
             self.query_view.clear()
             self.model.clear()
@@ -408,6 +412,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
     def hide_message(self) -> None:
         self.message.hide()
         self.message.clear()
+        self.resume_button.hide()
 
     # -- opening ---------------------------------------------------------------------------------
     def open_photo(self) -> None:
@@ -500,7 +505,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         return dialog
 
     def show_compare(self) -> CompareDialog:
-        """File ▸ Compare two photos: two drop zones; the model service compares them."""
+        """File ▸ Compare two photos: two drop zones; the model server compares them."""
         if self.compare_dialog is None:
             self.compare_dialog = CompareDialog(self, self.threshold_box.value() or None,
                                                 self.client, self.temp.path())
@@ -517,7 +522,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
         if self.people_view is None:
             from .people_view import PeopleView
 
-            self.people_view = PeopleView(self.library, self.loader, self)
+            self.people_view = PeopleView(self.library, self.loader, self,
+                                          runner=self.client.runner,
+                                          libraries=self.client.libraries)
             self.people_view.setWindowFlag(Qt.WindowType.Window)
             self.people_view.setWindowTitle(self.tr("People"))
             self.people_view.layout().setContentsMargins(8, 8, 8, 8)
@@ -570,6 +577,46 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.refresh_dialog.show()
         return self.refresh_dialog
 
+    def _index_failed(self, req: int, message: str) -> None:
+        """A job whose worker died: say so in the window and offer to resume it."""
+        was_resumed = req == self.resumed
+        if was_resumed:
+            self.resumed = None
+        if not self.client.can_resume(req):
+            if was_resumed:  # no wizard or dialog shows this job: the window says it
+                self.show_message(message)
+            return
+        from . import messages
+
+        exc = self.client.errors[req]
+        self.resumable = req
+        self.show_message(messages.headline(exc), messages.detail(exc))
+        self.resume_button.show()
+        self.statusBar().showMessage(messages.headline(exc), 10_000)
+
+    def resume_indexing(self) -> int | None:
+        """Start the interrupted job again (what it committed is kept); returns its id."""
+        if self.resumable is None:
+            return None
+        req, self.resumable = self.resumable, None
+        self.hide_message()
+        self.resumed = self.client.resume(req)
+        self.statusBar().showMessage(self.tr("Resuming indexing…"))
+        return self.resumed
+
+    def _resumed_progress(self, req: int, progress, _crops) -> None:
+        if req == self.resumed and getattr(progress, "stage", "") == "indexing":
+            self.statusBar().showMessage(self.tr("Indexing: {done} of {total} photos").format(
+                done=progress.done, total=progress.total))
+
+    def _resumed_done(self, req: int, summary) -> None:
+        if req == self.resumed:
+            self.resumed = None
+            self.statusBar().showMessage(self.tr("Indexing finished: {n} photos indexed, "
+                                                 "{faces} faces found.").format(
+                n=summary.processed, faces=summary.faces_added), 10_000)
+            self._indexed(self.client.requests[req].library)
+
     def cancel(self) -> None:
         """Esc: stop the running indexing job and forget queued photos."""
         if self.client.indexing:
@@ -586,16 +633,16 @@ class MainWindow(MimeDropTarget, QMainWindow):
         return dialog
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Save settings, stop the job (what was done is kept) and end the model thread."""
+        """Save settings, stop the job (what was done is kept) and end the background work."""
         self._save()
         self.statusBar().showMessage(self.tr("Closing…"))
         for w in (self.wizard, self.refresh_dialog, self.compare_dialog, self.people_view):
             if w is not None:
                 w.hide()
-        self.client.shutdown()
         if self.people_view is not None:
             self.people_view.shutdown()
         self.loader.shutdown()
+        self.client.shutdown()
         self.notices.detach()
         event.accept()
 

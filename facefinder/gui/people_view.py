@@ -1,30 +1,30 @@
 """The People view: one tile per group of faces (largest first), a group's faces, and the user's
 corrections (name a group, merge two, move a wrong face out).
 
-Library work (grouping, reading the groups, corrections) runs on the view's own one-thread
-executor, so it is serialized (as Anki does with its collection) and never on the GUI thread;
-results come back by a queued signal. The view opens its own :class:`~facefinder.core.library.
-Library` on the catalog (SQLite in WAL mode lets it sit beside the model service's), since the
-service has no generic way to run a job. Face crops come from the shared
-:class:`~facefinder.gui.thumbnails.ThumbnailLoader`.
+Library work (grouping, reading the groups, corrections) runs as jobs on the job runner's
+library lane (:mod:`facefinder.gui.jobs`), where the app's searches run too: it is serialized
+(as Anki does with its collection) and never on the GUI thread. In the app the view shares the
+main window's runner and open libraries; alone (tests, tools) it makes its own. Face crops come
+from the shared :class:`~facefinder.gui.thumbnails.ThumbnailLoader`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import traceback
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, \
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, \
     QRect, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListView, \
     QMessageBox, QPushButton, QStackedWidget, QStyle, QStyledItemDelegate, QStyleOptionViewItem, \
     QVBoxLayout, QWidget
 
+from .jobs import LIBRARY, JobRunner
+from .messages import detail
+from .service import Libraries
 from .thumbnails import ThumbnailLoader
 
 log = logging.getLogger(__name__)
@@ -242,77 +242,7 @@ def _grid(model: QAbstractListModel, multi: bool) -> QListView:
     return view
 
 
-# -- the worker ----------------------------------------------------------------------------------
-class _Emitter(QObject):
-    done = Signal(int, object)
-    failed = Signal(int, str)
-
-
-class PeopleWorker:
-    """Runs library jobs one at a time on its own thread; the library is opened there, lazily.
-
-    :meth:`submit` takes ``fn(library) -> result`` and returns a request id; ``emitter.done(req,
-    result)`` or ``emitter.failed(req, message)`` arrive on the GUI thread."""
-
-    def __init__(self, library: str | os.PathLike) -> None:
-        self.library_name = library
-        self._library = None
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefinder-people")
-        self.emitter = _Emitter()
-        self._next = 0
-
-    def _open(self):
-        if self._library is None:
-            from ..core.distributed.locations import open_library
-
-            self._library = open_library(self.library_name, None, create=False)
-        return self._library
-
-    def submit(self, fn: Callable) -> int:
-        self._next += 1
-        req = self._next
-        emitter = self.emitter
-
-        def job() -> None:
-            try:
-                result = fn(self._open())
-            except Exception as exc:
-                log.error("people job failed:\n%s", traceback.format_exc())
-                message = str(exc) or type(exc).__name__
-                try:
-                    emitter.failed.emit(req, message)
-                except RuntimeError:  # the view is gone
-                    pass
-                return
-            try:
-                emitter.done.emit(req, result)
-            except RuntimeError:
-                pass
-
-        self._pool.submit(job)
-        return req
-
-    def switch(self, library: str | os.PathLike) -> None:
-        """Use another library from the next job on (the open one is closed on the worker)."""
-        def close_and_switch() -> None:
-            if self._library is not None:
-                self._library.close()
-                self._library = None
-            self.library_name = library
-
-        self._pool.submit(close_and_switch)
-
-    def shutdown(self) -> None:
-        """Let queued jobs finish, close the library, end the thread."""
-        def close() -> None:
-            if self._library is not None:
-                self._library.close()
-                self._library = None
-
-        self._pool.submit(close)
-        self._pool.shutdown(wait=True)
-
-
+# -- library work ---------------------------------------------------------------------------------
 class Snapshot(list):
     """The groups (a list of :class:`Group`) and ``small_faces``: how many of the library's
     faces are too small to judge (and so not grouped)."""
@@ -321,7 +251,8 @@ class Snapshot(list):
 
 
 def _snapshot(library, group: bool, full: bool = False) -> Snapshot:
-    """Runs on the worker: group new faces (or all, ``full``) if asked, then read the groups."""
+    """Runs on the library lane: group new faces (or all, ``full``) if asked, then read the
+    groups."""
     from ..core import people
     from ..core.upgrade import library_pipeline
     from ..core.verify import calibration, is_small
@@ -357,13 +288,16 @@ class PeopleView(QWidget):
     namesWritten = Signal(object)
 
     def __init__(self, library: str | os.PathLike, loader: ThumbnailLoader | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, runner: JobRunner | None = None,
+                 libraries: Libraries | None = None) -> None:
         super().__init__(parent)
+        self._own_runner = runner is None
+        self.runner = runner or JobRunner(self)
+        self.libraries = libraries or Libraries()
         self._own_loader = loader is None
-        self.loader = loader or ThumbnailLoader(parent=self)
-        self.worker = PeopleWorker(library)
-        self.worker.emitter.done.connect(self._done)
-        self.worker.emitter.failed.connect(self._failed)
+        self.loader = loader or ThumbnailLoader(self.runner, parent=self)
+        self.library_name = os.fspath(library)
+        self._next = 0
         self._pending: dict[int, Callable] = {}
         self.open_id: int | None = None
         self.people_model = PeopleModel(self.loader, self)
@@ -459,8 +393,15 @@ class PeopleView(QWidget):
 
     # -- jobs -----------------------------------------------------------------------------------
     def _run(self, fn: Callable, then: Callable | None = None) -> int:
+        """Run ``fn(library)`` on the library lane; ``then(result)`` on the GUI thread."""
         was_busy = self.busy
-        req = self.worker.submit(fn)
+        self._next += 1
+        req = self._next
+        libraries, name = self.libraries, self.library_name
+        job = self.runner.run(lambda: fn(libraries.get(name, check_model=False)),
+                              lane=LIBRARY, name="people")
+        job.done.connect(lambda result: self._done(req, result))
+        job.failed.connect(lambda exc: self._failed(req, exc))
         self._pending[req] = then or (lambda _result: None)
         if not was_busy:
             self.busyChanged.emit(True)
@@ -473,15 +414,20 @@ class PeopleView(QWidget):
         if not self._pending:
             self.busyChanged.emit(False)
 
-    def _failed(self, req: int, message: str) -> None:
+    def _failed(self, req: int, exc: BaseException) -> None:
+        log.warning("people job failed: %s", detail(exc))
         self._pending.pop(req, None)
-        self.failed.emit(message)
+        self.failed.emit(str(exc) or type(exc).__name__)
         if not self._pending:
             self.busyChanged.emit(False)
 
+    def switch(self, library: str | os.PathLike) -> None:
+        """Use another library (a name or folder) from the next job on."""
+        self.library_name = os.fspath(library)
+
     def set_library(self, library: str | os.PathLike) -> int:
         """Show another library's people (a library name or folder)."""
-        self.worker.switch(library)
+        self.switch(library)
         self.show_people()
         self.people_model.set_groups([])
         return self.reload()
@@ -589,7 +535,7 @@ class PeopleView(QWidget):
 
     # -- names to photos (XMP sidecars; see facefinder.core.face_names) --------------------------
     def write_names(self) -> int:
-        """Work out (on the worker) which photos would get a sidecar, ask, then write them."""
+        """Work out (on the library lane) which photos would get a sidecar, ask, then write them."""
         from ..core.face_names import write_names
 
         return self._run(lambda lib: write_names(lib, dry_run=True), self._confirm_write)
@@ -637,7 +583,10 @@ class PeopleView(QWidget):
 
     # -- shutting down ---------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Finish queued jobs and close the library (call before the app quits)."""
-        self.worker.shutdown()
+        """Call before the app quits. Alone, the view closes its libraries and ends its
+        runner's threads after the queued jobs; in the app the main window does that."""
         if self._own_loader:
             self.loader.shutdown()
+        if self._own_runner and not self.runner.closed:
+            self.runner.run(self.libraries.close, lane=LIBRARY, name="close libraries")
+            self.runner.shutdown()

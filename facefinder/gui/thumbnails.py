@@ -1,41 +1,41 @@
 """Face-crop thumbnails made off the GUI thread, with a bounded cache.
 
-A :class:`ThumbnailLoader` crops faces (``core.pipeline.crop_image``: the same aligned crop
-FaceNet sees) on its own small :class:`QThreadPool`, sends them back as :class:`QImage` and keeps
-the last ``capacity`` as :class:`QPixmap` (made on the GUI thread) in an LRU cache.
+A :class:`ThumbnailLoader` crops faces (the same aligned crop FaceNet sees) as jobs on the job
+runner's ``io`` lane (:mod:`facefinder.gui.jobs`), newest request first, gets them back as
+:class:`QImage` and keeps the last ``capacity`` as :class:`QPixmap` (made on the GUI thread) in
+an LRU cache.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
+
+from .jobs import IO, JobRunner
 
 Key = tuple[str, tuple[int, int, int, int], int]
 """(path, box (x, y, w, h), size px)"""
 
 
-class _Emitter(QObject):
-    done = Signal(object, QImage)
-
-
 class ThumbnailLoader(QObject):
-    """Asynchronous, cached face crops. ``ready(key)`` fires when :meth:`get` would now succeed."""
+    """Asynchronous, cached face crops. ``ready(key)`` fires when :meth:`get` would now succeed.
+
+    ``runner``: the app's job runner; without one the loader makes its own (and ends it in
+    :meth:`shutdown`)."""
 
     ready = Signal(object)
 
-    def __init__(self, capacity: int = 400, threads: int = 2, parent: QObject | None = None):
+    def __init__(self, runner: JobRunner | None = None, capacity: int = 400,
+                 parent: QObject | None = None):
         super().__init__(parent)
+        self._own_runner = runner is None
+        self.runner = runner or JobRunner(self)
         self.capacity = capacity
         self._cache: OrderedDict[Key, QPixmap] = OrderedDict()
         self._pending: set[Key] = set()
         self._failed: set[Key] = set()
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(threads)
-        self._emitter = _Emitter()
-        self._emitter.done.connect(self._arrived)
-        self._generation = 0
         self._ticket = 0
 
     def get(self, path: str, box, size: int) -> QPixmap | None:
@@ -45,14 +45,15 @@ class ThumbnailLoader(QObject):
         if pix is not None:
             self._cache.move_to_end(key)
             return pix
-        if key not in self._pending and key not in self._failed:
+        if key not in self._pending and key not in self._failed and not self.runner.closed:
             self._pending.add(key)
-            generation = self._generation
-            emitter = self._emitter
             # Newest first: after a fast scroll the rows on screen now come before the ones
-            # scrolled past (QThreadPool runs higher priorities first).
+            # scrolled past.
             self._ticket = (self._ticket + 1) % 2_000_000_000
-            self._pool.start(lambda: _work(emitter, key, generation), self._ticket)
+            job = self.runner.run(_crop, key, lane=IO, priority=self._ticket, tag=self,
+                                  name="thumbnail")
+            job.done.connect(lambda image, k=key: self._arrived(k, image))
+            job.failed.connect(lambda _exc, k=key: self._pending.discard(k))
         return None
 
     def failed(self, path: str, box, size: int) -> bool:
@@ -60,12 +61,10 @@ class ThumbnailLoader(QObject):
 
     def forget_pending(self) -> None:
         """Drop queued requests (a new result list makes them moot)."""
-        self._pool.clear()
+        self.runner.clear(IO, tag=self)
         self._pending.clear()
-        self._generation += 1
 
-    def _arrived(self, payload, image: QImage) -> None:
-        key, generation = payload
+    def _arrived(self, key: Key, image: QImage) -> None:
         self._pending.discard(key)
         if image.isNull():
             self._failed.add(key)
@@ -77,22 +76,19 @@ class ThumbnailLoader(QObject):
         self.ready.emit(key)
 
     def shutdown(self) -> None:
-        """Drop queued work and wait for the running crops (call before the app quits)."""
-        self._pool.clear()
-        self._pool.waitForDone(10_000)
+        """Drop queued work (and end the runner if it is the loader's own)."""
+        if not self.runner.closed:
+            self.runner.clear(IO, tag=self)
+        if self._own_runner:
+            self.runner.shutdown()
 
 
-def _work(emitter: _Emitter, key: Key, generation: int) -> None:
-    """Runs on a pool thread: crop one face. Never touches widgets or pixmaps."""
-    from ..core.pipeline import crop_image
-    from .service import pil_to_qimage
+def _crop(key: Key) -> QImage:
+    """Runs on the io lane: crop one face; a null image when the photo cannot be read."""
+    from .service import face_thumbnail
 
     path, box, size = key
     try:
-        image = pil_to_qimage(crop_image(path, box, size=size))
+        return face_thumbnail(path, box, size)
     except Exception:
-        image = QImage()
-    try:
-        emitter.done.emit((key, generation), image)
-    except RuntimeError:  # the app is going away
-        pass
+        return QImage()

@@ -1,10 +1,11 @@
 """The one-click offer to upgrade an older library to the current pipeline.
 
 A bar above the results: "This library was made with an older face crop. Upgrade (N faces,
-about M min)". The button runs :func:`facefinder.core.upgrade.upgrade_library` in the model
-service (``ServiceClient.upgrade``) the way indexing runs; searches keep working meanwhile (with
+about M min)". The button runs :func:`facefinder.core.upgrade.upgrade_library` in a worker
+process (``ServiceClient.upgrade``), the way indexing runs; searches keep working meanwhile (with
 the library's old pipeline until the switch at the end). Stopping (or quitting) keeps what was
-done; the next upgrade continues.
+done; the next upgrade continues, also after the worker crashed or was killed (the bar says so
+and offers the button again).
 """
 
 from __future__ import annotations
@@ -108,7 +109,10 @@ class UpgradeBar(QFrame):
         self.bar.hide()
         self.stop_button.hide()
         self.button.show()
-        self.text.setText(self.tr("The upgrade failed: {reason}").format(reason=message))
+        if self.client.can_resume(req):  # the worker died: the message says to upgrade again
+            self.text.setText(message)
+        else:
+            self.text.setText(self.tr("The upgrade failed: {reason}").format(reason=message))
 
 
 def install(window) -> UpgradeBar:

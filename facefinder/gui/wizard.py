@@ -1,7 +1,8 @@
 """The indexing wizard: folder and library, options (with a live photo count), progress, summary.
 
-The job itself runs in the model service; this wizard sends the request and shows what comes
-back. It is modeless, so the rest of the app stays usable while it runs.
+The job itself runs in a worker process (see :class:`~facefinder.gui.client.ServiceClient`);
+this wizard sends the request and shows what comes back. It is modeless, so the rest of the app
+stays usable while it runs. If the worker dies, the summary page says so and offers to resume.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, \
     QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QSpinBox, \
@@ -102,15 +103,12 @@ class FolderPage(QWizardPage):
         return os.path.isdir(self.folder.text()) and bool(_NAME.match(self.library_name()))
 
 
-class _CountSignals(QObject):
-    counted = Signal(int, int)  # generation, photos found (-1: error)
-
-
 class OptionsPage(QWizardPage):
     """Step 2: subfolders, smallest face, file types; shows how many photos will be looked at."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, runner=None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.runner = runner
         self.setTitle(self.tr("Options"))
         self.setSubTitle(self.tr("Nothing is indexed until you press Index."))
         self.recursive = QCheckBox(self.tr("Include subfolders"))
@@ -137,8 +135,6 @@ class OptionsPage(QWizardPage):
         form.addRow(self.tr("File types:"), grid)
         form.addRow(self.found)
         self.recursive.toggled.connect(self._schedule_count)
-        self._signals = _CountSignals()
-        self._signals.counted.connect(self._counted)
         self._generation = 0
         self.count = -1
         self._timer = QTimer(self)
@@ -162,25 +158,26 @@ class OptionsPage(QWizardPage):
         self._timer.start()
 
     def _count(self) -> None:
-        """Count photos on a pool thread (a big folder takes a while to walk)."""
+        """Count photos as a job on the io lane (a big folder takes a while to walk); a newer
+        count cancels the one still walking."""
         self._generation += 1
         self.count = -1
         self.found.setText(self.tr("Counting photos…"))
         self.completeChanged.emit()
-        generation, signals = self._generation, self._signals
+        generation = self._generation
         folder = self.field("folder")
         recursive, exts = self.recursive.isChecked(), frozenset(self.extensions())
+        if getattr(self, "_count_job", None) is not None:
+            self._count_job.cancel()
 
-        def work() -> None:
+        def work(job) -> int:
             from ..core.scan import find_photos
 
-            try:
-                n = len(find_photos(folder, recursive, exts)[0]) if exts else 0
-            except Exception:
-                n = -1
-            signals.counted.emit(generation, n)
+            return len(find_photos(folder, recursive, exts, job.should_stop)[0]) if exts else 0
 
-        QThreadPool.globalInstance().start(work)
+        self._count_job = job = self.runner.run(work, with_job=True, name="count photos")
+        job.done.connect(lambda n: self._counted(generation, n))
+        job.failed.connect(lambda _exc: self._counted(generation, -1))
 
     def _counted(self, generation: int, n: int) -> None:
         if generation != self._generation:
@@ -235,21 +232,27 @@ class SummaryPage(QWizardPage):
         copy = QPushButton(self.tr("Copy list"))
         copy.clicked.connect(
             lambda: QGuiApplication.clipboard().setText(self.skipped.toPlainText()))
+        self.resume = QPushButton(self.tr("Resume indexing"))
+        self.resume.hide()
         lay = QVBoxLayout(self)
         lay.addWidget(self.text)
         lay.addWidget(QLabel(self.tr("Skipped files:")))
         lay.addWidget(self.skipped, 1)
         row = QHBoxLayout()
+        row.addWidget(self.resume)
         row.addStretch(1)
         row.addWidget(copy)
         lay.addLayout(row)
         self.setFinalPage(True)
 
-    def show_summary(self, summary, error: str = "") -> None:
+    def show_summary(self, summary, error: str = "", resumable: bool = False) -> None:
+        """The summary of a job, or ``error`` (with a Resume button when ``resumable``)."""
+        self.resume.setVisible(bool(error) and resumable)
         if error:
             self.setTitle(self.tr("Indexing stopped"))
             self.text.setText(error)
             return
+        self.setTitle(self.tr("Done"))
         lines = []
         if summary.cancelled:
             self.setTitle(self.tr("Cancelled"))
@@ -279,13 +282,14 @@ class IndexWizard(QWizard):
         self.setWindowTitle(self.tr("Index a folder"))
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.folder_page = FolderPage(library)
-        self.options_page = OptionsPage()
+        self.options_page = OptionsPage(client.runner)
         self.progress_page = ProgressPage()
         self.summary_page = SummaryPage()
         for page in (self.folder_page, self.options_page, self.progress_page,
                      self.summary_page):
             self.addPage(page)
         self.progress_page.cancel.clicked.connect(self.cancel_job)
+        self.summary_page.resume.clicked.connect(self.resume)
         self.currentIdChanged.connect(self._page_changed)
         svc = client
         svc.indexProgress.connect(self._progress)
@@ -309,7 +313,7 @@ class IndexWizard(QWizard):
             self.start()
 
     def start(self) -> None:
-        """Send the job to the model service."""
+        """Start the job (it runs in a worker process)."""
         self.progress_page.panel.reset()
         self.progress_page.cancel.setEnabled(True)
         self.job = self.client.index(
@@ -343,9 +347,19 @@ class IndexWizard(QWizard):
             return
         self.job = None
         self._finish()
-        self.summary_page.show_summary(None, message)
+        self.summary_page.show_summary(None, message, self.client.can_resume(req))
         if self.currentPage() is self.progress_page:
             self.next()
+
+    def resume(self) -> None:
+        """After the worker died: back to the progress page, running the same job again (what
+        was committed is kept; only the rest is indexed)."""
+        self.summary_page.resume.hide()
+        self.progress_page.done = False
+        if self.currentPage() is self.summary_page:
+            self.back()  # _page_changed starts the job
+        else:
+            self.start()
 
     def _finish(self) -> None:
         self.progress_page.done = True

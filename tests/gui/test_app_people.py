@@ -18,7 +18,10 @@ TIMEOUT = 60_000
 
 
 def _search(qtbot, window, action):
-    with qtbot.waitSignal(window.client.searchDone, timeout=TIMEOUT) as blocker:
+    """Run ``action`` and wait for the answer the window shows (a search it started later, say
+    after the result count changed, replaces an earlier one)."""
+    with qtbot.waitSignal(window.client.searchDone, timeout=TIMEOUT,
+                          check_params_cb=lambda req, _o: req == window.search_id) as blocker:
         action()
     return blocker.args[1]
 

@@ -1,9 +1,15 @@
 """Indexing from the GUI: the wizard, cancelling, refreshing, searching meanwhile, a GUI thread
-that never blocks, and closing the window mid-job."""
+that never blocks (also with the machine loaded), a worker killed mid-job, and closing the window
+mid-job."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import subprocess
+import sys
 
 import hnswlib
 import numpy as np
@@ -33,19 +39,45 @@ def _wizard_to_progress(qtbot, window, folder, library="default"):
     return wizard
 
 
-def test_wizard_indexes_a_folder_without_blocking_the_gui(qtbot, window, small_folder):
+@contextlib.contextmanager
+def cpu_burners(n: int = 2):
+    """``n`` processes that keep a core each busy (another program loading the machine)."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def test_wizard_indexes_a_folder_without_blocking_the_gui(qtbot, window, small_folder,
+                                                          monkeypatch):
     n = len(list(small_folder.rglob("*.jpg")))
     wizard = _wizard_to_progress(qtbot, window, small_folder)
     assert f"{n} photos" in wizard.options_page.found.text()
     assert not (resolve_library_path("default") / "catalog.sqlite").exists()  # nothing yet
+    # The photos are processed in another process, never in the app's.
+    from facefinder.core.pipeline import Engine
+
+    in_app = []
+    monkeypatch.setattr(Engine, "process_paths", lambda *a, **k: in_app.append(1) or iter(()))
+    workers = []
+    window.client.indexProgress.connect(
+        lambda *a: window.client.worker and workers.append(window.client.worker.pid))
     beat = Heartbeat()
-    beat.start()
-    with qtbot.waitSignal(window.client.indexDone, timeout=JOB_TIMEOUT) as blocker:
-        wizard.next()  # the commit page's "Index" button
-    beat.stop()
+    with cpu_burners():  # two busy programs on the machine: both cores taken
+        beat.start()
+        with qtbot.waitSignal(window.client.indexDone, timeout=JOB_TIMEOUT) as blocker:
+            wizard.next()  # the commit page's "Index" button
+        beat.stop()
     summary = blocker.args[1]
+    assert not in_app and workers and os.getpid() not in workers
     assert beat.ticks > 5
-    assert beat.worst < 0.100, f"the GUI thread stalled for {beat.worst * 1000:.0f} ms"
+    # Under load the timer waits for a CPU (the scheduler's business, and the bench's figure);
+    # what the app itself makes the GUI thread wait for stays short, and the whole gap bounded.
+    assert beat.worst_own < 0.100, f"the GUI thread was held up: {beat.describe()}"
+    assert beat.worst < 1.0, f"the GUI thread stalled: {beat.describe()}"
     assert summary.processed == n and summary.faces_added >= 12
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.summary_page, timeout=5_000)
     assert "Faces found: %d" % summary.faces_added in wizard.summary_page.text.text()
@@ -143,7 +175,7 @@ def test_closing_during_indexing_stops_cleanly(qtbot, settings, tmp_path, no_lef
                           check_params_cb=lambda req, p, crops: p.done >= 2):
         w.client.index("default", str(folder))
     w.close()
-    assert w.client.thread.isFinished()
+    assert w.client.finished
     # The library is consistent: every face in SQLite is in the saved index and nothing else.
     path = resolve_library_path("default")
     lib = Library.open("default", create=False)
@@ -157,6 +189,87 @@ def test_closing_during_indexing_stops_cleanly(qtbot, settings, tmp_path, no_lef
     assert len(ids) == len(np.unique(ids)) > 0
 
 
+def _committed(library: str) -> dict[bytes, list[int]]:
+    """``{photo path: [face ids]}`` as committed in the catalog (read by another connection)."""
+    lib = Library.open(library, create=False)
+    try:
+        rows = lib.query("SELECT photos.path, faces.id FROM photos LEFT JOIN faces "
+                         "ON faces.photo_id = photos.id ORDER BY faces.id")
+    finally:
+        lib._db.close()
+    out: dict[bytes, list[int]] = {}
+    for path, face in rows:
+        out.setdefault(path, [])
+        if face is not None:
+            out[path].append(face)
+    return out
+
+
+def test_a_killed_worker_is_explained_and_resumed_without_losing_anything(qtbot, window,
+                                                                          tmp_path):
+    folder = big_folder(tmp_path)
+    n = len(list(folder.rglob("*.jpg")))
+    pids = []
+
+    def on_progress(req, p, crops):
+        if p.stage == "indexing" and p.done >= 10 and not pids:  # a few commits are in
+            pids.append(window.client.worker.pid)
+            os.kill(pids[0], signal.SIGKILL)
+
+    window.client.indexProgress.connect(on_progress)
+    with qtbot.waitSignal(window.client.indexFailed, timeout=JOB_TIMEOUT) as blocker:
+        window.client.index("default", str(folder))
+    window.client.indexProgress.disconnect(on_progress)
+    req = blocker.args[0]
+    assert pids and pids[0] != os.getpid() and window.isVisible()
+    # The window says what happened, in plain words, and offers to resume.
+    assert window.message.isVisible() and window.resume_button.isVisible()
+    text = window.message.text()
+    assert "Indexing stopped unexpectedly" in text and "resume" in text and "signal 9" in text
+    assert window.client.can_resume(req) and not window.client.indexing
+    before = _committed("default")
+    assert 1 <= len(before) < n
+    # The app keeps working meanwhile: a search reads what was committed.
+    with qtbot.waitSignal(window.client.searchDone, timeout=JOB_TIMEOUT):
+        window.search_files([str(HOPKINS_1)])
+    with qtbot.waitSignal(window.client.indexDone, timeout=JOB_TIMEOUT) as done:
+        window.resume_button.click()
+    summary = done.args[1]
+    assert not window.resume_button.isVisible() and not window.message.isVisible()
+    assert summary.processed == n - len(before) and summary.unchanged == len(before)
+    after = _committed("default")
+    assert len(after) == n
+    for path, faces in before.items():  # nothing committed was lost or redone
+        assert after[path] == faces
+    lib = Library.open("default", create=False)
+    ids, _ = lib.all_embeddings()
+    hits = lib.search(lib.all_embeddings()[1][0], k=len(ids))
+    assert {h.face.face_id for h in hits} == set(ids.tolist())
+    lib.close()
+
+
+def test_the_workers_notices_reach_the_status_bar(qtbot, window, tmp_path, engine):
+    """A repair the core makes in the worker process (here: a damaged index rebuilt) is said in
+    the window like one made in the app's own process."""
+    from facefinder.core.scan import index_folder
+
+    folder = tmp_path / "photos"
+    copy_faces(folder, ["al_gore"], per_person=2)
+    with Library.open("default", engine.fingerprint) as lib:
+        for _ in index_folder(lib, engine, folder):
+            pass
+        index_file = lib.index_path
+    index_file.write_bytes(b"not an index" * 100)
+    copy_faces(folder, ["bill_clinton"], per_person=2)  # new photos: the worker opens the index
+    shown = []  # the status bar as each notice arrives (the window's own slot runs first)
+    window.notices.notice.connect(lambda _t: shown.append(window.statusBar().currentMessage()))
+    with qtbot.waitSignal(window.notices.notice, timeout=JOB_TIMEOUT,
+                          check_params_cb=lambda text: "rebuilt" in text) as said:
+        window.client.index("default", str(folder))
+    assert "faces.hnsw" in said.args[0] and said.args[0] in shown
+    qtbot.waitUntil(lambda: not window.client.indexing, timeout=JOB_TIMEOUT)
+
+
 def test_escape_stops_indexing(qtbot, window, tmp_path):
     folder = big_folder(tmp_path)
     with qtbot.waitSignal(window.client.indexProgress, timeout=JOB_TIMEOUT,
@@ -165,3 +278,28 @@ def test_escape_stops_indexing(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.client.indexDone, timeout=JOB_TIMEOUT) as blocker:
         window.cancel_action.trigger()  # Esc
     assert blocker.args[1].cancelled and not window.client.indexing
+
+
+def test_the_wizard_offers_to_resume_after_a_crash(qtbot, window, tmp_path):
+    folder = big_folder(tmp_path, per_person=3)
+    n = len(list(folder.rglob("*.jpg")))
+    wizard = _wizard_to_progress(qtbot, window, folder)
+
+    def on_progress(req, p, crops):
+        if p.stage == "indexing" and p.done >= 3 and window.client.worker is not None:
+            window.client.worker.kill()
+
+    window.client.indexProgress.connect(on_progress)
+    with qtbot.waitSignal(window.client.indexFailed, timeout=JOB_TIMEOUT):
+        wizard.next()
+    window.client.indexProgress.disconnect(on_progress)
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.summary_page, timeout=5_000)
+    page = wizard.summary_page
+    assert "stopped unexpectedly" in page.text.text() and page.resume.isVisible()
+    committed = len(_committed("default"))
+    with qtbot.waitSignal(window.client.indexDone, timeout=JOB_TIMEOUT) as blocker:
+        page.resume.click()
+    assert blocker.args[1].processed == n - committed
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.summary_page, timeout=5_000)
+    assert not page.resume.isVisible() and "Faces found" in page.text.text()
+    assert len(_committed("default")) == n

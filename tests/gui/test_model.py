@@ -55,7 +55,7 @@ def test_missing_weights_are_imported_from_a_local_file(qtbot, settings, tmp_pat
         dialog.import_file(str(cache_without_weights))
     assert not dialog.isVisible()
     w.close()
-    assert w.client.thread.isFinished()
+    assert w.client.finished
 
 
 class _UrlSink(QObject):

@@ -117,7 +117,7 @@ def test_errors_are_reported_not_raised(qtbot, tmp_path, no_leftover_threads):
 
 def test_switching_library(qtbot, view, library_path, tmp_path):
     assert _wait(qtbot, view, view.reload) >= len(PEOPLE)
-    view.worker.switch(str(tmp_path / "nowhere"))
+    view.switch(str(tmp_path / "nowhere"))
     with qtbot.waitSignal(view.failed, timeout=TIMEOUT):
         view.reload()
     assert _wait(qtbot, view, lambda: view.set_library(str(library_path))) >= len(PEOPLE)

@@ -31,7 +31,7 @@ def test_the_app_searches_a_qdrant_library_and_leaves_indexing_to_the_cli(
     got = [(model.row(i).path, round(model.row(i).distance, 4)) for i in range(model.rowCount())]
     assert len(got) >= 10 and got == expected[:len(got)]
     assert "hopkins" in got[0][0].lower()
-    assert isinstance(window.client.service._libraries[name], QdrantLibrary)
+    assert isinstance(window.client.libraries.opened(name), QdrantLibrary)
 
     with qtbot.waitSignal(window.client.indexFailed, timeout=TIMEOUT) as blocker:
         window.client.index(name, str(small_folder))

@@ -3,6 +3,8 @@ mark in the People window."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -57,6 +59,53 @@ def test_an_old_library_is_offered_a_one_click_upgrade(qtbot, old_default_librar
     assert window.outcome.hits[0].distance < 1e-3
     window.close()
     with Library.open(None, None, create=False) as lib:
+        assert library_pipeline(lib) == "rel25" and lib.face_count() == faces
+
+
+def test_a_killed_upgrade_is_explained_and_upgrading_again_finishes_it(qtbot, tmp_path, engine,
+                                                                       window):
+    """The upgrade runs in a worker process like indexing: killed mid-job, the bar says so in
+    plain words and offers the button again, which continues; nothing is lost."""
+    from facefinder.core.library import Library
+    from facefinder.core.pipeline import Engine
+    from facefinder.core.scan import index_folder
+    from facefinder.core.upgrade import library_pipeline
+
+    photos = tmp_path / "photos"
+    copy_faces(photos, ["abdullah_gul", "adrien_brody", "al_gore", "ali_naimi", "ana_palacio"],
+               5)
+    with Library.open("old", engine.fingerprint) as lib:
+        for _ in index_folder(lib, Engine(pipeline="article"), photos):
+            pass
+        with lib.transaction() as cur:
+            cur.execute("DELETE FROM meta WHERE key='pipeline'")
+        faces = lib.face_count()
+    window._refresh_libraries(select="old")
+    bar = window.upgrade_bar
+    qtbot.waitUntil(bar.isVisible, timeout=TIMEOUT)
+    killed = []
+
+    def on_progress(req, progress) -> None:
+        if not killed and window.client.worker is not None:
+            killed.append(window.client.worker.pid)
+            window.client.worker.kill()
+
+    window.client.upgradeProgress.connect(on_progress)
+    with qtbot.waitSignal(window.client.upgradeFailed, timeout=JOB_TIMEOUT) as failed:
+        qtbot.mouseClick(bar.button, Qt.MouseButton.LeftButton)
+    window.client.upgradeProgress.disconnect(on_progress)
+    assert killed and killed[0] != os.getpid() and window.isVisible()
+    assert "stopped unexpectedly" in failed.args[1] and "signal 9" in failed.args[1]
+    assert "stopped unexpectedly" in bar.text.text() and bar.button.isVisible()
+    assert not window.client.indexing
+    with Library.open("old", None, create=False) as lib:  # still whole, on its old crop
+        assert library_pipeline(lib) == "article" and lib.face_count() == faces
+    with qtbot.waitSignal(window.client.upgradeDone, timeout=JOB_TIMEOUT) as done:
+        qtbot.mouseClick(bar.button, Qt.MouseButton.LeftButton)
+    summary = done.args[1]
+    assert summary.switched and summary.reembedded + summary.resumed == faces
+    qtbot.waitUntil(lambda: not bar.isVisible(), timeout=TIMEOUT)
+    with Library.open("old", None, create=False) as lib:
         assert library_pipeline(lib) == "rel25" and lib.face_count() == faces
 
 

@@ -16,7 +16,8 @@ import pytest
 
 from conftest import FACES, copy_faces
 from facefinder import cli
-from facefinder.core import people
+from facefinder.bench_grouping import largest_faces
+from facefinder.core import grouping, people
 from facefinder.core.library import Library
 from facefinder.core.pipeline import Face, PhotoResult
 from facefinder.core.scan import index_folder, refresh_library
@@ -31,7 +32,7 @@ def _index(library: Library, engine, folder: Path) -> None:
 
 def _largest(library: Library) -> dict[str, list[int]]:
     """identity (parent folder) -> face ids of the largest face of each of its photos."""
-    ids, labels = people.largest_faces(library)
+    ids, labels = largest_faces(library)
     out: dict[str, list[int]] = {}
     for f, lbl in zip(ids.tolist(), labels):
         out.setdefault(lbl, []).append(f)
@@ -118,7 +119,7 @@ def test_cli_people_json_export_and_search_people(library, tmp_path, capsys):
     library.close()
     assert cli.main(["people", "--library", path, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"people"}
+    assert set(out) == {"people", "total", "offset"} and out["total"] == len(out["people"])
     groups = out["people"]
     assert sum(g["size"] for g in groups) == sum(len(g["faces"]) for g in groups)
     first = groups[0]
@@ -235,11 +236,18 @@ def _two_blobs():
     return emb.astype(np.float32), [str(i // 5) for i in range(20)]
 
 
-def test_large_libraries_use_hnswlib_neighbours(tmp_path, monkeypatch):
+def test_large_libraries_find_neighbours_through_the_index(tmp_path, monkeypatch):
+    """Beyond EXACT_LIMIT faces, a full grouping asks the library's HNSW index for every face's
+    neighbours (a chunk at a time) instead of exact numpy: the groups must come out the same."""
     lib, blob = _synthetic(tmp_path, centres=5, per=10)
-    exact = people.group_labels(lib.all_embeddings()[1])
+    people.cluster(lib)
+    exact = {f: p for f, (p, _) in people.person_of(lib, list(blob)).items()}
     monkeypatch.setattr(people, "EXACT_LIMIT", 10)
-    approx = people.group_labels(lib.all_embeddings()[1])
-    assert people.pairwise_scores(exact.tolist(), approx.tolist()) == (1.0, 1.0)
-    assert len(set(approx.tolist())) == 5
+    monkeypatch.setattr(lib, "all_embeddings", None)  # never read the whole library at once
+    people.cluster(lib, full=True)
+    approx = {f: p for f, (p, _) in people.person_of(lib, list(blob)).items()}
+    assert grouping.pairwise_scores([exact[f] for f in blob], [approx[f] for f in blob]) == \
+        (1.0, 1.0)
+    assert grouping.pairwise_scores(list(blob.values()), [approx[f] for f in blob]) == (1.0, 1.0)
+    assert len(set(approx.values())) == 5
     lib.close()

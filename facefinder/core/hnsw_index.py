@@ -193,6 +193,29 @@ class FaceIndex:
                 k = k // 2 if k > 8 else k - 1
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
 
+    def knn(self, vectors: np.ndarray, k: int, ef: int, threads: int = -1
+            ) -> tuple[np.ndarray, np.ndarray]:
+        """``(labels (n, k) int64, distances (n, k) float32)`` of the nearest live faces of each
+        of ``vectors`` (n, 128), searched on ``threads`` cores; -1 / inf where fewer than k
+        were reachable (deletions)."""
+        q = np.ascontiguousarray(vectors, np.float32).reshape(-1, DIM)
+        labels = np.full((len(q), k), -1, np.int64)
+        dist = np.full((len(q), k), np.inf, np.float32)
+        if not len(q):
+            return labels, dist
+        self._index.set_ef(max(int(ef), int(k)))
+        want = k
+        while want > 0:
+            try:
+                found, d2 = self._index.knn_query(q, k=want, num_threads=threads)
+            except RuntimeError:  # fewer than ``want`` live faces reachable for some query
+                want = want // 2 if want > 8 else want - 1
+                continue
+            labels[:, :want] = found
+            dist[:, :want] = np.sqrt(np.maximum(d2, 0.0))
+            break
+        return labels, dist
+
     @property
     def ef(self) -> int:
         return self._index.ef

@@ -579,16 +579,56 @@ class Library:
                     out.append(rec)
         return out
 
-    def _rows_after(self, face_id: int) -> Iterator[tuple[int, bytes]]:
-        cur = self._db.execute("SELECT id, embedding FROM faces WHERE id > ? ORDER BY id",
-                               (int(face_id),))
+    def _chunks(self, after: int = 0, upto: int | None = None, size: int = 20_000,
+                boxes: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
+        """``(ids (n,) int64, vectors (n, 128) float32[, boxes (n, 4) int32])`` of the faces with
+        ``after < id <= upto``, in id order, ``size`` at a time (bounded memory; each embedding
+        checked). Each chunk is its own query, so the lock is not held between chunks."""
+        last = int(after)
+        bound = (1 << 62) if upto is None else int(upto)
+        extra = ", x, y, w, h" if boxes else ""
         while True:
-            rows = cur.fetchmany(20_000)
+            with self.lock:
+                rows = self._db.execute(
+                    f"SELECT id, embedding{extra} FROM faces WHERE id > ? AND id <= ? "
+                    "ORDER BY id LIMIT ?", (last, bound, int(size))).fetchall()
             if not rows:
                 return
-            for fid, blob in rows:
-                self._check_blob(fid, blob)
-            yield from rows
+            ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+            vectors = self._checked_matrix(ids, [r[1] for r in rows])
+            last = int(ids[-1])
+            if boxes:
+                yield ids, vectors, np.asarray([r[2:] for r in rows], np.int32).reshape(-1, 4)
+            else:
+                yield ids, vectors
+            if len(rows) < size:
+                return
+
+    def embedding_chunks(self, upto: int | None = None, size: int = 50_000
+                         ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Every face with ``id <= upto`` (default: all) as chunks of ``(ids (n,) int64,
+        embeddings (n, 128) float32, boxes (n, 4) int32 x, y, w, h)`` in id order: the whole
+        library in bounded memory (``size`` faces at a time). Writers may commit between chunks;
+        pass ``upto`` (e.g. ``state().max_face``) for a consistent set of faces."""
+        try:
+            yield from self._chunks(0, upto, size, boxes=True)
+        except sqlite3.Error as exc:
+            raise db_error(exc, self.path / CATALOG) from exc
+
+    @_guard
+    def embeddings_of(self, face_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids (m,) int64 ascending, embeddings (m, 128) float32)`` of those of ``face_ids``
+        that exist."""
+        ids = sorted({int(i) for i in face_ids})
+        rows: list[tuple[int, bytes]] = []
+        with self.lock:
+            for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+                chunk = ids[start:start + 900]
+                rows += self._db.execute(
+                    f"SELECT id, embedding FROM faces WHERE id IN ({','.join('?' * len(chunk))}) "
+                    "ORDER BY id", chunk).fetchall()
+        found = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        return found, self._checked_matrix(found, [r[1] for r in rows])
 
     def _check_blob(self, face_id: int, blob: bytes | None) -> None:
         """Every stored embedding is a finite unit vector; anything else is damage in the catalog
@@ -632,7 +672,7 @@ class Library:
 
     def _build(self, state: State) -> None:
         params = IndexParams()
-        self._index = FaceIndex.build(chunked(self._rows_after(0)), state.faces + 1024, params)
+        self._index = FaceIndex.build(self._chunks(0, state.max_face), state.faces + 1024, params)
         self._at = IndexRecord(state.generation, state.faces, state.max_face, state.id_sum,
                                M=params.M, ef_construction=params.ef_construction)
         self._unsaved = max(state.faces, 1)
@@ -672,7 +712,7 @@ class Library:
         for ids, vectors in chunked(iter(redone)):
             self._index.add(ids, vectors)
             n += len(ids)
-        for ids, vectors in chunked(self._rows_after(at.max_face)):
+        for ids, vectors in self._chunks(at.max_face, state.max_face):
             self._index.add(ids, vectors)
             n += len(ids)
         self._at = IndexRecord(state.generation, state.faces, state.max_face, state.id_sum,
@@ -769,6 +809,31 @@ class Library:
         for rank, h in enumerate(hits, 1):
             h.rank = rank
         return hits, suspicious
+
+    @_guard
+    def knn(self, vectors: np.ndarray, k: int, ef: int | None = None, threads: int = -1
+            ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest faces of each of ``vectors`` (n, 128) by the HNSW index, in one
+        batch on ``threads`` cores (-1: all): ``(face ids (n, k) int64, distances (n, k)
+        float32)``, nearest first; -1 and inf where fewer faces were found. ``ef`` defaults to
+        the search's. Approximate like :meth:`search`, but the distances are the index's (no
+        catalog read per neighbour): for grouping, not for showing."""
+        with self.lock:
+            n = self.state().faces
+            index = self._ensure_index()
+            k = max(1, min(int(k), n))
+            return index.knn(vectors, k, ef or self.ef or ef_for(n), threads)
+
+    @_guard
+    def release_index(self) -> None:
+        """Save the in-memory index if it is due (:meth:`save_index`), then drop it; the next
+        search loads it again. Frees its memory (about 0.75 GB per million faces)."""
+        with self.lock:
+            if self._index is not None:
+                self.save_index()
+            self._index = None
+            self._at = None
+            self._unsaved = 0
 
     def close(self) -> None:
         with self.lock:

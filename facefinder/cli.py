@@ -250,7 +250,7 @@ def cmd_search(args) -> int:
     with _open_library(args, create=False) as library:
         engine = _engine(args, quiet=args.json)
         result = search_photo(library, engine, args.image, k=args.k, face_index=args.face,
-                              threshold=args.threshold)
+                              threshold=args.threshold, unload_model=True)
     if args.json:
         _print_json(result.to_json())
         return 0
@@ -272,6 +272,7 @@ def _search_people(args) -> int:
     with _open_library(args, create=False) as library:
         engine = _engine(args, quiet=args.json)
         photo, faces, chosen = engine.query_face(args.image, args.face)
+        engine.unload()  # before the index loads (see search_photo)
         if people.unplaced(library):
             people.cluster(library)  # faces added since the last grouping join their people
         near = people.nearest_people(library, faces[chosen].embedding, args.k)

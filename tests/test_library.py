@@ -197,3 +197,100 @@ def test_an_open_library_sees_faces_another_process_added(filled, tmp_path):
     hit = lib.search(newv[1], k=1)[0]
     assert hit.face.path == str(tmp_path / "elsewhere.jpg") and hit.distance < 1e-3
     assert all(h.face.path != str(tmp_path / "p2.jpg") for h in lib.search(vecs[6], k=400))
+
+
+# -- reading at scale: batches, chunks, the index's own graph ---------------------------------------
+def test_knn_answers_a_batch_like_exact_search(filled):
+    lib, vecs = filled
+    ids, emb = lib.all_embeddings()
+    found, dist = lib.knn(vecs[:40], 5)
+    assert found.shape == (40, 5) and found.dtype == np.int64
+    for q, row, d in zip(vecs[:40], found, dist):
+        want, wd = exact_neighbours(lib, q, 5)
+        assert row.tolist() == want
+        np.testing.assert_allclose(d, wd, atol=1e-4)
+    few, _ = lib.knn(vecs[:2], 500)  # more than the library holds: capped
+    assert few.shape == (2, 300) and (few >= 0).all()
+
+
+def test_embeddings_in_chunks_and_by_id(filled):
+    lib, vecs = filled
+    ids, emb = lib.all_embeddings()
+    chunks = list(lib.embedding_chunks(size=70))
+    assert [len(c[0]) for c in chunks] == [70, 70, 70, 70, 20]
+    np.testing.assert_array_equal(np.concatenate([c[0] for c in chunks]), ids)
+    np.testing.assert_array_equal(np.concatenate([c[1] for c in chunks]), emb)
+    boxes = np.concatenate([c[2] for c in chunks])
+    assert boxes.shape == (300, 4) and boxes[:3].tolist() == [[0, 0, 10, 10], [1, 1, 10, 10],
+                                                              [2, 2, 10, 10]]
+    upto = list(lib.embedding_chunks(upto=int(ids[99])))
+    assert sum(len(c[0]) for c in upto) == 100
+    got, vectors = lib.embeddings_of([int(ids[5]), int(ids[2]), 10**9, int(ids[5])])
+    assert got.tolist() == [int(ids[2]), int(ids[5])]
+    np.testing.assert_array_equal(vectors, emb[[2, 5]])
+
+
+def test_release_index_frees_it_and_searches_load_it_again(filled, tmp_path):
+    lib, vecs = filled
+    lib.search(vecs[0], 1)
+    lib.release_index()
+    assert (tmp_path / "lib" / "faces.hnsw").is_file()  # saved first (a small library)
+    assert lib.search(vecs[7], 1)[0].distance < 1e-3
+
+
+def test_the_index_graph_is_hnswlibs_own_and_current(filled, tmp_path, monkeypatch):
+    import facefinder.core.library as library_mod
+    from facefinder.core.hnsw_index import IndexRejected, read_graph
+
+    lib, vecs = filled
+    lib.search(vecs[0], 1)
+    lib.save_index(force=True)
+    graph = lib.index_graph()
+    ids, emb = lib.all_embeddings()
+    assert sorted(graph.labels.tolist()) == ids.tolist() and not graph.deleted.any()
+    # The links are hnswlib's: read back from hnswlib's own serialisation of the same index.
+    state = lib._index._index.__getstate__()[0]
+    n, m0 = state["cur_element_count"], state["max_M0"]
+    records = state["data_level0"].reshape(n, -1)
+    counts = records[:, :2].copy().view(np.uint16)[:, 0]
+    links = records[:, 4:4 + 4 * m0].copy().view(np.uint32)
+    for node in range(n):
+        assert sorted(graph.links[node][graph.links[node] >= 0].tolist()) == \
+            sorted(links[node, :counts[node]].tolist())
+    order = np.argsort(graph.labels)
+    np.testing.assert_array_equal(graph.vectors[order], emb)
+    # A face's nearest face is nearly always among its links.
+    nearest = [exact_neighbours(lib, v, 2)[0][1] for v in emb[:60]]
+    node_of = {int(f): i for i, f in enumerate(graph.labels)}
+    linked = [graph.labels[graph.links[node_of[int(f)]]].tolist() for f in ids[:60]]
+    assert np.mean([a in b for a, b in zip(nearest, linked)]) >= 0.95
+    # Faces added since the file was saved: it is brought up to date first.
+    monkeypatch.setattr(library_mod, "SAVE_ALWAYS_BELOW", 0)
+    newv = unit(np.random.default_rng(11), 2)
+    added = lib.store_results([(result(tmp_path / "late.jpg", newv), 1, 1)])
+    assert set(added) <= set(lib.index_graph().labels.tolist())
+    # A file that does not match what the library recorded is never read.
+    with pytest.raises(IndexRejected):
+        read_graph(tmp_path / "lib" / "faces.hnsw", [])
+
+
+def test_new_libraries_get_the_new_parameters_and_old_ones_keep_theirs(filled, tmp_path):
+    import json
+
+    from facefinder.core.hnsw_index import NEW_PARAMS
+
+    lib, vecs = filled
+    lib.search(vecs[0], 1)
+    lib.save_index(force=True)
+    record = json.loads(lib.meta("index_record"))
+    assert (record["M"], record["ef_construction"]) == (NEW_PARAMS.M, NEW_PARAMS.ef_construction)
+    record.update(M=16, ef_construction=200)  # as a library built before them recorded
+    lib.set_meta("index_record", json.dumps(record))
+    lib.close()
+    (tmp_path / "lib" / "faces.hnsw").unlink()  # its index must be rebuilt
+    again = Library(tmp_path / "lib", FP)
+    again.search(vecs[0], 1)
+    again.save_index(force=True)
+    kept = json.loads(again.meta("index_record"))
+    assert (kept["M"], kept["ef_construction"]) == (16, 200)
+    again.close()

@@ -23,8 +23,8 @@ from the catalog's embeddings of the k results; an index that disagrees with the
 
 **Writes.** The catalog is written in transactions; the index is patched in memory and saved
 atomically, but only when enough changed (:data:`SAVE_AFTER_CHANGES`) or the library is small:
-rewriting a 600 MB index for ten new faces is wasteful when the next open patches them from the
-catalog in milliseconds. A killed process loses nothing that was committed.
+rewriting a 700 MB index for ten new faces is wasteful when the next open patches them from the
+catalog in a few milliseconds. A killed process loses nothing that was committed.
 
 Every public method takes the library's lock: hnswlib must never answer ``knn_query`` while
 ``add_items``, ``resize_index`` or ``save_index`` runs, and SQLite writes are serialized. An open
@@ -51,7 +51,8 @@ import numpy as np
 
 from .errors import (FacefinderError, LibraryDamagedError, LibraryError, ModelDamagedError,
                      ModelMismatchError, StorageError, db_error, notice, os_error_sentence)
-from .hnsw_index import DIM, FaceIndex, IndexParams, IndexRecord, IndexRejected, chunked
+from .hnsw_index import (DIM, NEW_PARAMS, FaceIndex, Graph, IndexParams, IndexRecord,
+                         IndexRejected, chunked, read_graph)
 from .library_files import (CATALOG, INDEX, MARKER, catalog_identity, foreign_entries,
                             read_marker, write_marker)
 from .paths import libraries_dir
@@ -60,9 +61,13 @@ from .pipeline import PhotoResult
 SCHEMA_VERSION = 2
 DEFAULT_LIBRARY = "default"
 
-SAVE_AFTER_CHANGES = 2_000
+SAVE_AFTER_CHANGES = 250
 """Save the index when this many faces changed since the saved copy (or sooner when the library
-is small, :data:`SAVE_ALWAYS_BELOW`); otherwise the next open patches them from the catalog."""
+is small, :data:`SAVE_ALWAYS_BELOW`); otherwise the next open patches them from the catalog.
+Patching is not free: hnswlib inserts about 500-2,000 faces a second into a million-face index
+on two cores, so 250 pending faces add a fraction of a second to every cold search until the
+next save, while a save rewrites the whole file (0.7 GB at a million faces, 2-3 s; README,
+"Scale")."""
 SAVE_ALWAYS_BELOW = 100_000
 """Libraries under this many faces save their (small) index after every job."""
 EXACT_CHECK = 1e-3
@@ -671,7 +676,9 @@ class Library:
         self._catch_up()
 
     def _build(self, state: State) -> None:
-        params = IndexParams()
+        # A library keeps the parameters its index was built with; a new one gets NEW_PARAMS.
+        known = self._records()
+        params = IndexParams(known[0].M, known[0].ef_construction) if known else NEW_PARAMS
         self._index = FaceIndex.build(self._chunks(0, state.max_face), state.faces + 1024, params)
         self._at = IndexRecord(state.generation, state.faces, state.max_face, state.id_sum,
                                M=params.M, ef_construction=params.ef_construction)
@@ -825,6 +832,29 @@ class Library:
             return index.knn(vectors, k, ef or self.ef or ef_for(n), threads)
 
     @_guard
+    def index_graph(self) -> Graph | None:
+        """The bottom layer of the HNSW index (:func:`~facefinder.core.hnsw_index.read_graph`):
+        the neighbours hnswlib found for every face, read from the saved file without loading
+        the index. A saved file that lags the catalog is brought up to date first (the index is
+        loaded, patched, saved and dropped). None when no current file can be had (a full disk,
+        say): the caller finds neighbours with :meth:`knn` instead."""
+        with self.lock:
+            for attempt in (0, 1):
+                state = self.state()
+                current = [r for r in self._records() if r.generation == state.generation]
+                if current:
+                    try:
+                        return read_graph(self.index_path, current)[0]
+                    except IndexRejected:
+                        pass
+                if attempt == 0:
+                    self._ensure_index()
+                    self._unsaved = max(self._unsaved, 1)  # the file must be written again
+                    self.save_index(force=True)
+                    self.release_index()
+        return None
+
+    @_guard
     def release_index(self) -> None:
         """Save the in-memory index if it is due (:meth:`save_index`), then drop it; the next
         search loads it again. Frees its memory (about 0.75 GB per million faces)."""
@@ -895,8 +925,9 @@ def repair_library(path: Path) -> dict:
     report: dict = {"tables": {}, "damaged_copy": str(damaged)}
     try:
         with new.transaction() as cur:
+            # (people_grouped: how far the people were grouped; rows of face_person may be lost)
             cur.execute("DELETE FROM meta WHERE key IN ('library_id', 'index_record', "
-                        "'index_pending', 'changes_pruned_upto')")
+                        "'index_pending', 'changes_pruned_upto', 'people_grouped')")
             for name in _REPAIR_ORDER + sorted(set(salvaged) - set(_REPAIR_ORDER)):
                 if name not in salvaged or name in ("state", "face_changes"):
                     continue

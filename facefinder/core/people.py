@@ -40,7 +40,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from .grouping import (DEFAULT_CLUSTER_THRESHOLD, NEIGHBOURS, Cancelled, Progress,
-                       chinese_whispers, edge_graph, knn)
+                       chinese_whispers, distinct, edge_graph, knn, linked_neighbours, widen)
 from .library import Library
 
 __all__ = [
@@ -296,15 +296,26 @@ def _all_faces(library: Library, bound: int, min_face: int, full: bool, threshol
     seeds. Neighbours exact (small libraries) or through the index, a chunk at a time."""
     large = library.state().faces > EXACT_LIMIT
     ids_parts, side_parts, vec_parts = [], [], []
-    for ids, vectors, boxes in library.embedding_chunks(bound, _CHUNK):
-        if should_stop and should_stop():
-            raise Cancelled
-        ids_parts.append(ids)
-        side_parts.append(np.minimum(boxes[:, 2], boxes[:, 3]))
-        if not large:
+    if large:  # the vectors come from the index's graph below
+        last = 0
+        while True:
+            if should_stop and should_stop():
+                raise Cancelled
+            part = np.asarray(library.query(
+                "SELECT id, MIN(w, h) FROM faces WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                (last, bound, _CHUNK)), np.int64).reshape(-1, 2)
+            if not len(part):
+                break
+            ids_parts.append(part[:, 0])
+            side_parts.append(part[:, 1])
+            last = int(part[-1, 0])
+    else:
+        for ids, vectors, boxes in library.embedding_chunks(bound, _CHUNK):
+            ids_parts.append(ids)
+            side_parts.append(np.minimum(boxes[:, 2], boxes[:, 3]))
             vec_parts.append(vectors)
     ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, np.int64)
-    sides = np.concatenate(side_parts) if side_parts else np.zeros(0, np.int32)
+    sides = np.concatenate(side_parts) if side_parts else np.zeros(0, np.int64)
     del ids_parts, side_parts
     if full:  # only the people the user confirmed stay
         rows = library.query("SELECT face_id, person_id FROM face_person JOIN people ON "
@@ -331,14 +342,58 @@ def _all_faces(library: Library, bound: int, min_face: int, full: bool, threshol
         del vec_parts
         idx, dist = knn(emb, NEIGHBOURS, free, should_stop, progress, threshold)
         return _Graph(ids, seeds, free, idx, dist)
-    # Large: every free face's neighbours through the library's index (both cores), a chunk at a
-    # time; ineligible faces (small ones without a person) are skipped, so ask for a few more.
-    share = 1.0 - len(ids) / max(library.state().faces, 1)
+    del vec_parts
+    idx, dist = _linked(library, ids, free, threshold, should_stop, progress)
+    if idx is None:
+        idx, dist = _searched(library, bound, ids, free, should_stop, progress)
+    return _Graph(ids, seeds, free, idx, dist)
+
+
+def _linked(library: Library, ids: np.ndarray, free: np.ndarray, threshold: float,
+            should_stop, progress) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Neighbours of the ``free`` rows of ``ids`` from the HNSW index's own graph (read from the
+    saved file, no searches): each face's nearest linked faces, then their links too, since
+    hnswlib keeps only a few of a person's faces among a face's links (see
+    :func:`~facefinder.core.grouping.widen`). ``(None, None)`` when no graph can be had."""
+    graph = library.index_graph()
+    if graph is None:
+        return None, None
+    if progress:
+        progress("neighbours", 0, len(free))
+    pos = np.searchsorted(ids, graph.labels)
+    pos[pos >= len(ids)] = 0
+    eligible = (ids[pos] == graph.labels) & ~graph.deleted
+    row_of_node = np.where(eligible, pos, -1)
+    node_of_row = np.full(len(ids), -1, np.int64)
+    node_of_row[pos[eligible]] = np.flatnonzero(eligible)
+    nodes = np.flatnonzero(eligible)
+    near, d = linked_neighbours(graph.links, graph.vectors, nodes, NEIGHBOURS, eligible,
+                                threshold, should_stop)
+    indptr, nbrs, _w = edge_graph(near, d, threshold, nodes, len(graph.labels))
+    del near, d, _w
+    free_nodes = node_of_row[free]
+    have = free_nodes >= 0  # a face missing from the file (it should not be) has none
+    near, d = widen(indptr, nbrs, graph.vectors, free_nodes[have], NEIGHBOURS, threshold,
+                    should_stop)
+    del graph, indptr, nbrs
+    idx = np.full((len(free), NEIGHBOURS), -1, np.int64)
+    dist = np.full((len(free), NEIGHBOURS), np.inf, np.float32)
+    idx[have] = np.where(near >= 0, row_of_node[np.maximum(near, 0)], -1)
+    dist[have] = d
+    if progress:
+        progress("neighbours", len(free), len(free))
+    return idx, dist
+
+
+def _searched(library: Library, bound: int, ids: np.ndarray, free: np.ndarray, should_stop,
+              progress) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours of the ``free`` rows of ``ids`` by searching the index for each, a chunk at a
+    time on every core (slower than :func:`_linked`: a million searches take minutes)."""
+    share = 1.0 - len(ids) / max(library.state().faces, 1)  # faces that do not count
     extra = 0 if share <= 0 else min(NEIGHBOURS, math.ceil(2 * NEIGHBOURS * share) + 1)
     idx = np.full((len(free), NEIGHBOURS), -1, np.int32)
     dist = np.full((len(free), NEIGHBOURS), np.inf, np.float32)
     free_ids = ids[free]
-    done = 0
     for chunk_ids, vectors, _boxes in library.embedding_chunks(bound, _CHUNK):
         if should_stop and should_stop():
             raise Cancelled
@@ -352,11 +407,10 @@ def _all_faces(library: Library, bound: int, min_face: int, full: bool, threshol
         found, d = library.knn(vectors[pick[there]], NEIGHBOURS + 1 + extra, GROUPING_EF)
         rows = lo + np.flatnonzero(there)
         idx[rows], dist[rows] = _eligible(found, d, wanted[there], ids)
-        done = hi
         if progress:
-            progress("neighbours", done, len(free))
+            progress("neighbours", hi, len(free))
     library.release_index()  # the graph and the grouping need the memory now
-    return _Graph(ids, seeds, free, idx.astype(np.int64), dist)
+    return idx.astype(np.int64), dist
 
 
 def _eligible(found: np.ndarray, dist: np.ndarray, own: np.ndarray, ids: np.ndarray
@@ -394,7 +448,7 @@ def _new_faces(library: Library, mark: int, bound: int, min_face: int,
     found, _ = library.knn(vectors, NEIGHBOURS + 1 + NEIGHBOURS // 2)  # a few may be skipped
     # Neighbours are faces with a person (seeds) or other new faces; the distances are the
     # catalog's (a handful of rows), not the index's.
-    near = np.unique(found[found >= 0])
+    near = distinct(found[found >= 0])
     seeded = _persons_of(library, near[~np.isin(near, new)].tolist())
     ids, vecs = library.embeddings_of(np.union1d(new, list(seeded)).tolist())
     pos = np.searchsorted(ids, found)
@@ -456,13 +510,15 @@ def _store(library: Library, graph: _Graph, labels: np.ndarray, full: bool, boun
             old[hit] = before[1][pos[hit]]
     # New groups (labels above max_pid) -> person ids. In a full run, a new group takes over the
     # unconfirmed old person it shares most faces with (one each, biggest overlaps first).
-    new_labels = np.unique(lab[lab > max_pid])
+    new_labels = distinct(lab[lab > max_pid])
     takeover: dict[int, int] = {}
     if full:
         both = (lab > max_pid) & (old >= 0)
         if both.any():
-            pairs, counts = np.unique(np.stack([lab[both], old[both]], axis=1), axis=0,
-                                      return_counts=True)
+            key = np.sort(lab[both] * (int(old.max()) + 1) + old[both])
+            starts = np.flatnonzero(np.diff(key, prepend=-1))
+            counts = np.diff(np.append(starts, len(key)))
+            pairs = np.stack(np.divmod(key[starts], int(old.max()) + 1), axis=1)
             order = np.lexsort((pairs[:, 1], pairs[:, 0], -counts))
             used: set[int] = set()
             for g, o in pairs[order].tolist():
@@ -559,8 +615,9 @@ def unplaced(library: Library, min_face: int = MIN_GROUP_FACE) -> int:
 
 # -- reading ---------------------------------------------------------------------------------------
 def count_people(library: Library) -> int:
+    """How many people have faces (a person whose photos were all deleted has none)."""
     ensure_tables(library)
-    return library.query("SELECT COUNT(*) FROM people")[0][0]
+    return library.query("SELECT COUNT(*) FROM people WHERE size > 0")[0][0]
 
 
 def people_page(library: Library, offset: int = 0, limit: int | None = 50,
@@ -569,8 +626,8 @@ def people_page(library: Library, offset: int = 0, limit: int | None = 50,
     with its first ``faces`` face ids (None: all), nearest the group's centre first. Reads only
     the page's faces."""
     ensure_tables(library)
-    rows = library.query("SELECT id, name, confirmed, size FROM people ORDER BY size DESC, id "
-                         "LIMIT ? OFFSET ?", (-1 if limit is None else int(limit), int(offset)))
+    rows = library.query("SELECT id, name, confirmed, size FROM people WHERE size > 0 "
+                         "ORDER BY size DESC, id LIMIT ? OFFSET ?", (-1 if limit is None else int(limit), int(offset)))
     out = []
     for pid, name, confirmed, size in rows:
         ordered = _ordered_faces(library, pid)

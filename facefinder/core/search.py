@@ -46,12 +46,18 @@ class QueryResult:
 
 
 def search_photo(library: Library, engine: Engine, path: str | os.PathLike, k: int = 10,
-                 face_index: int | None = None, threshold: float = DEFAULT_THRESHOLD
-                 ) -> QueryResult:
+                 face_index: int | None = None, threshold: float = DEFAULT_THRESHOLD,
+                 unload_model: bool = False) -> QueryResult:
     """Find the ``k`` faces in ``library`` most like a face of the photo at ``path``.
+
+    ``unload_model``: drop the face model once the query is embedded, before the library's
+    index is loaded (a one-shot search of a large library then peaks at the larger of the two,
+    not their sum; see the README's Scale section).
 
     Raises ImageError (not a photo), NoFaceError, LibraryError (empty library)."""
     photo, faces, chosen = engine.query_face(path, face_index)
+    if unload_model:
+        engine.unload()
     hits = library.search(faces[chosen].embedding, k)
     return QueryResult(os.fspath(path), photo.width, photo.height, faces, chosen, threshold, hits)
 

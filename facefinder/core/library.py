@@ -521,10 +521,13 @@ class Library:
                     f"SELECT faces.id, photos.id, photos.path, x, y, w, h, confidence{extra} "
                     "FROM faces JOIN photos ON photos.id = faces.photo_id WHERE faces.id IN "
                     f"({','.join('?' * len(chunk))})", chunk)
-                for fid, pid, path, x, y, w, h, conf, emb in rows:
-                    if embeddings:
-                        self._check_blob(fid, emb)
-                    vec = np.frombuffer(emb, np.float32) if emb is not None else None
+                rows = rows.fetchall()
+                if embeddings:  # every embedding checked, in one go (a search reads ten)
+                    matrix = self._checked_matrix(
+                        np.fromiter((r[0] for r in rows), np.int64, len(rows)),
+                        [r[8] for r in rows])
+                for i, (fid, pid, path, x, y, w, h, conf, _emb) in enumerate(rows):
+                    vec = matrix[i] if embeddings else None
                     out[fid] = (FaceRow(fid, pid, fs_path(path), (x, y, w, h), conf), vec)
         return out
 
@@ -644,12 +647,13 @@ class Library:
                 f"face {face_id} is not a unit vector); run `facefinder library repair` on it to "
                 "keep everything that is intact (your photos are not touched).")
 
-    def _ensure_index(self) -> FaceIndex:
-        """The in-memory index, loaded (verified) or built, in step with the catalog. Lock held."""
+    def _ensure_index(self, state: State | None = None) -> FaceIndex:
+        """The in-memory index, loaded (verified) or built, in step with the catalog (``state``:
+        the catalog's, when the caller has just read it). Lock held."""
         if self._index is None:
             self._load_or_build()
         else:
-            self._catch_up()
+            self._catch_up(state)
         return self._index
 
     def _load_or_build(self) -> None:
@@ -691,12 +695,12 @@ class Library:
         raw = self.meta("changes_pruned_upto")
         return int(raw) if raw else 0
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, state: State | None = None) -> None:
         """Apply to the in-memory index what changed in the catalog since it was made (faces
         added above its highest id, faces removed or re-embedded after its generation)."""
         if self._index is None:
             return
-        state = self.state()
+        state = state or self.state()
         at = self._at
         if state.generation == at.generation:
             return
@@ -794,24 +798,26 @@ class Library:
     @_guard
     def _search_once(self, query: np.ndarray, k: int) -> tuple[list[Hit], bool]:
         with self.lock:
-            n = self.state().faces
+            state = self.state()
+            n = state.faces
             if n == 0:
                 raise LibraryError(
                     f"The library '{self.name}' has no faces yet; index a folder first.")
-            index = self._ensure_index()
+            index = self._ensure_index(state)
             k = max(1, min(int(k), n))
             labels, d2 = index.query(query, k, self.ef or ef_for(n))
             rows = self._rows(labels.tolist(), True)
+        live = [(label, sq) for label, sq in zip(labels.tolist(), d2.tolist()) if label in rows]
+        # (a face missing from rows was deleted by another process since the index caught up)
+        if not live:
+            return [], False
+        vectors = np.stack([rows[label][1] for label, _ in live])
+        exact = np.sqrt(np.einsum("ij,ij->i", vectors - query, vectors - query)).tolist()
         hits, suspicious = [], False
-        for label, sq in zip(labels.tolist(), d2.tolist()):
-            found = rows.get(label)
-            if found is None:
-                continue  # deleted by another process since the index caught up
-            row, vec = found
-            d = float(np.linalg.norm(vec - query))
+        for (label, sq), d in zip(live, exact):
             if abs(d - math.sqrt(max(sq, 0.0))) > EXACT_CHECK:
                 suspicious = True
-            hits.append(Hit(0, d, row))
+            hits.append(Hit(0, d, rows[label][0]))
         hits.sort(key=lambda h: (h.distance, h.face.face_id))
         for rank, h in enumerate(hits, 1):
             h.rank = rank

@@ -153,3 +153,46 @@ def test_pairwise_scores():
     assert pairwise_scores(["a", "a", "b", "b"], [0, 0, 0, 0]) == (pytest.approx(2 / 6), 1.0)
     # All apart: no predicted pairs (precision 1 by convention), recall 0.
     assert pairwise_scores(["a", "a", "b"], [1, 2, 3]) == (1.0, 0.0)
+
+
+def test_linked_neighbours_ranks_a_nodes_links_by_distance():
+    emb, _ = blobs(2, 4, spread=0.1)
+    links = np.full((8, 6), -1, np.int32)
+    links[0, :5] = [7, 3, 1, 0, 2]  # a far one, three near ones, itself
+    links[1, :2] = [0, 5]
+    near, dist = grouping.linked_neighbours(links, emb, np.array([0, 1, 4]), k=3)
+    d = np.linalg.norm(emb[0] - emb[[1, 2, 3, 7]], axis=1)
+    want = np.array([1, 2, 3, 7])[np.argsort(d)][:3]
+    assert near[0].tolist() == want.tolist() and (np.diff(dist[0]) >= 0).all()
+    assert near[2].tolist() == [-1, -1, -1] and np.isinf(dist[2]).all()  # node 4: no links
+    # Only eligible nodes, only under max_distance.
+    eligible = np.ones(8, bool)
+    eligible[want[0]] = False
+    near, dist = grouping.linked_neighbours(links, emb, np.array([0, 1]), k=3,
+                                            eligible=eligible, max_distance=1.0)
+    assert want[0] not in near[0] and 7 not in near[0] and 5 not in near[1]
+    np.testing.assert_allclose(dist[0][near[0] >= 0],
+                               np.linalg.norm(emb[0] - emb[near[0][near[0] >= 0]], axis=1),
+                               atol=1e-5)
+
+
+def test_one_more_hop_finds_the_faces_hnsw_links_left_out():
+    """Each face linked to only one other face of its person (and to strangers), as HNSW's
+    spread-out links can leave it: alone that splits people; one more hop does not."""
+    emb, truth = blobs(8, 5, spread=0.06, seed=2)
+    n = len(emb)
+    rng = np.random.default_rng(1)
+    links = np.full((n, 6), -1, np.int32)
+    for i in range(n):
+        group = np.flatnonzero(truth == truth[i])
+        links[i, 0] = group[(np.searchsorted(group, i) + 1) % len(group)]  # the next one only
+        links[i, 1:] = rng.choice(np.flatnonzero(truth != truth[i]), 5, replace=False)
+    near, dist = grouping.linked_neighbours(links, emb, np.arange(n), max_distance=1.0)
+    assert ((near >= 0).sum(axis=1) == 1).all()
+    alone = chinese_whispers(*edge_graph(near, dist, 1.0), np.arange(n), np.zeros(n, bool))
+    assert pairwise_scores(truth, alone)[1] < 0.8  # rings of five: split
+    wide, wdist = grouping.widen(near, emb, np.arange(n), max_distance=1.0)
+    assert ((wide >= 0).sum(axis=1) >= 2).all()
+    assert (truth[wide[wide >= 0]] == np.repeat(truth, (wide >= 0).sum(axis=1))).all()
+    labels = chinese_whispers(*edge_graph(wide, wdist, 1.0), np.arange(n), np.zeros(n, bool))
+    assert pairwise_scores(truth, labels) == (1.0, 1.0)

@@ -112,9 +112,8 @@ def linked_neighbours(links: np.ndarray, vectors: np.ndarray, rows: np.ndarray,
     rows = np.asarray(rows, np.int64)
     idx = np.full((len(rows), k), -1, np.int64)
     dist = np.full((len(rows), k), np.inf, np.float32)
-    for start in range(0, len(rows), block):
-        if should_stop and should_stop():
-            raise Cancelled
+
+    def one_block(start: int) -> None:
         part = rows[start:start + block]
         nb = links[part].astype(np.int64)
         ok = (nb >= 0) & (nb != part[:, None])
@@ -132,46 +131,72 @@ def linked_neighbours(links: np.ndarray, vectors: np.ndarray, rows: np.ndarray,
         ik = np.where(np.isfinite(dk), np.take_along_axis(nb, order, axis=1), -1)
         idx[start:start + len(part), :dk.shape[1]] = ik
         dist[start:start + len(part), :dk.shape[1]] = dk
+
+    _in_blocks(len(rows), block, one_block, should_stop)
     return idx, dist
 
 
-def widen(indptr: np.ndarray, nbrs: np.ndarray, vectors: np.ndarray, rows: np.ndarray,
-          k: int = NEIGHBOURS, max_distance: float = DEFAULT_CLUSTER_THRESHOLD,
-          should_stop=None, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` nearest of each of ``rows``'s neighbours and neighbours' neighbours in a graph
-    (CSR, see :func:`edge_graph`), closer than ``max_distance`` by ``vectors`` (N, 128) unit
-    float32: ``(index (R, k) int64, distance (R, k) float32)``, -1 / inf where fewer.
+def widen(idx: np.ndarray, vectors: np.ndarray, rows: np.ndarray, k: int = NEIGHBOURS,
+          max_distance: float = DEFAULT_CLUSTER_THRESHOLD, width: int = 3, should_stop=None,
+          block: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Each of ``rows``'s ``k`` nearest among its neighbours and its nearest neighbours'
+    neighbours, closer than ``max_distance``: ``(index (R, k) int64, distance (R, k)
+    float32)``, -1 / inf where fewer.
 
-    HNSW's links are chosen to spread out (a link is dropped when the node it leads to is
-    closer to one already kept), so a face keeps only one to three of its own person's other
-    faces; one more hop finds the rest, as an exact nearest-neighbour search would."""
+    ``idx`` (N, K): every node's neighbours, nearest first (-1: none), e.g. from
+    :func:`linked_neighbours`; ``vectors`` (N, 128) unit float32. The second hop goes through
+    the ``width`` nearest neighbours of each node and takes their ``width`` nearest: HNSW's
+    links are chosen to spread out (a link is dropped when the node it leads to is closer to
+    one already kept), so a face keeps only one to three of its own person's other faces, and
+    its person's other faces are among their nearest."""
     rows = np.asarray(rows, np.int64)
-    n = len(indptr) - 1
-    degree = np.diff(indptr)
-    idx = np.full((len(rows), k), -1, np.int64)
-    dist = np.full((len(rows), k), np.inf, np.float32)
-    for start in range(0, len(rows), block):
-        if should_stop and should_stop():
-            raise Cancelled
+    w = min(width, idx.shape[1])
+    out_i = np.full((len(rows), k), -1, np.int64)
+    out_d = np.full((len(rows), k), np.inf, np.float32)
+
+    def one_block(start: int) -> None:
         part = rows[start:start + block]
-        one = nbrs[_edge_positions(indptr, part)].astype(np.int64)
-        src = np.repeat(np.arange(len(part)), degree[part])
-        two = nbrs[_edge_positions(indptr, one)].astype(np.int64)
-        a = np.concatenate([src, np.repeat(src, degree[one])])
-        b = np.concatenate([one, two])
-        keep = b != part[a]
-        a, b = np.divmod(distinct(a[keep] * n + b[keep]), n)
-        dots = np.einsum("ij,ij->i", vectors[part][a], vectors[b])
+        one = idx[part]
+        two = idx[np.maximum(one[:, :w], 0), :w].reshape(len(part), -1)
+        two[np.repeat(one[:, :w] < 0, w, axis=1)] = -1
+        cand = np.sort(np.concatenate([one, two], axis=1), axis=1)
+        dup = np.zeros(cand.shape, bool)
+        dup[:, 1:] = cand[:, 1:] == cand[:, :-1]
+        bad = dup | (cand < 0) | (cand == part[:, None])
+        cand[bad] = 0
+        dots = np.matmul(vectors[cand], vectors[part][:, :, None])[:, :, 0]
         d = np.sqrt(np.maximum(2.0 - 2.0 * dots, 0.0)).astype(np.float32)
-        close = d < max_distance
-        a, b, d = a[close], b[close], d[close]
-        order = np.lexsort((b, d, a))
-        a, b, d = a[order], b[order], d[order]
-        rank = np.arange(len(a)) - np.searchsorted(a, a)
-        top = rank < k
-        idx[start + a[top], rank[top]] = b[top]
-        dist[start + a[top], rank[top]] = d[top]
-    return idx, dist
+        d[bad | (d >= max_distance)] = np.inf
+        order = np.argsort(d, axis=1, kind="stable")[:, :k]
+        dk = np.take_along_axis(d, order, axis=1)
+        out_i[start:start + len(part), :dk.shape[1]] = np.where(
+            np.isfinite(dk), np.take_along_axis(cand, order, axis=1), -1)
+        out_d[start:start + len(part), :dk.shape[1]] = dk
+
+    _in_blocks(len(rows), block, one_block, should_stop)
+    return out_i, out_d
+
+
+def _in_blocks(n: int, block: int, work: Callable[[int], None], should_stop=None) -> None:
+    """``work(start)`` for every block of ``n`` rows, on as many threads as there are cores (at
+    most 4): numpy lets go of the interpreter lock while it gathers, multiplies and sorts."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    starts = list(range(0, n, block))
+    threads = max(1, min(4, os.cpu_count() or 1, len(starts)))
+    if threads == 1:
+        for start in starts:
+            if should_stop and should_stop():
+                raise Cancelled
+            work(start)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="facefinder-grouping") as pool:
+        for wave in range(0, len(starts), 4 * threads):
+            if should_stop and should_stop():
+                raise Cancelled
+            for future in [pool.submit(work, s) for s in starts[wave:wave + 4 * threads]]:
+                future.result()
 
 
 # -- the graph ---------------------------------------------------------------------------------

@@ -360,22 +360,26 @@ def _linked(library: Library, ids: np.ndarray, free: np.ndarray, threshold: floa
         return None, None
     if progress:
         progress("neighbours", 0, len(free))
+    links, vectors = graph.links, graph.vectors
     pos = np.searchsorted(ids, graph.labels)
     pos[pos >= len(ids)] = 0
     eligible = (ids[pos] == graph.labels) & ~graph.deleted
+    del graph
     row_of_node = np.where(eligible, pos, -1)
     node_of_row = np.full(len(ids), -1, np.int64)
     node_of_row[pos[eligible]] = np.flatnonzero(eligible)
+    del pos
+    # Every eligible face's nearest linked faces (node indices), then one more hop for the free.
+    near = np.full((len(links), NEIGHBOURS), -1, np.int64)
     nodes = np.flatnonzero(eligible)
-    near, d = linked_neighbours(graph.links, graph.vectors, nodes, NEIGHBOURS, eligible,
-                                threshold, should_stop)
-    indptr, nbrs, _w = edge_graph(near, d, threshold, nodes, len(graph.labels))
-    del near, d, _w
+    near[nodes] = linked_neighbours(links, vectors, nodes, NEIGHBOURS, eligible, threshold,
+                                    should_stop)[0]
+    del links, nodes  # (their memory goes before the next step)
     free_nodes = node_of_row[free]
     have = free_nodes >= 0  # a face missing from the file (it should not be) has none
-    near, d = widen(indptr, nbrs, graph.vectors, free_nodes[have], NEIGHBOURS, threshold,
-                    should_stop)
-    del graph, indptr, nbrs
+    near, d = widen(near, vectors, free_nodes[have], NEIGHBOURS, threshold,
+                    should_stop=should_stop)
+    del vectors
     idx = np.full((len(free), NEIGHBOURS), -1, np.int64)
     dist = np.full((len(free), NEIGHBOURS), np.inf, np.float32)
     idx[have] = np.where(near >= 0, row_of_node[np.maximum(near, 0)], -1)

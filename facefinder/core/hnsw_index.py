@@ -86,13 +86,31 @@ def file_checksum(path: Path) -> tuple[int, int]:
     return size, value
 
 
+def _anonymous_regions() -> set[tuple[int, int]]:
+    """The writable anonymous memory mappings of this process, ``(start, end)`` (Linux; empty
+    elsewhere)."""
+    out = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 5 and parts[1].startswith("rw"):
+                    start, end = (int(x, 16) for x in parts[0].split("-"))
+                    out.add((start, end))
+    except OSError:
+        pass
+    return out
+
+
 class FaceIndex:
     """An hnswlib index of unit vectors labelled by face id. Not thread-safe: the library's lock
     serialises every call (hnswlib must not answer queries while it adds, resizes or saves)."""
 
-    def __init__(self, index, params: IndexParams) -> None:
+    def __init__(self, index, params: IndexParams,
+                 regions: frozenset[tuple[int, int]] = frozenset()) -> None:
         self._index = index
         self.params = params
+        self._regions = regions  # the large blocks of memory hnswlib took for it (Linux)
 
     # -- making one ----------------------------------------------------------------------------
     @classmethod
@@ -147,11 +165,13 @@ class FaceIndex:
             raise IndexRejected("is damaged or belongs to another library (its checksum does "
                                 "not match what this library saved)")
         index = hnswlib.Index(space="l2", dim=DIM)
+        before = _anonymous_regions()
         try:
             index.load_index(str(path), max_elements=0, allow_replace_deleted=True)
         except Exception as exc:  # e.g. written by an incompatible hnswlib
             raise IndexRejected(f"cannot be loaded ({exc})") from None
-        return cls(index, IndexParams(match.M, match.ef_construction)), match
+        regions = frozenset(r for r in _anonymous_regions() - before if r[1] - r[0] >= 32 << 20)
+        return cls(index, IndexParams(match.M, match.ef_construction), regions), match
 
     # -- changing it ---------------------------------------------------------------------------
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -227,6 +247,37 @@ class FaceIndex:
     @property
     def ef(self) -> int:
         return self._index.ef
+
+    def prefer_huge_pages(self) -> int:
+        """Ask Linux to hold the index's memory in 2 MB pages (``madvise`` MADV_HUGEPAGE, then
+        MADV_COLLAPSE, 64 MB at a time); returns the bytes asked for. A search of a million
+        faces reads thousands of scattered records, and with 4 KB pages nearly each read also
+        misses the TLB, which in a virtual machine costs as much as the read: measured here,
+        a search at 300,000 faces took a quarter to a third less CPU afterwards (README,
+        "Scale"). Costs about 1 s of CPU per GB, once; safe while other threads search (the
+        kernel moves the pages under them); does nothing where unsupported."""
+        import ctypes
+        import sys
+
+        if not sys.platform.startswith("linux") or not self._regions:
+            return 0
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            madvise = libc.madvise
+        except (OSError, AttributeError):
+            return 0
+        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        huge, step = 2 << 20, 64 << 20
+        done = 0
+        for start, end in sorted(self._regions):
+            start = (start + huge - 1) & ~(huge - 1)
+            end &= ~(huge - 1)
+            if end <= start or madvise(start, end - start, 14) != 0:  # MADV_HUGEPAGE
+                continue
+            for at in range(start, end, step):
+                madvise(at, min(step, end - at), 25)  # MADV_COLLAPSE (Linux 6.1+)
+            done += end - start
+        return done
 
     def labels(self) -> np.ndarray:
         return np.asarray(self._index.get_ids_list(), np.int64)

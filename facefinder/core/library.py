@@ -70,6 +70,10 @@ next save, while a save rewrites the whole file (0.7 GB at a million faces, 2-3 
 "Scale")."""
 SAVE_ALWAYS_BELOW = 100_000
 """Libraries under this many faces save their (small) index after every job."""
+HUGE_PAGES_AFTER = 20
+"""An index of at least :data:`SAVE_ALWAYS_BELOW` faces that has answered this many searches
+in one process (an app, not a one-shot command) is moved to huge pages in the background
+(:meth:`FaceIndex.prefer_huge_pages`)."""
 EXACT_CHECK = 1e-3
 """Largest difference tolerated between the index's distance and the catalog's for a result."""
 
@@ -242,6 +246,7 @@ class Library:
         self._at: IndexRecord | None = None  # the catalog state the in-memory index reflects
         self._unsaved = 0  # faces changed in the in-memory index since the saved file
         self._save_blocked = False
+        self._searches = 0  # answered by the in-memory index since it was loaded
         self._migrated_from = SCHEMA_VERSION
         self.ef: int | None = None  # None: chosen from the library's size (ef_for)
         self._open(create)
@@ -657,6 +662,7 @@ class Library:
         return self._index
 
     def _load_or_build(self) -> None:
+        self._searches = 0
         state = self.state()
         records = self._records()
         problem = None
@@ -807,6 +813,10 @@ class Library:
             k = max(1, min(int(k), n))
             labels, d2 = index.query(query, k, self.ef or ef_for(n))
             rows = self._rows(labels.tolist(), True)
+            self._searches += 1
+            if self._searches == HUGE_PAGES_AFTER and n >= SAVE_ALWAYS_BELOW:
+                threading.Thread(target=index.prefer_huge_pages, daemon=True,
+                                 name="facefinder-huge-pages").start()
         live = [(label, sq) for label, sq in zip(labels.tolist(), d2.tolist()) if label in rows]
         # (a face missing from rows was deleted by another process since the index caught up)
         if not live:
@@ -859,6 +869,13 @@ class Library:
                     self.save_index(force=True)
                     self.release_index()
         return None
+
+    def prefer_huge_pages(self) -> int:
+        """Move the in-memory index to huge pages now (see :data:`HUGE_PAGES_AFTER`, which does
+        it on its own in a process that searches a large library many times); returns bytes."""
+        with self.lock:
+            index = self._index
+        return index.prefer_huge_pages() if index is not None else 0
 
     @_guard
     def release_index(self) -> None:

@@ -294,3 +294,25 @@ def test_new_libraries_get_the_new_parameters_and_old_ones_keep_theirs(filled, t
     kept = json.loads(again.meta("index_record"))
     assert (kept["M"], kept["ef_construction"]) == (16, 200)
     again.close()
+
+
+def test_huge_pages_leave_the_answers_alone(filled, tmp_path, monkeypatch):
+    """Moving the index's memory to huge pages (Linux; a no-op elsewhere) changes no answer,
+    also when it happens in the background while searches run."""
+    import facefinder.core.hnsw_index as hnsw_mod
+    import facefinder.core.library as library_mod
+
+    lib, vecs = filled
+    lib.search(vecs[0], 1)
+    lib.close()
+    monkeypatch.setattr(hnsw_mod, "REGION_MIN", 0)
+    monkeypatch.setattr(library_mod, "HUGE_PAGES_AFTER", 3)
+    monkeypatch.setattr(library_mod, "SAVE_ALWAYS_BELOW", 0)
+    again = Library(tmp_path / "lib", FP)
+    before = [[h.face.face_id for h in again.search(q, 10)] for q in vecs[:10]]
+    assert isinstance(again.prefer_huge_pages(), int)
+    after = [[h.face.face_id for h in again.search(q, 10)] for q in vecs[:10]]
+    assert before == after
+    for q in vecs[::29]:
+        ids, _ = exact_neighbours(again, q, 10)
+        assert [h.face.face_id for h in again.search(q, 10)] == ids

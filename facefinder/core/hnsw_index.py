@@ -26,6 +26,9 @@ import numpy as np
 
 DIM = 128
 _CHUNK = 1 << 24  # bytes read at a time for the checksum
+REGION_MIN = 32 << 20
+"""Blocks of memory hnswlib takes for an index that :meth:`FaceIndex.prefer_huge_pages` moves
+(the vectors and links of about 45,000 faces and up)."""
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,7 @@ class FaceIndex:
             index.load_index(str(path), max_elements=0, allow_replace_deleted=True)
         except Exception as exc:  # e.g. written by an incompatible hnswlib
             raise IndexRejected(f"cannot be loaded ({exc})") from None
-        regions = frozenset(r for r in _anonymous_regions() - before if r[1] - r[0] >= 32 << 20)
+        regions = frozenset(r for r in _anonymous_regions() - before if r[1] - r[0] >= REGION_MIN)
         return cls(index, IndexParams(match.M, match.ef_construction), regions), match
 
     # -- changing it ---------------------------------------------------------------------------

@@ -196,12 +196,17 @@ def fs_path(key: bytes) -> str:
     return os.fsdecode(key)
 
 
-def ef_for(faces: int) -> int:
-    """The search-time ``ef`` for a library of ``faces`` faces: enough for recall@10 >= 0.99
-    (hnswlib's recall falls as the graph grows; see the README's scale figures)."""
-    if faces <= 20_000:
-        return 64
-    return int(min(512, 64 * 2 ** math.ceil(math.log2(faces / 20_000) / 2)))
+def ef_for(faces: int, M: int = NEW_PARAMS.M) -> int:
+    """The search-time ``ef`` for a library of ``faces`` faces whose index was built with ``M``:
+    enough for recall@10 >= 0.99 against exact search. hnswlib's recall falls as the graph grows,
+    so ``ef`` grows about as the square root of the size. Measured with ``facefinder bench
+    scale`` (README, "Scale"; M 24, ef_construction 100): recall@10 0.994 at 100k faces with
+    ef 128, 0.991 at 300k with 192, 0.993 at 1M with 384. Indexes built with a smaller M (before
+    M 24) need about 1.75 times as much (0.993 at 300k took 384 with M 16)."""
+    ef = 32 * math.ceil(4 * (max(faces, 1) / 100_000) ** 0.48)
+    if M < NEW_PARAMS.M and faces > 20_000:
+        ef = int(ef * 1.75)
+    return int(min(1024, max(64, ef)))
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -811,7 +816,7 @@ class Library:
                     f"The library '{self.name}' has no faces yet; index a folder first.")
             index = self._ensure_index(state)
             k = max(1, min(int(k), n))
-            labels, d2 = index.query(query, k, self.ef or ef_for(n))
+            labels, d2 = index.query(query, k, self.ef or ef_for(n, index.params.M))
             rows = self._rows(labels.tolist(), True)
             self._searches += 1
             if self._searches == HUGE_PAGES_AFTER and n >= SAVE_ALWAYS_BELOW:
@@ -845,7 +850,7 @@ class Library:
             n = self.state().faces
             index = self._ensure_index()
             k = max(1, min(int(k), n))
-            return index.knn(vectors, k, ef or self.ef or ef_for(n), threads)
+            return index.knn(vectors, k, ef or self.ef or ef_for(n, index.params.M), threads)
 
     @_guard
     def index_graph(self) -> Graph | None:
@@ -869,6 +874,12 @@ class Library:
                     self.save_index(force=True)
                     self.release_index()
         return None
+
+    @_guard
+    def index_params(self) -> IndexParams:
+        """How the index was built (loading it if needed)."""
+        with self.lock:
+            return self._ensure_index().params
 
     def prefer_huge_pages(self) -> int:
         """Move the in-memory index to huge pages now (see :data:`HUGE_PAGES_AFTER`, which does

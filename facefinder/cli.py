@@ -271,6 +271,7 @@ def _search_people(args) -> int:
 
     with _open_library(args, create=False) as library:
         engine = _engine(args, quiet=args.json)
+        library.prepare_search()  # (see search_photo)
         photo, faces, chosen = engine.query_face(args.image, args.face)
         engine.unload()  # before the index loads (see search_photo)
         if people.unplaced(library):

@@ -240,7 +240,8 @@ def test_release_index_frees_it_and_searches_load_it_again(filled, tmp_path):
 
 def test_the_index_graph_is_hnswlibs_own_and_current(filled, tmp_path, monkeypatch):
     import facefinder.core.library as library_mod
-    from facefinder.core.hnsw_index import IndexRejected, read_graph
+    from facefinder.core.hnsw_file import read_graph
+    from facefinder.core.hnsw_index import IndexRejected
 
     lib, vecs = filled
     lib.search(vecs[0], 1)
@@ -316,3 +317,89 @@ def test_huge_pages_leave_the_answers_alone(filled, tmp_path, monkeypatch):
     for q in vecs[::29]:
         ids, _ = exact_neighbours(again, q, 10)
         assert [h.face.face_id for h in again.search(q, 10)] == ids
+
+
+def test_a_file_checked_ahead_and_then_replaced_is_checked_again(filled, tmp_path, caplog):
+    """prepare_search checks the index file while the model loads; a file put in its place
+    afterwards (same size, other bytes) is never handed to hnswlib unchecked."""
+    lib, vecs = filled
+    lib.search(vecs[0], 1)
+    lib.close()
+    index = tmp_path / "lib" / "faces.hnsw"
+    lib = Library(tmp_path / "lib", FP)
+    lib.prepare_search()
+    lib._checking[0].join()
+    assert lib._checking[1], "the background check should have passed"
+    damaged = bytearray(index.read_bytes())
+    damaged[200:4000] = np.random.default_rng(3).integers(0, 256, 3800, np.uint8).tobytes()
+    (tmp_path / "lib" / "other.tmp").write_bytes(bytes(damaged))
+    os.replace(tmp_path / "lib" / "other.tmp", index)
+    with caplog.at_level("WARNING", logger="facefinder.notice"):
+        hits = lib.search(vecs[3], 10)
+    assert "rebuilt it from the catalog" in caplog.text
+    ids, _ = exact_neighbours(lib, vecs[3], 10)
+    assert [h.face.face_id for h in hits] == ids
+    # Checked ahead and unchanged: loaded without reading it twice.
+    lib.save_index(force=True)
+    lib.close()
+    again = Library(tmp_path / "lib", FP)
+    again.prepare_search()
+    import facefinder.core.hnsw_index as hnsw_mod
+
+    reads = []
+    original = hnsw_mod.file_checksum
+    again._checking[0].join()
+    hnsw_mod.file_checksum = lambda p: reads.append(p) or original(p)
+    try:
+        assert again.search(vecs[3], 1)[0].face.face_id == ids[0]
+    finally:
+        hnsw_mod.file_checksum = original
+    assert reads == []
+
+
+def test_search_once_reads_the_file_and_answers_like_search(filled, tmp_path, monkeypatch):
+    """A one-shot search walks the saved file (no index loaded) and gives search()'s answers,
+    also for faces added and removed since the file was saved."""
+    import facefinder.core.library as library_mod
+
+    lib, vecs = filled
+    lib.search(vecs[0], 1)
+    lib.close()
+    monkeypatch.setattr(library_mod, "SAVE_ALWAYS_BELOW", 0)  # as a large library: not saved
+    changer = Library(tmp_path / "lib", FP)
+    newv = unit(np.random.default_rng(21), 4)
+    changer.store_results([(result(tmp_path / "added.jpg", newv), 1, 1)])
+    changer.remove_photos([path_key(tmp_path / "p4.jpg")])
+    changer.close()
+    once = Library(tmp_path / "lib", FP)
+    for q in list(vecs[::23]) + list(newv):
+        hits = once.search_once(q, 10)
+        assert once._index is None  # answered from the file
+        ids, dists = exact_neighbours(once, q, 10)
+        assert [h.face.face_id for h in hits] == ids
+        np.testing.assert_allclose([h.distance for h in hits], dists, atol=1e-5)
+        assert all(h.face.path != str(tmp_path / "p4.jpg") for h in hits)
+    assert once.search_once(newv[2], 1)[0].face.path == str(tmp_path / "added.jpg")
+    # A few faces' neighbours (new faces placed into people) come from the file too.
+    found, dist = once.knn(np.concatenate([vecs[:3], newv[:2]]), 5)
+    assert once._index is None
+    for q, row, d in zip(np.concatenate([vecs[:3], newv[:2]]), found, dist):
+        ids, dists = exact_neighbours(once, q, 5)
+        assert row.tolist() == ids
+        np.testing.assert_allclose(d, dists, atol=1e-4)
+    once.close()
+
+
+def test_search_once_falls_back_when_the_file_is_damaged(filled, tmp_path, caplog):
+    lib, vecs = filled
+    lib.search(vecs[0], 1)
+    lib.close()
+    index = tmp_path / "lib" / "faces.hnsw"
+    data = bytearray(index.read_bytes())
+    data[500:900] = bytes(400)
+    index.write_bytes(bytes(data))
+    once = Library(tmp_path / "lib", FP)
+    with caplog.at_level("WARNING", logger="facefinder.notice"):
+        hits = once.search_once(vecs[9], 10)
+    assert "rebuilt it from the catalog" in caplog.text
+    assert [h.face.face_id for h in hits] == exact_neighbours(once, vecs[9], 10)[0]

@@ -105,6 +105,57 @@ def _anonymous_regions() -> set[tuple[int, int]]:
     return out
 
 
+@dataclass(frozen=True)
+class Verified:
+    """A file found to match ``record``, and the file's identity then (device, inode, size,
+    modification time in ns): a file replaced or written since has another."""
+
+    record: IndexRecord
+    identity: tuple[int, int, int, int]
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def verify(path: Path, expected: list[IndexRecord]) -> Verified:
+    """Check that ``path``'s size and Adler-32 match one of the ``expected`` records; raises
+    :class:`IndexRejected` (with the reason) otherwise. Reads the whole file (about 0.6 s of CPU
+    per GB here), so a cold search runs it beside the face model (``Library.prepare_search``)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise IndexRejected("missing") from None
+    except OSError as exc:
+        raise IndexRejected(f"cannot be read ({exc.strerror})") from None
+    if not os.path.isfile(path):
+        raise IndexRejected("is not a file")
+    expected = [r for r in expected if r is not None]
+    if not expected:
+        raise IndexRejected("belongs to no catalog state this library knows "
+                            "(left over, or copied from another library)")
+    candidates = [r for r in expected if r.size == st.st_size]
+    if not candidates:
+        raise IndexRejected("is damaged or belongs to another library (its size does not "
+                            "match what this library saved)")
+    try:
+        size, checksum = file_checksum(path)
+    except OSError as exc:
+        raise IndexRejected(f"cannot be read ({exc.strerror})") from None
+    match = next((r for r in candidates if (r.size, r.adler32) == (size, checksum)), None)
+    if match is None:
+        raise IndexRejected("is damaged or belongs to another library (its checksum does "
+                            "not match what this library saved)")
+    identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if _identity(path) != identity:  # replaced while it was read: not what was checked
+        raise IndexRejected("changed while it was checked")
+    return Verified(match, identity)
+
+
 class FaceIndex:
     """An hnswlib index of unit vectors labelled by face id. Not thread-safe: the library's lock
     serialises every call (hnswlib must not answer queries while it adds, resizes or saves)."""
@@ -135,38 +186,21 @@ class FaceIndex:
         return made
 
     @classmethod
-    def load(cls, path: Path, expected: list[IndexRecord]) -> tuple["FaceIndex", IndexRecord]:
-        """Load ``path`` if its size and checksum match one of the ``expected`` records.
+    def load(cls, path: Path, expected: list[IndexRecord], verified: "Verified | None" = None
+             ) -> tuple["FaceIndex", IndexRecord]:
+        """Load ``path`` if its size and checksum match one of the ``expected`` records
+        (``verified``: the result of :func:`verify` on this very file, which is then not read
+        twice; a file renamed into place or written since is checked again).
 
         Raises :class:`IndexRejected` (with the reason, for a one-line notice) otherwise, or when
         hnswlib cannot read it. hnswlib is only given files whose bytes are exactly those this
         library saved, so a damaged file can never crash the process."""
         import hnswlib
 
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            raise IndexRejected("missing") from None
-        except OSError as exc:
-            raise IndexRejected(f"cannot be read ({exc.strerror})") from None
-        if not os.path.isfile(path):
-            raise IndexRejected("is not a file")
-        expected = [r for r in expected if r is not None]
-        if not expected:
-            raise IndexRejected("belongs to no catalog state this library knows "
-                                "(left over, or copied from another library)")
-        candidates = [r for r in expected if r.size == st.st_size]
-        if not candidates:
-            raise IndexRejected("is damaged or belongs to another library (its size does not "
-                                "match what this library saved)")
-        try:
-            size, checksum = file_checksum(path)
-        except OSError as exc:
-            raise IndexRejected(f"cannot be read ({exc.strerror})") from None
-        match = next((r for r in candidates if (r.size, r.adler32) == (size, checksum)), None)
-        if match is None:
-            raise IndexRejected("is damaged or belongs to another library (its checksum does "
-                                "not match what this library saved)")
+        if verified is None or verified.record not in expected or \
+                _identity(path) != verified.identity:
+            verified = verify(path, expected)
+        match = verified.record
         index = hnswlib.Index(space="l2", dim=DIM)
         before = _anonymous_regions()
         try:
@@ -306,89 +340,6 @@ class FaceIndex:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-
-
-@dataclass
-class Graph:
-    """The bottom layer of a saved HNSW index (every face, each with up to ``2 M`` links chosen
-    by hnswlib's neighbour heuristic while it built the index): ``labels`` (n,) int64 face ids,
-    ``links`` (n, 2M) int32 rows of the same arrays (-1: none), ``vectors`` (n, 128) float32,
-    ``deleted`` (n,) bool. About 650 bytes per face."""
-
-    labels: np.ndarray
-    links: np.ndarray
-    vectors: np.ndarray
-    deleted: np.ndarray
-
-
-_HEADER = np.dtype([("offset_level0", "<u8"), ("max_elements", "<u8"), ("count", "<u8"),
-                    ("record", "<u8"), ("label_offset", "<u8"), ("data_offset", "<u8"),
-                    ("max_level", "<i4"), ("entry", "<u4"), ("max_m", "<u8"),
-                    ("max_m0", "<u8"), ("m", "<u8"), ("mult", "<f8"), ("ef_construction", "<u8")])
-
-
-def read_graph(path: Path, expected: list[IndexRecord], chunk: int = 1 << 16
-               ) -> tuple[Graph, IndexRecord]:
-    """Read the bottom layer of an index file saved by :meth:`FaceIndex.save`, without hnswlib:
-    grouping a million faces uses the neighbours hnswlib found while it built the index instead
-    of a million searches. The file must match one of the ``expected`` records (size and
-    checksum, checked on the same open file that is then read), like :meth:`FaceIndex.load`.
-
-    Raises :class:`IndexRejected` when it does not, or when the file's layout is not the one
-    this reader knows (hnswlib's save format since 0.5: a 96-byte header, then one fixed-size
-    record per face: link count (2 bytes), flags (1), 1 spare, ``max_m0`` links, the vector,
-    the label). Reads a chunk of records at a time; the result takes about 650 bytes a face."""
-    try:
-        f = open(path, "rb")
-    except OSError as exc:
-        raise IndexRejected(f"cannot be read ({exc.strerror})") from None
-    with f:
-        expected = [r for r in expected if r is not None]
-        size = os.fstat(f.fileno()).st_size
-        candidates = [r for r in expected if r.size == size]
-        if not candidates:
-            raise IndexRejected("does not match what this library saved")
-        value = 1
-        while True:
-            block = f.read(_CHUNK)
-            if not block:
-                break
-            value = zlib.adler32(block, value)
-        match = next((r for r in candidates if r.adler32 == value), None)
-        if match is None:
-            raise IndexRejected("does not match what this library saved")
-        f.seek(0)
-        head = np.fromfile(f, _HEADER, count=1)
-        if len(head) != 1:
-            raise IndexRejected("is too short to be an index")
-        h = {name: head[name][0].item() for name in _HEADER.names}
-        m0 = int(h["max_m0"])
-        record = np.dtype([("count", "<u2"), ("flags", "u1"), ("spare", "u1"),
-                           ("links", "<u4", (m0,)), ("vector", "<f4", (DIM,)),
-                           ("label", "<u8")])
-        n = int(h["count"])
-        if (h["offset_level0"], h["data_offset"], h["label_offset"], h["record"]) != (
-                0, 4 + 4 * m0, 4 + 4 * m0 + 4 * DIM, record.itemsize) or \
-                _HEADER.itemsize + n * record.itemsize > size or not 0 < m0 < 1 << 12:
-            raise IndexRejected("has a layout this version cannot read")
-        labels = np.empty(n, np.int64)
-        links = np.empty((n, m0), np.int32)
-        vectors = np.empty((n, DIM), np.float32)
-        deleted = np.empty(n, bool)
-        for start in range(0, n, chunk):
-            part = np.fromfile(f, record, count=min(chunk, n - start))
-            stop = start + len(part)
-            if stop - start != min(chunk, n - start):
-                raise IndexRejected("is shorter than its header says")
-            counts = np.minimum(part["count"].astype(np.int64), m0)
-            own = part["links"].astype(np.int64)
-            own[np.arange(m0)[None, :] >= counts[:, None]] = -1
-            own[own >= n] = -1
-            links[start:stop] = own
-            vectors[start:stop] = part["vector"]
-            labels[start:stop] = part["label"].astype(np.int64)
-            deleted[start:stop] = (part["flags"] & 1).astype(bool)
-    return Graph(labels, links, vectors, deleted), match
 
 
 class IndexRejected(Exception):

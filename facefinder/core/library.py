@@ -51,8 +51,9 @@ import numpy as np
 
 from .errors import (FacefinderError, LibraryDamagedError, LibraryError, ModelDamagedError,
                      ModelMismatchError, StorageError, db_error, notice, os_error_sentence)
-from .hnsw_index import (DIM, NEW_PARAMS, FaceIndex, Graph, IndexParams, IndexRecord,
-                         IndexRejected, chunked, read_graph)
+from .hnsw_file import Graph, IndexFile, read_graph
+from .hnsw_index import (DIM, NEW_PARAMS, FaceIndex, IndexParams, IndexRecord, IndexRejected,
+                         chunked, verify)
 from .library_files import (CATALOG, INDEX, MARKER, catalog_identity, foreign_entries,
                             read_marker, write_marker)
 from .paths import libraries_dir
@@ -70,6 +71,13 @@ next save, while a save rewrites the whole file (0.7 GB at a million faces, 2-3 
 "Scale")."""
 SAVE_ALWAYS_BELOW = 100_000
 """Libraries under this many faces save their (small) index after every job."""
+FILE_SEARCH_PENDING = 10_000
+""":meth:`Library.search_once` searches the saved file when at most this many faces changed
+since it was saved (they are compared one by one); beyond, it loads the index."""
+FILE_KNN_MAX = 64
+""":meth:`Library.knn` for at most this many faces walks the saved file when the index is not
+loaded (a few new faces placed into people: 16 ms each at a million faces, against a second to
+load the index)."""
 HUGE_PAGES_AFTER = 20
 """An index of at least :data:`SAVE_ALWAYS_BELOW` faces that has answered this many searches
 in one process (an app, not a one-shot command) is moved to huge pages in the background
@@ -252,6 +260,7 @@ class Library:
         self._unsaved = 0  # faces changed in the in-memory index since the saved file
         self._save_blocked = False
         self._searches = 0  # answered by the in-memory index since it was loaded
+        self._checking: tuple[threading.Thread, list] | None = None  # see prepare_search
         self._migrated_from = SCHEMA_VERSION
         self.ef: int | None = None  # None: chosen from the library's size (ef_for)
         self._open(create)
@@ -671,8 +680,14 @@ class Library:
         state = self.state()
         records = self._records()
         problem = None
+        verified = None
+        if self._checking is not None:  # prepare_search checked the file meanwhile
+            thread, result = self._checking
+            self._checking = None
+            thread.join()
+            verified = result[0] if result else None
         try:
-            index, rec = FaceIndex.load(self.index_path, records)
+            index, rec = FaceIndex.load(self.index_path, records, verified)
         except IndexRejected as exc:
             problem = str(exc)
             index, rec = None, None
@@ -721,14 +736,7 @@ class Library:
             self._index = None
             self._load_or_build()
             return
-        changed = self._db.execute(
-            "SELECT face_changes.face_id, faces.embedding FROM face_changes LEFT JOIN faces ON "
-            "faces.id = face_changes.face_id WHERE face_changes.generation > ? AND "
-            "face_changes.face_id <= ?", (at.generation, at.max_face)).fetchall()
-        gone = [fid for fid, emb in changed if emb is None]
-        redone = [(fid, emb) for fid, emb in changed if emb is not None]
-        for fid, emb in redone:
-            self._check_blob(fid, emb)
+        gone, redone = self._changed_since(at)
         self._index.remove(gone)
         n = len(gone)
         for ids, vectors in chunked(iter(redone)):
@@ -740,6 +748,19 @@ class Library:
         self._at = IndexRecord(state.generation, state.faces, state.max_face, state.id_sum,
                                M=at.M, ef_construction=at.ef_construction)
         self._unsaved += n
+
+    def _changed_since(self, at: IndexRecord) -> tuple[list[int], list[tuple[int, bytes]]]:
+        """Faces up to ``at.max_face`` removed, and re-embedded ``(id, embedding)``, after
+        ``at.generation`` (the journal). Lock held."""
+        changed = self._db.execute(
+            "SELECT face_changes.face_id, faces.embedding FROM face_changes LEFT JOIN faces ON "
+            "faces.id = face_changes.face_id WHERE face_changes.generation > ? AND "
+            "face_changes.face_id <= ?", (at.generation, at.max_face)).fetchall()
+        gone = [fid for fid, emb in changed if emb is None]
+        redone = [(fid, emb) for fid, emb in changed if emb is not None]
+        for fid, emb in redone:
+            self._check_blob(fid, emb)
+        return gone, redone
 
     @_guard
     def load_index(self) -> None:
@@ -806,6 +827,96 @@ class Library:
                 self._build(self.state())
         return hits
 
+    def search_once(self, embedding: np.ndarray, k: int = 10) -> list[Hit]:
+        """:meth:`search` for a process that searches once (a command): when the index is not
+        loaded yet, the search runs straight on the saved file (:class:`IndexFile`: the few
+        thousand records it visits are read, not the whole index; the faces changed since the
+        file was saved are compared exactly), so a million faces cost neither hnswlib's second
+        to load them nor the 0.75 GB it holds them in. The same answers as :meth:`search` (the
+        same walk through the same graph, the catalog's distances); it falls back to it when
+        the file cannot be used."""
+        query = np.asarray(embedding, np.float32).reshape(DIM)
+        if np.isfinite(query).all():
+            try:
+                found = self._search_file(query, k)
+            except sqlite3.Error as exc:
+                raise db_error(exc, self.path / CATALOG) from exc
+            if found is not None:
+                return found
+        return self.search(query, k)
+
+    def _search_file(self, query: np.ndarray, k: int) -> list[Hit] | None:
+        """:meth:`search_once` on the saved file; None when it cannot be used."""
+        with self.lock:
+            found = self._file_knn(query[None, :], k)
+            if found is None:
+                return None
+            labels, d2 = found[0][0], found[1][0]
+            live = labels >= 0
+            labels, d2 = labels[live], d2[live]
+            rows = self._rows(labels.tolist(), True)
+        hits, suspicious = _hits(labels, d2, rows, query)
+        return None if suspicious else hits
+
+    def _file_knn(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The ``k`` nearest faces of each of ``queries`` (n, 128) by a walk through the saved
+        index file (:class:`IndexFile`), with the faces changed since it was saved compared
+        exactly: ``(face ids (n, k) int64, squared distances (n, k))``, -1 / inf where fewer.
+        None when the file cannot be used (the index is loaded already, the file does not match
+        the catalog's record, too much changed since). Lock held."""
+        if self._index is not None:
+            return None
+        state = self.state()
+        if state.faces == 0:
+            return None
+        verified = None
+        if self._checking is not None:
+            thread, result = self._checking
+            self._checking = None
+            thread.join()
+            verified = result[0] if result else None
+        records = self._records()
+        if verified is None or verified.record not in records:
+            try:
+                verified = verify(self.index_path, records)
+            except IndexRejected:
+                return None  # the index is loaded (rebuilt, with a notice) instead
+        at = verified.record
+        if at.generation < self._pruned_upto() or \
+                state.max_face - at.max_face > FILE_SEARCH_PENDING:
+            return None
+        gone, redone = self._changed_since(at)
+        if len(gone) + len(redone) > FILE_SEARCH_PENDING:
+            return None
+        extra_ids, extra_vectors = [np.zeros(0, np.int64)], [np.zeros((0, DIM), np.float32)]
+        for ids, vectors in self._chunks(at.max_face, state.max_face):
+            extra_ids.append(ids)
+            extra_vectors.append(vectors)
+        for ids, vectors in chunked(iter(redone)):
+            extra_ids.append(ids)
+            extra_vectors.append(vectors)
+        extra = np.concatenate(extra_ids), np.concatenate(extra_vectors)
+        skip = np.fromiter(set(gone) | {fid for fid, _ in redone}, np.int64)
+        k = max(1, min(int(k), state.faces))
+        ef = self.ef or ef_for(state.faces, at.M)
+        labels = np.full((len(queries), k), -1, np.int64)
+        d2 = np.full((len(queries), k), np.inf, np.float32)
+        try:
+            with IndexFile(self.index_path) as file:
+                if file.identity != verified.identity:
+                    return None  # replaced since it was checked
+                for i, q in enumerate(queries):
+                    found, dist = file.search(q, k + len(skip), ef)
+                    keep = ~np.isin(found, skip)
+                    found = np.concatenate([found[keep], extra[0]])
+                    dist = np.concatenate([dist[keep], ((extra[1] - q) ** 2).sum(axis=1)])
+                    order = np.argsort(dist, kind="stable")[:k]
+                    labels[i, :len(order)] = found[order]
+                    d2[i, :len(order)] = dist[order]
+        except (OSError, IndexRejected, ValueError):
+            return None
+        return labels, d2
+
     @_guard
     def _search_once(self, query: np.ndarray, k: int) -> tuple[list[Hit], bool]:
         with self.lock:
@@ -822,21 +933,7 @@ class Library:
             if self._searches == HUGE_PAGES_AFTER and n >= SAVE_ALWAYS_BELOW:
                 threading.Thread(target=index.prefer_huge_pages, daemon=True,
                                  name="facefinder-huge-pages").start()
-        live = [(label, sq) for label, sq in zip(labels.tolist(), d2.tolist()) if label in rows]
-        # (a face missing from rows was deleted by another process since the index caught up)
-        if not live:
-            return [], False
-        vectors = np.stack([rows[label][1] for label, _ in live])
-        exact = np.sqrt(np.einsum("ij,ij->i", vectors - query, vectors - query)).tolist()
-        hits, suspicious = [], False
-        for (label, sq), d in zip(live, exact):
-            if abs(d - math.sqrt(max(sq, 0.0))) > EXACT_CHECK:
-                suspicious = True
-            hits.append(Hit(0, d, rows[label][0]))
-        hits.sort(key=lambda h: (h.distance, h.face.face_id))
-        for rank, h in enumerate(hits, 1):
-            h.rank = rank
-        return hits, suspicious
+        return _hits(labels, d2, rows, query)
 
     @_guard
     def knn(self, vectors: np.ndarray, k: int, ef: int | None = None, threads: int = -1
@@ -847,6 +944,11 @@ class Library:
         the search's. Approximate like :meth:`search`, but the distances are the index's (no
         catalog read per neighbour): for grouping, not for showing."""
         with self.lock:
+            vectors = np.asarray(vectors, np.float32).reshape(-1, DIM)
+            if len(vectors) <= FILE_KNN_MAX and not ef:
+                found = self._file_knn(vectors, k)  # a few faces: no need to load the index
+                if found is not None:
+                    return found[0], np.sqrt(np.maximum(found[1], 0.0)).astype(np.float32)
             n = self.state().faces
             index = self._ensure_index()
             k = max(1, min(int(k), n))
@@ -874,6 +976,29 @@ class Library:
                     self.save_index(force=True)
                     self.release_index()
         return None
+
+    @_guard
+    def prepare_search(self) -> None:
+        """Start checking the saved index file against the catalog's records in the background,
+        when the index is not loaded yet: a one-shot search calls this before it loads the face
+        model, so that reading 0.7 GB for the checksum of a million faces' index runs beside the
+        model instead of after it. The first search waits for it (and checks again whatever
+        changed since)."""
+        with self.lock:
+            if self._index is not None or self._checking is not None:
+                return
+            records = self._records()
+            result: list = []
+
+            def check() -> None:
+                try:
+                    result.append(verify(self.index_path, records))
+                except IndexRejected:
+                    pass  # the load finds out again and says so
+
+            thread = threading.Thread(target=check, daemon=True, name="facefinder-check-index")
+            self._checking = (thread, result)
+            thread.start()
 
     @_guard
     def index_params(self) -> IndexParams:
@@ -916,6 +1041,28 @@ class Library:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _hits(labels: np.ndarray, d2: np.ndarray, rows: dict, query: np.ndarray
+          ) -> tuple[list[Hit], bool]:
+    """Hits for the index's answer ``labels``/``d2`` (squared distances), with the distances of
+    the catalog's embeddings (``rows``: face id -> (FaceRow, embedding)); and whether the two
+    disagree (the index is not what the catalog holds)."""
+    live = [(label, sq) for label, sq in zip(labels.tolist(), d2.tolist()) if label in rows]
+    # (a face missing from rows was deleted by another process since the index caught up)
+    if not live:
+        return [], False
+    vectors = np.stack([rows[label][1] for label, _ in live])
+    exact = np.sqrt(np.einsum("ij,ij->i", vectors - query, vectors - query)).tolist()
+    hits, suspicious = [], False
+    for (label, sq), d in zip(live, exact):
+        if abs(d - math.sqrt(max(sq, 0.0))) > EXACT_CHECK:
+            suspicious = True
+        hits.append(Hit(0, d, rows[label][0]))
+    hits.sort(key=lambda h: (h.distance, h.face.face_id))
+    for rank, h in enumerate(hits, 1):
+        h.rank = rank
+    return hits, suspicious
 
 
 def repair_library(path: Path) -> dict:

@@ -50,15 +50,19 @@ def search_photo(library: Library, engine: Engine, path: str | os.PathLike, k: i
                  unload_model: bool = False) -> QueryResult:
     """Find the ``k`` faces in ``library`` most like a face of the photo at ``path``.
 
-    ``unload_model``: drop the face model once the query is embedded, before the library's
-    index is loaded (a one-shot search of a large library then peaks at the larger of the two,
-    not their sum; see the README's Scale section).
+    ``unload_model``: a one-shot search (a command): drop the face model once the query is
+    embedded, and search the library's index file without loading it
+    (:meth:`Library.search_once`); the process then peaks at the model's memory, not the
+    model's and the index's (the README's Scale section).
 
     Raises ImageError (not a photo), NoFaceError, LibraryError (empty library)."""
+    library.prepare_search()  # the index file is checked while the model works
     photo, faces, chosen = engine.query_face(path, face_index)
     if unload_model:
         engine.unload()
-    hits = library.search(faces[chosen].embedding, k)
+        hits = library.search_once(faces[chosen].embedding, k)  # straight from the file
+    else:
+        hits = library.search(faces[chosen].embedding, k)
     return QueryResult(os.fspath(path), photo.width, photo.height, faces, chosen, threshold, hits)
 
 

@@ -12,7 +12,6 @@ changed its format costs speed (the library loads the index instead), never answ
 from __future__ import annotations
 
 import heapq
-import mmap
 import os
 import zlib
 from dataclasses import dataclass
@@ -118,35 +117,30 @@ def read_graph(path: Path, expected: list[IndexRecord], chunk: int = 1 << 16
 
 
 class IndexFile:
-    """One search straight from a saved index file, mapped into memory (not loaded): it reads
-    the few thousand records the search visits instead of the whole index, so a process that
-    searches once needs neither the second it takes hnswlib to load a million faces nor the
-    0.75 GB it holds them in. Use as a context manager (the mapping is closed on exit; on
-    Windows a mapped file cannot be replaced).
+    """One search straight from a saved index file, reading only the records it visits (a few
+    thousand, with ``pread``) instead of loading the whole index: a process that searches once
+    needs neither the second hnswlib takes to load a million faces nor the 0.75 GB it holds
+    them in. (Not a memory map: the kernel maps whole cached folios of the file on each touch,
+    which counted 0.6 GB against the process for 20,000 records read.) Use as a context manager.
 
     The search is hnswlib's bottom-layer search (``searchBaseLayerST``: a best-first walk that
     keeps the ``ef`` nearest faces seen and stops when the nearest unexplored one is farther than
     all of them; deleted faces are walked through but not returned), started from the nearest of
     about a thousand faces spread over the file instead of from hnswlib's descent through the
-    upper layers (which sit in a variable-length part of the file). Recall is the same as
-    hnswlib's at the same ``ef`` (README, "Scale")."""
+    upper layers (which sit in a variable-length part of the file). It found the same faces as
+    hnswlib at the same ``ef`` on the scale benchmark's libraries (README, "Scale")."""
 
     def __init__(self, path: Path) -> None:
         self._file = open(path, "rb")
         try:
             st = os.fstat(self._file.fileno())
             self.identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-            size = st.st_size
-            n, record = _layout(self._file, size)
-            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+            self.faces, self._record = _layout(self._file, st.st_size)
         except BaseException:
             self._file.close()
             raise
-        self.records = np.ndarray((n,), record, self._map, offset=_HEADER.itemsize)
-        self._vectors = self.records["vector"]
-        self._links = self.records["links"]
-        self._counts = self.records["count"]
-        self._flags = self.records["flags"]
+        self._fd = self._file.fileno()
+        self._cache: dict[int, bytes] = {}
 
     def __enter__(self) -> "IndexFile":
         return self
@@ -155,32 +149,42 @@ class IndexFile:
         self.close()
 
     def close(self) -> None:
-        self.records = self._vectors = self._links = self._counts = self._flags = None
-        try:
-            self._map.close()
-        except BufferError:  # a caller still holds a view: the mapping goes with it
-            pass
+        self._cache = {}
         self._file.close()
+
+    def records(self, nodes) -> np.ndarray:
+        """The records (structured array: count, flags, links, vector, label) of ``nodes``."""
+        size = self._record.itemsize
+        parts = []
+        for node in nodes:
+            data = self._cache.get(node)
+            if data is None:
+                data = os.pread(self._fd, size, _HEADER.itemsize + node * size)
+                if len(data) != size:
+                    raise IndexRejected("is shorter than its header says")
+                self._cache[node] = data
+            parts.append(data)
+        return np.frombuffer(b"".join(parts), self._record)
 
     def search(self, query: np.ndarray, k: int, ef: int, samples: int = 1024
                ) -> tuple[np.ndarray, np.ndarray]:
         """``(labels (k',) int64, squared distances (k',) float32)`` of the nearest live faces,
         nearest first, k' <= k."""
-        n = len(self.records)
+        n = self.faces
         if n == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         q = np.asarray(query, np.float32).reshape(DIM)
         ef = max(int(ef), int(k))
-        vectors, links, counts, flags = self._vectors, self._links, self._counts, self._flags
-        start = np.arange(0, n, max(1, n // samples))
-        d = ((vectors[start] - q) ** 2).sum(axis=1)
-        entry = int(start[int(np.argmin(d))])
+        start = list(range(0, n, max(1, n // samples)))
+        recs = self.records(start)
+        d = ((recs["vector"] - q) ** 2).sum(axis=1)
+        first = int(np.argmin(d))
+        entry, d0 = start[first], float(d[first])
         visited = np.zeros(n, bool)
         visited[entry] = True
-        d0 = float(d[int(np.argmin(d))])
         candidates = [(d0, entry)]  # min-heap of faces to explore
         best: list[tuple[float, int]] = []  # max-heap (negated) of the ef nearest live faces
-        if not flags[entry] & 1:
+        if not recs["flags"][first] & 1:
             best.append((-d0, entry))
         bound = d0 if best else float("inf")
         while candidates:
@@ -188,15 +192,16 @@ class IndexFile:
             if dist > bound and len(best) >= ef:
                 break
             heapq.heappop(candidates)
-            near = links[node, :int(counts[node])]
+            rec = self.records([node])[0]
+            near = rec["links"][:int(rec["count"])].astype(np.int64)
             near = near[near < n]
             near = near[~visited[near]]
             if not len(near):
                 continue
             visited[near] = True
-            near = near.astype(np.int64)
-            dists = ((vectors[near] - q) ** 2).sum(axis=1).tolist()
-            dead = (flags[near] & 1).astype(bool).tolist()
+            found = self.records(near.tolist())
+            dists = ((found["vector"] - q) ** 2).sum(axis=1).tolist()
+            dead = (found["flags"] & 1).astype(bool).tolist()
             for other, dd, gone in zip(near.tolist(), dists, dead):
                 if len(best) < ef or dd < bound:
                     heapq.heappush(candidates, (dd, other))
@@ -207,7 +212,7 @@ class IndexFile:
                     if best:
                         bound = -best[0][0]
         top = sorted((-nd, node) for nd, node in best)[:k]
-        nodes = np.fromiter((node for _, node in top), np.int64, len(top))
-        labels = self.records["label"][nodes].astype(np.int64) if len(nodes) else \
-            np.zeros(0, np.int64)
+        if not top:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        labels = self.records([node for _, node in top])["label"].astype(np.int64)
         return labels, np.fromiter((dd for dd, _ in top), np.float32, len(top))

@@ -532,14 +532,19 @@ def _store(library: Library, graph: _Graph, labels: np.ndarray, full: bool, boun
     fresh = [g for g in new_labels.tolist() if g not in takeover]
     now = time.time()
     with library.transaction() as cur:
+        # People are written after their faces, with their sizes: the size triggers then find
+        # no row to update for them (a million updates of an indexed column took most of a first
+        # grouping's time). Foreign keys are checked at the commit.
+        cur.execute("PRAGMA defer_foreign_keys = ON")
+        created: dict[int, float] = {}
         if full:
-            cur.execute("DELETE FROM face_person WHERE person_id IN "
-                        "(SELECT id FROM people WHERE confirmed = 0)")
+            # The unconfirmed people go, and their faces' rows with them (a cascade the size
+            # triggers do not slow); those a group takes over come back below, same id.
+            created = dict(cur.execute("SELECT id, created FROM people WHERE confirmed = 0"))
+            cur.execute("DELETE FROM people WHERE confirmed = 0")
         first = max(max_pid, _max_person_id_cur(cur)) + 1
         label_to_pid = dict(takeover)
         label_to_pid.update({g: first + i for i, g in enumerate(fresh)})
-        cur.executemany("INSERT INTO people(id, name, created, confirmed, size) "
-                        "VALUES (?, NULL, ?, 0, 0)", ((first + i, now) for i in range(len(fresh))))
         summary.new_people = len(fresh)
         if label_to_pid:
             keys = np.fromiter(label_to_pid.keys(), np.int64, len(label_to_pid))
@@ -566,6 +571,21 @@ def _store(library: Library, graph: _Graph, labels: np.ndarray, full: bool, boun
         cur.executemany("INSERT OR IGNORE INTO face_person(face_id, person_id) SELECT ?, ? "
                         "WHERE EXISTS (SELECT 1 FROM faces WHERE id = ?)",
                         ((f, p, f) for f, p in zip(face_ids.tolist(), pid.tolist())))
+        written = cur.rowcount
+        people_ids = np.fromiter(label_to_pid.values(), np.int64, len(label_to_pid))
+        mine = np.isin(pid, people_ids)
+        placed = np.sort(pid[mine])
+        starts = np.flatnonzero(np.diff(placed, prepend=-1))
+        ids_sorted, counts = placed[starts], np.diff(np.append(starts, len(placed)))
+        cur.executemany("INSERT INTO people(id, name, created, confirmed, size) "
+                        "VALUES (?, NULL, ?, 0, ?)",
+                        ((p, created.get(p, now), c)
+                         for p, c in zip(ids_sorted.tolist(), counts.tolist())))
+        if written != len(face_ids):  # some faces were skipped: count those people again
+            for chunk in _in_chunks(ids_sorted.tolist()):
+                cur.execute(f"UPDATE people SET size = (SELECT COUNT(*) FROM face_person WHERE "
+                            f"person_id = people.id) WHERE id IN "
+                            f"({','.join('?' * len(chunk))})", chunk)
         cur.execute("DELETE FROM people WHERE size <= 0")
         cur.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                     (_GROUPED, json.dumps({"max_face": int(bound), "min_face": int(min_face)})))

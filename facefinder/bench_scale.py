@@ -383,6 +383,10 @@ def measure_people(folder: Path, synth: Synthetic, truth: np.ndarray, seed: int)
 # -- driver -------------------------------------------------------------------------------------
 def main(args) -> int:
     data = Path(args.data) if args.data else _default_data()
+    if not (data / "faces").is_dir():
+        print(f"facefinder: no labelled faces at {data / 'faces'} (give --data or set "
+              "FACEFINDER_TEST_DATA)", file=sys.stderr)
+        return 1
     faces = int(args.faces)
     if faces < PER_PERSON * 10:
         print(f"facefinder: --faces must be at least {PER_PERSON * 10}", file=sys.stderr)

@@ -269,6 +269,8 @@ def measure_search(folder: Path, synth: Synthetic, truth: np.ndarray, n_queries:
             "file_search_ms": round(statistics.median(file_ms), 1),
             "file_recall_at_10": round(float(np.mean(
                 [len(set(f) & set(e.tolist())) / 10 for f, e in zip(file_found, exact)])), 4),
+            "file_same_as_index": round(float(np.mean(
+                [len(set(f) & set(g)) / 10 for f, g in zip(file_found, found)])), 4),
             "file_search_fell_back": file_loaded,
             "same_person_recall": round(float(np.mean(mine)), 4),
             "same_person_recall_exact": round(float(np.mean(mine_exact)), 4)}

@@ -114,7 +114,8 @@ class Verified:
     identity: tuple[int, int, int, int]
 
 
-def _identity(path: Path) -> tuple[int, int, int, int] | None:
+def file_identity(path: Path) -> tuple[int, int, int, int] | None:
+    """(device, inode, size, modification ns) of a file, or None."""
     try:
         st = os.stat(path)
     except OSError:
@@ -151,7 +152,7 @@ def verify(path: Path, expected: list[IndexRecord]) -> Verified:
         raise IndexRejected("is damaged or belongs to another library (its checksum does "
                             "not match what this library saved)")
     identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-    if _identity(path) != identity:  # replaced while it was read: not what was checked
+    if file_identity(path) != identity:  # replaced while it was read: not what was checked
         raise IndexRejected("changed while it was checked")
     return Verified(match, identity)
 
@@ -198,7 +199,7 @@ class FaceIndex:
         import hnswlib
 
         if verified is None or verified.record not in expected or \
-                _identity(path) != verified.identity:
+                file_identity(path) != verified.identity:
             verified = verify(path, expected)
         match = verified.record
         index = hnswlib.Index(space="l2", dim=DIM)

@@ -53,7 +53,7 @@ from .errors import (FacefinderError, LibraryDamagedError, LibraryError, ModelDa
                      ModelMismatchError, StorageError, db_error, notice, os_error_sentence)
 from .hnsw_file import Graph, IndexFile, read_graph
 from .hnsw_index import (DIM, NEW_PARAMS, FaceIndex, IndexParams, IndexRecord, IndexRejected,
-                         chunked, verify)
+                         chunked, file_identity, verify)
 from .library_files import (CATALOG, INDEX, MARKER, catalog_identity, foreign_entries,
                             read_marker, write_marker)
 from .paths import libraries_dir
@@ -261,6 +261,7 @@ class Library:
         self._save_blocked = False
         self._searches = 0  # answered by the in-memory index since it was loaded
         self._checking: tuple[threading.Thread, list] | None = None  # see prepare_search
+        self._verified = None  # the saved file as last checked (search_once)
         self._migrated_from = SCHEMA_VERSION
         self.ef: int | None = None  # None: chosen from the library's size (ef_for)
         self._open(create)
@@ -869,18 +870,20 @@ class Library:
         state = self.state()
         if state.faces == 0:
             return None
-        verified = None
+        verified = self._verified
         if self._checking is not None:
             thread, result = self._checking
             self._checking = None
             thread.join()
             verified = result[0] if result else None
         records = self._records()
-        if verified is None or verified.record not in records:
+        if verified is None or verified.record not in records or \
+                file_identity(self.index_path) != verified.identity:
             try:
                 verified = verify(self.index_path, records)
             except IndexRejected:
                 return None  # the index is loaded (rebuilt, with a notice) instead
+        self._verified = verified  # the next one-shot search reads it once more at most
         at = verified.record
         if at.generation < self._pruned_upto() or \
                 state.max_face - at.max_face > FILE_SEARCH_PENDING:

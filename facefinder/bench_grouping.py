@@ -90,7 +90,12 @@ def main(args) -> int:
             indptr, nbrs, _w = edge_graph(idx, dist, t)
             labels = _union_find(len(ids), indptr, nbrs)
             report(f"union-find (kNN {NEIGHBOURS})", t, labels, time.perf_counter() - t0)
-        from sklearn.cluster import DBSCAN, AgglomerativeClustering
+        try:
+            from sklearn.cluster import DBSCAN, AgglomerativeClustering
+        except ImportError:
+            print("scikit-learn is not installed: DBSCAN and agglomerative clustering skipped "
+                  "(pip install scikit-learn)")
+            return 0
 
         for t in args.threshold:
             for min_samples in (1, 2):

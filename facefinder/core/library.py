@@ -210,7 +210,7 @@ def ef_for(faces: int, M: int = NEW_PARAMS.M) -> int:
     so ``ef`` grows about as the square root of the size. Measured with ``facefinder bench
     scale`` (README, "Scale"; M 24, ef_construction 100): recall@10 0.994 at 100k faces with
     ef 128, 0.991 at 300k with 192, 0.993 at 1M with 384. Indexes built with a smaller M (before
-    M 24) need about 1.75 times as much (0.993 at 300k took 384 with M 16)."""
+    M 24) need about 1.75 times as much (0.99 at 300k took 320 with M 16)."""
     ef = 32 * math.ceil(4 * (max(faces, 1) / 100_000) ** 0.48)
     if M < NEW_PARAMS.M and faces > 20_000:
         ef = int(ef * 1.75)

@@ -47,7 +47,7 @@ __all__ = [
     "DEFAULT_CLUSTER_THRESHOLD", "MIN_GROUP_FACE", "NEIGHBOURS", "EXACT_LIMIT", "Cancelled",
     "Person", "ClusterSummary", "NearPerson", "cluster", "unplaced", "count_people",
     "people_page", "people", "person", "person_faces", "person_of", "nearest_people", "rename",
-    "merge", "move_out", "ensure_tables",
+    "merge", "move_out", "ensure_tables", "owners",
 ]
 
 MIN_GROUP_FACE = 40

@@ -287,8 +287,11 @@ def cmd_search(args) -> int:
                 else:
                     from .core.search import search_photo
 
+                    # One photo: a one-shot search (the model leaves memory before the
+                    # index file is read; see search_photo). Several: the index loads once.
                     result = search_photo(library, engine, image, k=args.k,
-                                          face_index=args.face, threshold=args.threshold)
+                                          face_index=args.face, threshold=args.threshold,
+                                          unload_model=len(args.images) == 1)
                     near = None
             except (ImageError, NoFaceError, FacefinderError) as exc:
                 if _fatal(exc):
@@ -373,6 +376,7 @@ def _search_people_one(library, engine, image: str, args):
     from .core.search import QueryResult, judge_for
     from .core.upgrade import library_pipeline
 
+    library.prepare_search()  # (see search_photo)
     name = library_pipeline(library)
     with engine.using(name):
         photo, faces, chosen = engine.query_face(image, args.face)
@@ -390,7 +394,9 @@ def _search_people_one(library, engine, image: str, args):
 
 def cmd_people(args) -> int:
     """Group the library's faces into people (new faces join their people; ``--recluster``
-    groups again), then list the groups, print them as JSON or export one folder per person."""
+    groups again), then list the groups, print them as JSON or export one folder per person.
+    People are read a page at a time, so a library of a million faces lists in bounded memory;
+    the text listing shows the 50 largest unless ``--limit`` says otherwise."""
     from .core import people
 
     if args.write_xmp:
@@ -401,27 +407,40 @@ def cmd_people(args) -> int:
         threshold = people.DEFAULT_CLUSTER_THRESHOLD if args.threshold is None \
             else args.threshold
         summary = people.cluster(library, threshold=threshold, full=args.recluster)
-        groups = people.people(library)
-        rows = library.face_rows([f for g in groups for f in g.face_ids])
-    if args.export:
-        _export_people(groups, rows, Path(args.export))
-    if args.json:
-        _print_json({"people": [
-            {"id": g.id, "name": g.name, "size": g.size,
-             "faces": [{"face_id": f, "image_path": rows[f].path, "box": list(rows[f].box)}
-                       for f in g.face_ids if f in rows]}
-            for g in groups]})
-        return 0
-    if not args.export:
-        for g in groups:
-            rep = rows.get(g.representative)
-            title = g.name or f"Person {g.id}"
-            print(f"{title} (id {g.id}): {g.size} face{'s' if g.size != 1 else ''}; "
-                  f"representative {rep.path if rep else '?'} {list(rep.box) if rep else ''}")
-            for f in g.face_ids:
-                if f in rows:
-                    print(f"    {rows[f].path}  {list(rows[f].box)}")
-    print(f"{len(groups)} people from {summary.faces} faces"
+        total = people.count_people(library)
+        limit = args.limit
+        if limit is None:
+            limit = 0 if (args.json or args.export) else 50
+        offset = max(args.offset, 0)
+        end = total if limit <= 0 else min(total, offset + limit)
+        shown = 0
+
+        def pages():
+            nonlocal shown
+            at = offset
+            while at < end:
+                groups = people.people_page(library, at, min(200, end - at), args.faces)
+                if not groups:
+                    return
+                rows = library.face_rows([f for g in groups for f in g.face_ids])
+                at += len(groups)
+                shown += len(groups)
+                yield groups, rows
+
+        if args.json:
+            _people_json(pages(), total, offset)
+        elif args.export:
+            target = Path(args.export)
+            for groups, rows in pages():
+                _export_people(groups, rows, target)
+            print(f"Exported {shown} people to {target}", file=sys.stderr)
+        else:
+            for groups, rows in pages():
+                _people_text(groups, rows)
+    if not args.json and not args.export and shown < total:
+        print(f"Showing people {offset + 1}-{offset + shown} of {total} (largest first; "
+              "--offset and --limit show others, --limit 0 all of them).")
+    print(f"{total} people from {summary.faces} faces"
           + (f" ({summary.placed} placed now, {summary.joined} joined existing people)"
              if summary.placed else ""), file=sys.stderr if args.json else sys.stdout)
     return 0
@@ -446,6 +465,36 @@ def _write_xmp(args) -> int:
           f"{report.unchanged} already up to date, {len(report.skipped)} skipped; the photos "
           "themselves are not touched.")
     return 0
+
+
+def _people_json(pages, total: int, offset: int) -> None:
+    """``{"total", "offset", "people": [...]}``, written a page at a time."""
+    out = sys.stdout.buffer
+    sys.stdout.flush()
+    out.write(json_text({"total": total, "offset": offset}, None)[:-1] + b', "people": [')
+    first = True
+    for groups, rows in pages:
+        for g in groups:
+            item = {"id": g.id, "name": g.name, "size": g.size,
+                    "faces": [{"face_id": f, "image_path": rows[f].path,
+                               "box": list(rows[f].box)} for f in g.face_ids if f in rows]}
+            out.write((b"\n" if first else b",\n") + json_text(item, None))
+            first = False
+    out.write(b"\n]}\n")
+    out.flush()
+
+
+def _people_text(groups, rows) -> None:
+    for g in groups:
+        rep = rows.get(g.representative)
+        title = g.name or f"Person {g.id}"
+        print(f"{title} (id {g.id}): {g.size} face{'s' if g.size != 1 else ''}; "
+              f"representative {rep.path if rep else '?'} {list(rep.box) if rep else ''}")
+        for f in g.face_ids:
+            if f in rows:
+                print(f"    {rows[f].path}  {list(rows[f].box)}")
+        if len(g.face_ids) < g.size:
+            print(f"    ... and {g.size - len(g.face_ids)} more")
 
 
 def _export_people(groups, rows, target: Path) -> None:
@@ -476,7 +525,6 @@ def _export_people(groups, rows, target: Path) -> None:
                 os.symlink(os.path.abspath(src), dest)
             except OSError:
                 shutil.copy2(src, dest)
-    print(f"Exported {len(groups)} people to {target}", file=sys.stderr)
 
 
 def cmd_compare(args) -> int:
@@ -949,6 +997,18 @@ def cmd_bench(args) -> int:
     return bench.main(args)
 
 
+def cmd_bench_scale(args) -> int:
+    from . import bench_scale
+
+    return bench_scale.main(args)
+
+
+def cmd_bench_grouping(args) -> int:
+    from . import bench_grouping
+
+    return bench_grouping.main(args)
+
+
 def cmd_gui(args) -> int:
     from .gui.app import main as gui_main
 
@@ -1040,6 +1100,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --write-xmp: only this person's photos")
     p.add_argument("--dry-run", action="store_true",
                    help="with --write-xmp: list the sidecars that would be written, write none")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="list N people, largest first (default: 50 as text, all with --json "
+                        "or --export; 0: all)")
+    p.add_argument("--offset", type=int, default=0, metavar="N",
+                   help="skip the N largest people (with --limit: pages of people)")
+    p.add_argument("--faces", type=int, default=None, metavar="N",
+                   help="list each person's N faces nearest their centre (default: all)")
     p.set_defaults(func=cmd_people)
 
     p = sub.add_parser("compare", parents=[det, thr, crop],
@@ -1107,6 +1174,29 @@ def build_parser() -> argparse.ArgumentParser:
                         "baseline; also ray,qdrant (scaling out; need the extras)")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the figures here")
     p.set_defaults(func=cmd_bench)
+    bench_sub = p.add_subparsers(dest="bench", metavar="{scale,grouping}",
+                                 help="other benchmarks (default: the suite above)")
+    b = bench_sub.add_parser("scale", help="a library of N synthetic faces: build, search, "
+                                           "memory, people (see the README's Scale section)")
+    b.add_argument("--faces", type=int, required=True, metavar="N")
+    b.add_argument("--keep", metavar="DIR",
+                   help="build the library in DIR (or reuse the one built there before)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument("--queries", type=int, default=1000, metavar="Q",
+                   help="warm searches for p50/p99 and recall (default 1000)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--data", default=None, help="labelled face folder (default ../shared/data)")
+    b.set_defaults(func=cmd_bench_scale)
+    b = bench_sub.add_parser("grouping", help="precision and recall of the grouping into "
+                                              "people on a library of labelled photos")
+    b.add_argument("library", help="a library indexed from one folder per person")
+    b.add_argument("--compare", action="store_true",
+                   help="also union-find, DBSCAN and agglomerative (needs scikit-learn)")
+    b.add_argument("--min-face", type=int, default=None, metavar="PX",
+                   help="leave faces under PX px ungrouped (default: as `people`, 40)")
+    b.add_argument("--threshold", type=float, nargs="*",
+                   default=[0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2])
+    b.set_defaults(func=cmd_bench_grouping)
 
     p = sub.add_parser("gui", help="open the desktop app")
     p.set_defaults(func=cmd_gui)

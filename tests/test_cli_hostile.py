@@ -282,16 +282,16 @@ def test_grouping_while_an_index_run_deletes_faces(tmp_path, engine, monkeypatch
     made = copy_faces(photos, ["al_gore", "ana_palacio"], 3)
     lib = Library(tmp_path / "lib", engine.fingerprint)
     list(index_folder(lib, engine, photos))
-    read = lib.all_embeddings
+    read = lib.embedding_chunks
 
-    def read_then_lose_a_photo():
-        out = read()
+    def read_then_lose_a_photo(*args, **kwargs):
+        out = list(read(*args, **kwargs))
         other = Library(tmp_path / "lib", engine.fingerprint)  # the index run, in effect
         other.remove_photos([path_key(made[0])])
         other.close()
-        return out
+        return iter(out)
 
-    monkeypatch.setattr(lib, "all_embeddings", read_then_lose_a_photo)
+    monkeypatch.setattr(lib, "embedding_chunks", read_then_lose_a_photo)
     summary = people.cluster(lib, full=True)
     monkeypatch.undo()
     assert summary.people >= 2

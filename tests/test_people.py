@@ -16,7 +16,8 @@ import pytest
 
 from conftest import FACES, copy_faces
 from facefinder import cli
-from facefinder.core import people
+from facefinder.bench_grouping import largest_faces
+from facefinder.core import grouping, people
 from facefinder.core.library import Library
 from facefinder.core.pipeline import Face, PhotoResult
 from facefinder.core.scan import index_folder, refresh_library
@@ -31,7 +32,7 @@ def _index(library: Library, engine, folder: Path) -> None:
 
 def _largest(library: Library) -> dict[str, list[int]]:
     """identity (parent folder) -> face ids of the largest face of each of its photos."""
-    ids, labels = people.largest_faces(library)
+    ids, labels = largest_faces(library)
     out: dict[str, list[int]] = {}
     for f, lbl in zip(ids.tolist(), labels):
         out.setdefault(lbl, []).append(f)
@@ -118,7 +119,7 @@ def test_cli_people_json_export_and_search_people(library, tmp_path, capsys):
     library.close()
     assert cli.main(["people", "--library", path, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"people"}
+    assert set(out) == {"people", "total", "offset"} and out["total"] == len(out["people"])
     groups = out["people"]
     assert sum(g["size"] for g in groups) == sum(len(g["faces"]) for g in groups)
     first = groups[0]
@@ -230,11 +231,151 @@ def _two_blobs():
     return emb.astype(np.float32), [str(i // 5) for i in range(20)]
 
 
-def test_large_libraries_use_hnswlib_neighbours(tmp_path, monkeypatch):
+def test_large_libraries_find_neighbours_through_the_index(tmp_path, monkeypatch):
+    """Beyond EXACT_LIMIT faces, a full grouping asks the library's HNSW index for every face's
+    neighbours (a chunk at a time) instead of exact numpy: the groups must come out the same."""
     lib, blob = _synthetic(tmp_path, centres=5, per=10)
-    exact = people.group_labels(lib.all_embeddings()[1])
+    people.cluster(lib)
+    exact = {f: p for f, (p, _) in people.person_of(lib, list(blob)).items()}
     monkeypatch.setattr(people, "EXACT_LIMIT", 10)
-    approx = people.group_labels(lib.all_embeddings()[1])
-    assert people.pairwise_scores(exact.tolist(), approx.tolist()) == (1.0, 1.0)
-    assert len(set(approx.tolist())) == 5
+    monkeypatch.setattr(lib, "all_embeddings", None)  # never read the whole library at once
+    people.cluster(lib, full=True)
+    approx = {f: p for f, (p, _) in people.person_of(lib, list(blob)).items()}
+    assert grouping.pairwise_scores([exact[f] for f in blob], [approx[f] for f in blob]) == \
+        (1.0, 1.0)
+    assert grouping.pairwise_scores(list(blob.values()), [approx[f] for f in blob]) == (1.0, 1.0)
+    assert len(set(approx.values())) == 5
+    # Without a readable graph (a full disk kept the index from being saved, say), each face's
+    # neighbours are searched for instead: the same groups.
+    monkeypatch.setattr(lib, "index_graph", lambda: None)
+    people.cluster(lib, full=True)
+    searched = {f: p for f, (p, _) in people.person_of(lib, list(blob)).items()}
+    assert grouping.pairwise_scores(list(blob.values()), [searched[f] for f in blob]) == \
+        (1.0, 1.0)
     lib.close()
+
+
+# -- at scale: pages, sizes, reading only what is new -----------------------------------------------
+def _sizes_are_counts(lib) -> None:
+    counted = dict(lib.query("SELECT person_id, COUNT(*) FROM face_person GROUP BY person_id"))
+    stored = dict(lib.query("SELECT id, size FROM people WHERE size != 0"))
+    assert stored == counted
+
+
+def test_people_are_read_a_page_at_a_time_largest_first(tmp_path):
+    lib, blob = _synthetic(tmp_path, centres=6, per=8)
+    people.cluster(lib)
+    a, b = sorted(p.id for p in people.people(lib))[:2]
+    people.merge(lib, a, b)  # one person of 16 faces, five of 8
+    assert people.count_people(lib) == 5
+    everyone = people.people(lib)
+    assert [p.size for p in everyone] == [16, 8, 8, 8, 8]
+    page = people.people_page(lib, offset=1, limit=2, faces=3)
+    assert [p.id for p in page] == [p.id for p in everyone[1:3]]
+    assert all(len(p.face_ids) == 3 and p.size == 8 for p in page)
+    assert page[0].face_ids == everyone[1].face_ids[:3]
+    assert people.person_faces(lib, a, offset=5, limit=4) == everyone[0].face_ids[5:9]
+    assert people.person(lib, a).face_ids == everyone[0].face_ids
+    # Nearest the group's centre first.
+    ids, emb = lib.embeddings_of(everyone[0].face_ids)
+    by_id = dict(zip(ids.tolist(), emb))
+    centre = emb.mean(axis=0)
+    d = [float(np.linalg.norm(by_id[f] - centre)) for f in everyone[0].face_ids]
+    assert d == sorted(d)
+    lib.close()
+
+
+def test_sizes_follow_corrections_and_deleted_photos(tmp_path):
+    lib, blob = _synthetic(tmp_path, centres=4, per=6)
+    people.cluster(lib)
+    _sizes_are_counts(lib)
+    first, second = [p.id for p in people.people(lib)][:2]
+    people.merge(lib, first, second)
+    face = people.person(lib, first).face_ids[0]
+    people.move_out(lib, face)
+    _sizes_are_counts(lib)
+    # A photo deleted from disk: its face goes, and with it the face's row in its person.
+    photo = lib.query("SELECT photos.path FROM faces JOIN photos ON photos.id = photo_id "
+                      "WHERE faces.id = ?", (face,))[0][0]
+    lib.remove_photos([photo])
+    _sizes_are_counts(lib)
+    assert people.count_people(lib) == len(counted := people.people(lib)) == 3
+    assert face not in {f for p in counted for f in p.face_ids}
+    people.cluster(lib, full=True)
+    _sizes_are_counts(lib)
+    lib.close()
+
+
+def test_new_faces_are_placed_without_reading_the_library(tmp_path, monkeypatch):
+    """Placing new faces reads them and their neighbours only: no full read of the embeddings,
+    no scan of the faces or people tables."""
+    lib, blob = _synthetic(tmp_path, centres=6, per=8)
+    people.cluster(lib)
+    rng = np.random.default_rng(5)
+    ids, emb = lib.all_embeddings()
+    near = emb[[0, 9]] + rng.normal(0, 0.03, (2, 128))  # new faces of blobs 0 and 1
+    near = (near / np.linalg.norm(near, axis=1, keepdims=True)).astype(np.float32)
+    new = lib.store_results([(PhotoResult(str(tmp_path / f"new{i}.jpg"), [
+        Face((0, 0, 50, 50), 0.99, np.zeros((5, 2), np.float32), v)], None, 100, 100), 1, 1)
+        for i, v in enumerate(near)])
+    monkeypatch.setattr(lib, "all_embeddings", None)
+    monkeypatch.setattr(lib, "embedding_chunks", None)
+    statements: list[str] = []
+    lib._db.set_trace_callback(statements.append)
+    assert people.unplaced(lib) == 2
+    summary = people.cluster(lib)
+    lib._db.set_trace_callback(None)
+    assert summary.placed == 2 and summary.joined == 2 and summary.new_people == 0
+    owners = people.person_of(lib, [int(ids[0]), int(ids[9])] + new)
+    assert owners[new[0]] == owners[int(ids[0])] and owners[new[1]] == owners[int(ids[9])]
+    scans = [s for s in statements if "FROM faces" in s and "WHERE" not in s.split("FROM faces")[1]
+             .split("JOIN")[0][:40]]
+    assert not scans, scans
+    assert not [s for s in statements if "GROUP BY" in s]
+    assert people.unplaced(lib) == 0
+    _sizes_are_counts(lib)
+    lib.close()
+
+
+def test_people_tables_from_before_sizes_are_brought_up_to_date(tmp_path):
+    lib, blob = _synthetic(tmp_path, centres=3, per=5)
+    people.cluster(lib)
+    before = {p.id: p.size for p in people.people(lib)}
+    path = lib.path
+    lib.close()
+    import sqlite3
+
+    db = sqlite3.connect(path / "catalog.sqlite")  # as an older facefinder left it
+    db.executescript("DROP TRIGGER face_person_added; DROP TRIGGER face_person_removed; "
+                     "DROP TRIGGER face_person_moved; DROP INDEX people_by_size; "
+                     "ALTER TABLE people DROP COLUMN size; "
+                     "DELETE FROM meta WHERE key = 'people_grouped';")
+    db.close()
+    lib = Library(path, "synthetic")
+    assert {p.id: p.size for p in people.people(lib)} == before
+    _sizes_are_counts(lib)
+    statements: list[str] = []
+    again = Library(path, "synthetic")
+    again._db.set_trace_callback(statements.append)
+    people.count_people(again)  # up to date: nothing written
+    assert not [s for s in statements if s.lstrip().upper().startswith(("BEGIN", "CREATE",
+                                                                         "UPDATE", "ALTER"))]
+    again.close()
+    lib.close()
+
+
+def test_cli_people_pages(library, capsys):
+    path = str(library.path)
+    library.close()
+    assert cli.main(["people", "--library", path, "--json"]) == 0
+    everyone = json.loads(capsys.readouterr().out)["people"]
+    assert cli.main(["people", "--library", path, "--json", "--offset", "1", "--limit", "2",
+                     "--faces", "1"]) == 0
+    page = json.loads(capsys.readouterr().out)
+    assert page["offset"] == 1 and page["total"] == len(everyone)
+    assert [g["id"] for g in page["people"]] == [g["id"] for g in everyone[1:3]]
+    assert all(len(g["faces"]) == 1 for g in page["people"])
+    assert cli.main(["people", "--library", path, "--limit", "1"]) == 0
+    text = capsys.readouterr().out
+    assert f"Showing people 1-1 of {len(everyone)}" in text
+    assert text.count(" (id ") == 1

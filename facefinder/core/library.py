@@ -23,8 +23,8 @@ from the catalog's embeddings of the k results; an index that disagrees with the
 
 **Writes.** The catalog is written in transactions; the index is patched in memory and saved
 atomically, but only when enough changed (:data:`SAVE_AFTER_CHANGES`) or the library is small:
-rewriting a 600 MB index for ten new faces is wasteful when the next open patches them from the
-catalog in milliseconds. A killed process loses nothing that was committed.
+rewriting a 700 MB index for ten new faces is wasteful when the next open patches them from the
+catalog in a few milliseconds. A killed process loses nothing that was committed.
 
 Every public method takes the library's lock: hnswlib must never answer ``knn_query`` while
 ``add_items``, ``resize_index`` or ``save_index`` runs, and SQLite writes are serialized. An open
@@ -51,7 +51,9 @@ import numpy as np
 
 from .errors import (FacefinderError, LibraryDamagedError, LibraryError, ModelDamagedError,
                      ModelMismatchError, StorageError, db_error, notice, os_error_sentence)
-from .hnsw_index import DIM, FaceIndex, IndexParams, IndexRecord, IndexRejected, chunked
+from .hnsw_file import Graph, IndexFile, read_graph
+from .hnsw_index import (DIM, NEW_PARAMS, FaceIndex, IndexParams, IndexRecord, IndexRejected,
+                         chunked, file_identity, verify)
 from .library_files import (CATALOG, INDEX, MARKER, catalog_identity, foreign_entries,
                             read_marker, write_marker)
 from .paths import libraries_dir
@@ -60,11 +62,26 @@ from .pipeline import PhotoResult
 SCHEMA_VERSION = 2
 DEFAULT_LIBRARY = "default"
 
-SAVE_AFTER_CHANGES = 2_000
+SAVE_AFTER_CHANGES = 250
 """Save the index when this many faces changed since the saved copy (or sooner when the library
-is small, :data:`SAVE_ALWAYS_BELOW`); otherwise the next open patches them from the catalog."""
+is small, :data:`SAVE_ALWAYS_BELOW`); otherwise the next open patches them from the catalog.
+Patching is not free: hnswlib inserts about 500-2,000 faces a second into a million-face index
+on two cores, so 250 pending faces add a fraction of a second to every cold search until the
+next save, while a save rewrites the whole file (0.7 GB at a million faces, 2-3 s; README,
+"Scale")."""
 SAVE_ALWAYS_BELOW = 100_000
 """Libraries under this many faces save their (small) index after every job."""
+FILE_SEARCH_PENDING = 10_000
+""":meth:`Library.search_once` searches the saved file when at most this many faces changed
+since it was saved (they are compared one by one); beyond, it loads the index."""
+FILE_KNN_MAX = 64
+""":meth:`Library.knn` for at most this many faces walks the saved file when the index is not
+loaded (a few new faces placed into people: 16 ms each at a million faces, against a second to
+load the index)."""
+HUGE_PAGES_AFTER = 20
+"""An index of at least :data:`SAVE_ALWAYS_BELOW` faces that has answered this many searches
+in one process (an app, not a one-shot command) is moved to huge pages in the background
+(:meth:`FaceIndex.prefer_huge_pages`)."""
 EXACT_CHECK = 1e-3
 """Largest difference tolerated between the index's distance and the catalog's for a result."""
 
@@ -187,12 +204,17 @@ def fs_path(key: bytes) -> str:
     return os.fsdecode(key)
 
 
-def ef_for(faces: int) -> int:
-    """The search-time ``ef`` for a library of ``faces`` faces: enough for recall@10 >= 0.99
-    (hnswlib's recall falls as the graph grows; see the README's scale figures)."""
-    if faces <= 20_000:
-        return 64
-    return int(min(512, 64 * 2 ** math.ceil(math.log2(faces / 20_000) / 2)))
+def ef_for(faces: int, M: int = NEW_PARAMS.M) -> int:
+    """The search-time ``ef`` for a library of ``faces`` faces whose index was built with ``M``:
+    enough for recall@10 >= 0.99 against exact search. hnswlib's recall falls as the graph grows,
+    so ``ef`` grows about as the square root of the size. Measured with ``facefinder bench
+    scale`` (README, "Scale"; M 24, ef_construction 100): recall@10 0.994 at 100k faces with
+    ef 128, 0.991 at 300k with 192, 0.993 at 1M with 384. Indexes built with a smaller M (before
+    M 24) need about 1.75 times as much (0.99 at 300k took 320 with M 16)."""
+    ef = 32 * math.ceil(4 * (max(faces, 1) / 100_000) ** 0.48)
+    if M < NEW_PARAMS.M and faces > 20_000:
+        ef = int(ef * 1.75)
+    return int(min(1024, max(64, ef)))
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -237,6 +259,9 @@ class Library:
         self._at: IndexRecord | None = None  # the catalog state the in-memory index reflects
         self._unsaved = 0  # faces changed in the in-memory index since the saved file
         self._save_blocked = False
+        self._searches = 0  # answered by the in-memory index since it was loaded
+        self._checking: tuple[threading.Thread, list] | None = None  # see prepare_search
+        self._verified = None  # the saved file as last checked (search_once)
         self._migrated_from = SCHEMA_VERSION
         self.ef: int | None = None  # None: chosen from the library's size (ef_for)
         # Where the vectors live: FaceIndex (hnswlib, the default), or any kind with the same
@@ -538,10 +563,13 @@ class Library:
                     f"SELECT faces.id, photos.id, photos.path, x, y, w, h, confidence{extra} "
                     "FROM faces JOIN photos ON photos.id = faces.photo_id WHERE faces.id IN "
                     f"({','.join('?' * len(chunk))})", chunk)
-                for fid, pid, path, x, y, w, h, conf, emb in rows:
-                    if embeddings:
-                        self._check_blob(fid, emb)
-                    vec = np.frombuffer(emb, np.float32) if emb is not None else None
+                rows = rows.fetchall()
+                if embeddings:  # every embedding checked, in one go (a search reads ten)
+                    matrix = self._checked_matrix(
+                        np.fromiter((r[0] for r in rows), np.int64, len(rows)),
+                        [r[8] for r in rows])
+                for i, (fid, pid, path, x, y, w, h, conf, _emb) in enumerate(rows):
+                    vec = matrix[i] if embeddings else None
                     out[fid] = (FaceRow(fid, pid, fs_path(path), (x, y, w, h), conf), vec)
         return out
 
@@ -583,6 +611,13 @@ class Library:
 
     # -- the HNSW index ---------------------------------------------------------------------------
     @property
+    def file_backed(self) -> bool:
+        """Whether the vectors live in this folder's ``faces.hnsw`` (hnswlib, the default), so
+        that one-shot searches and grouping may read the saved file directly; other vector
+        stores (Qdrant) answer through their own interface."""
+        return self.vectors is FaceIndex
+
+    @property
     def index_path(self) -> Path:
         return self.path / INDEX
 
@@ -601,16 +636,56 @@ class Library:
                     out.append(rec)
         return out
 
-    def _rows_after(self, face_id: int) -> Iterator[tuple[int, bytes]]:
-        cur = self._db.execute("SELECT id, embedding FROM faces WHERE id > ? ORDER BY id",
-                               (int(face_id),))
+    def _chunks(self, after: int = 0, upto: int | None = None, size: int = 20_000,
+                boxes: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
+        """``(ids (n,) int64, vectors (n, 128) float32[, boxes (n, 4) int32])`` of the faces with
+        ``after < id <= upto``, in id order, ``size`` at a time (bounded memory; each embedding
+        checked). Each chunk is its own query, so the lock is not held between chunks."""
+        last = int(after)
+        bound = (1 << 62) if upto is None else int(upto)
+        extra = ", x, y, w, h" if boxes else ""
         while True:
-            rows = cur.fetchmany(20_000)
+            with self.lock:
+                rows = self._db.execute(
+                    f"SELECT id, embedding{extra} FROM faces WHERE id > ? AND id <= ? "
+                    "ORDER BY id LIMIT ?", (last, bound, int(size))).fetchall()
             if not rows:
                 return
-            for fid, blob in rows:
-                self._check_blob(fid, blob)
-            yield from rows
+            ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+            vectors = self._checked_matrix(ids, [r[1] for r in rows])
+            last = int(ids[-1])
+            if boxes:
+                yield ids, vectors, np.asarray([r[2:] for r in rows], np.int32).reshape(-1, 4)
+            else:
+                yield ids, vectors
+            if len(rows) < size:
+                return
+
+    def embedding_chunks(self, upto: int | None = None, size: int = 50_000
+                         ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Every face with ``id <= upto`` (default: all) as chunks of ``(ids (n,) int64,
+        embeddings (n, 128) float32, boxes (n, 4) int32 x, y, w, h)`` in id order: the whole
+        library in bounded memory (``size`` faces at a time). Writers may commit between chunks;
+        pass ``upto`` (e.g. ``state().max_face``) for a consistent set of faces."""
+        try:
+            yield from self._chunks(0, upto, size, boxes=True)
+        except sqlite3.Error as exc:
+            raise db_error(exc, self.path / CATALOG) from exc
+
+    @_guard
+    def embeddings_of(self, face_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids (m,) int64 ascending, embeddings (m, 128) float32)`` of those of ``face_ids``
+        that exist."""
+        ids = sorted({int(i) for i in face_ids})
+        rows: list[tuple[int, bytes]] = []
+        with self.lock:
+            for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+                chunk = ids[start:start + 900]
+                rows += self._db.execute(
+                    f"SELECT id, embedding FROM faces WHERE id IN ({','.join('?' * len(chunk))}) "
+                    "ORDER BY id", chunk).fetchall()
+        found = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        return found, self._checked_matrix(found, [r[1] for r in rows])
 
     def _check_blob(self, face_id: int, blob: bytes | None) -> None:
         """Every stored embedding is a finite unit vector; anything else is damage in the catalog
@@ -621,20 +696,28 @@ class Library:
                 f"face {face_id} is not a unit vector); run `facefinder library repair` on it to "
                 "keep everything that is intact (your photos are not touched).")
 
-    def _ensure_index(self) -> FaceIndex:
-        """The in-memory index, loaded (verified) or built, in step with the catalog. Lock held."""
+    def _ensure_index(self, state: State | None = None) -> FaceIndex:
+        """The in-memory index, loaded (verified) or built, in step with the catalog (``state``:
+        the catalog's, when the caller has just read it). Lock held."""
         if self._index is None:
             self._load_or_build()
         else:
-            self._catch_up()
+            self._catch_up(state)
         return self._index
 
     def _load_or_build(self) -> None:
+        self._searches = 0
         state = self.state()
         records = self._records()
         problem = None
+        verified = None
+        if self._checking is not None:  # prepare_search checked the file meanwhile
+            thread, result = self._checking
+            self._checking = None
+            thread.join()
+            verified = result[0] if result else None
         try:
-            index, rec = self.vectors.load(self.index_path, records)
+            index, rec = self.vectors.load(self.index_path, records, verified)
         except IndexRejected as exc:
             problem = str(exc)
             index, rec = None, None
@@ -653,8 +736,10 @@ class Library:
         self._catch_up()
 
     def _build(self, state: State) -> None:
-        params = IndexParams()
-        self._index = self.vectors.build(chunked(self._rows_after(0)), state.faces + 1024,
+        # A library keeps the parameters its index was built with; a new one gets NEW_PARAMS.
+        known = self._records()
+        params = IndexParams(known[0].M, known[0].ef_construction) if known else NEW_PARAMS
+        self._index = self.vectors.build(self._chunks(0, state.max_face), state.faces + 1024,
                                          params)
         self._at = IndexRecord(state.generation, state.faces, state.max_face, state.id_sum,
                                M=params.M, ef_construction=params.ef_construction)
@@ -667,12 +752,12 @@ class Library:
         raw = self.meta("changes_pruned_upto")
         return int(raw) if raw else 0
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, state: State | None = None) -> None:
         """Apply to the in-memory index what changed in the catalog since it was made (faces
         added above its highest id, faces removed or re-embedded after its generation)."""
         if self._index is None:
             return
-        state = self.state()
+        state = state or self.state()
         at = self._at
         if state.generation == at.generation:
             return
@@ -682,6 +767,22 @@ class Library:
             self._index = None
             self._load_or_build()
             return
+        gone, redone = self._changed_since(at)
+        self._index.remove(gone)
+        n = len(gone)
+        for ids, vectors in chunked(iter(redone)):
+            self._index.add(ids, vectors)
+            n += len(ids)
+        for ids, vectors in self._chunks(at.max_face, state.max_face):
+            self._index.add(ids, vectors)
+            n += len(ids)
+        self._at = IndexRecord(state.generation, state.faces, state.max_face, state.id_sum,
+                               M=at.M, ef_construction=at.ef_construction)
+        self._unsaved += n
+
+    def _changed_since(self, at: IndexRecord) -> tuple[list[int], list[tuple[int, bytes]]]:
+        """Faces up to ``at.max_face`` removed, and re-embedded ``(id, embedding)``, after
+        ``at.generation`` (the journal). Lock held."""
         changed = self._db.execute(
             "SELECT face_changes.face_id, faces.embedding FROM face_changes LEFT JOIN faces ON "
             "faces.id = face_changes.face_id WHERE face_changes.generation > ? AND "
@@ -690,17 +791,7 @@ class Library:
         redone = [(fid, emb) for fid, emb in changed if emb is not None]
         for fid, emb in redone:
             self._check_blob(fid, emb)
-        self._index.remove(gone)
-        n = len(gone)
-        for ids, vectors in chunked(iter(redone)):
-            self._index.add(ids, vectors)
-            n += len(ids)
-        for ids, vectors in chunked(self._rows_after(at.max_face)):
-            self._index.add(ids, vectors)
-            n += len(ids)
-        self._at = IndexRecord(state.generation, state.faces, state.max_face, state.id_sum,
-                               M=at.M, ef_construction=at.ef_construction)
-        self._unsaved += n
+        return gone, redone
 
     @_guard
     def load_index(self) -> None:
@@ -767,31 +858,207 @@ class Library:
                 self._build(self.state())
         return hits
 
+    def search_once(self, embedding: np.ndarray, k: int = 10) -> list[Hit]:
+        """:meth:`search` for a process that searches once (a command): when the index is not
+        loaded yet, the search runs straight on the saved file (:class:`IndexFile`: the few
+        thousand records it visits are read, not the whole index; the faces changed since the
+        file was saved are compared exactly), so a million faces cost neither hnswlib's second
+        to load them nor the 0.75 GB it holds them in. The same answers as :meth:`search` (the
+        same walk through the same graph, the catalog's distances); it falls back to it when
+        the file cannot be used."""
+        query = np.asarray(embedding, np.float32).reshape(DIM)
+        if np.isfinite(query).all():
+            try:
+                found = self._search_file(query, k)
+            except sqlite3.Error as exc:
+                raise db_error(exc, self.path / CATALOG) from exc
+            if found is not None:
+                return found
+        return self.search(query, k)
+
+    def _search_file(self, query: np.ndarray, k: int) -> list[Hit] | None:
+        """:meth:`search_once` on the saved file; None when it cannot be used."""
+        with self.lock:
+            found = self._file_knn(query[None, :], k)
+            if found is None:
+                return None
+            labels, d2 = found[0][0], found[1][0]
+            live = labels >= 0
+            labels, d2 = labels[live], d2[live]
+            rows = self._rows(labels.tolist(), True)
+        hits, suspicious = _hits(labels, d2, rows, query)
+        return None if suspicious else hits
+
+    def _file_knn(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The ``k`` nearest faces of each of ``queries`` (n, 128) by a walk through the saved
+        index file (:class:`IndexFile`), with the faces changed since it was saved compared
+        exactly: ``(face ids (n, k) int64, squared distances (n, k))``, -1 / inf where fewer.
+        None when the file cannot be used (the index is loaded already, the file does not match
+        the catalog's record, too much changed since). Lock held."""
+        if self._index is not None or not self.file_backed:
+            return None
+        state = self.state()
+        if state.faces == 0:
+            return None
+        verified = self._verified
+        if self._checking is not None:
+            thread, result = self._checking
+            self._checking = None
+            thread.join()
+            verified = result[0] if result else None
+        records = self._records()
+        if verified is None or verified.record not in records or \
+                file_identity(self.index_path) != verified.identity:
+            try:
+                verified = verify(self.index_path, records)
+            except IndexRejected:
+                return None  # the index is loaded (rebuilt, with a notice) instead
+        self._verified = verified  # the next one-shot search reads it once more at most
+        at = verified.record
+        if at.generation < self._pruned_upto() or \
+                state.max_face - at.max_face > FILE_SEARCH_PENDING:
+            return None
+        gone, redone = self._changed_since(at)
+        if len(gone) + len(redone) > FILE_SEARCH_PENDING:
+            return None
+        extra_ids, extra_vectors = [np.zeros(0, np.int64)], [np.zeros((0, DIM), np.float32)]
+        for ids, vectors in self._chunks(at.max_face, state.max_face):
+            extra_ids.append(ids)
+            extra_vectors.append(vectors)
+        for ids, vectors in chunked(iter(redone)):
+            extra_ids.append(ids)
+            extra_vectors.append(vectors)
+        extra = np.concatenate(extra_ids), np.concatenate(extra_vectors)
+        skip = np.fromiter(set(gone) | {fid for fid, _ in redone}, np.int64)
+        k = max(1, min(int(k), state.faces))
+        ef = self.ef or ef_for(state.faces, at.M)
+        labels = np.full((len(queries), k), -1, np.int64)
+        d2 = np.full((len(queries), k), np.inf, np.float32)
+        try:
+            with IndexFile(self.index_path) as file:
+                if file.identity != verified.identity:
+                    return None  # replaced since it was checked
+                for i, q in enumerate(queries):
+                    found, dist = file.search(q, k + len(skip), ef)
+                    keep = ~np.isin(found, skip)
+                    found = np.concatenate([found[keep], extra[0]])
+                    dist = np.concatenate([dist[keep], ((extra[1] - q) ** 2).sum(axis=1)])
+                    order = np.argsort(dist, kind="stable")[:k]
+                    labels[i, :len(order)] = found[order]
+                    d2[i, :len(order)] = dist[order]
+        except (OSError, IndexRejected, ValueError):
+            return None
+        return labels, d2
+
     @_guard
     def _search_once(self, query: np.ndarray, k: int) -> tuple[list[Hit], bool]:
         with self.lock:
-            n = self.state().faces
+            state = self.state()
+            n = state.faces
             if n == 0:
                 raise LibraryError(
                     f"The library '{self.name}' has no faces yet; index a folder first.")
+            index = self._ensure_index(state)
+            k = max(1, min(int(k), n))
+            labels, d2 = index.query(query, k, self.ef or ef_for(n, index.params.M))
+            rows = self._rows(labels.tolist(), True)
+            self._searches += 1
+            if self._searches == HUGE_PAGES_AFTER and n >= SAVE_ALWAYS_BELOW \
+                    and self.file_backed:
+                threading.Thread(target=index.prefer_huge_pages, daemon=True,
+                                 name="facefinder-huge-pages").start()
+        return _hits(labels, d2, rows, query)
+
+    @_guard
+    def knn(self, vectors: np.ndarray, k: int, ef: int | None = None, threads: int = -1
+            ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest faces of each of ``vectors`` (n, 128) by the HNSW index, in one
+        batch on ``threads`` cores (-1: all): ``(face ids (n, k) int64, distances (n, k)
+        float32)``, nearest first; -1 and inf where fewer faces were found. ``ef`` defaults to
+        the search's. Approximate like :meth:`search`, but the distances are the index's (no
+        catalog read per neighbour): for grouping, not for showing."""
+        with self.lock:
+            vectors = np.asarray(vectors, np.float32).reshape(-1, DIM)
+            if len(vectors) <= FILE_KNN_MAX and not ef:
+                found = self._file_knn(vectors, k)  # a few faces: no need to load the index
+                if found is not None:
+                    return found[0], np.sqrt(np.maximum(found[1], 0.0)).astype(np.float32)
+            n = self.state().faces
             index = self._ensure_index()
             k = max(1, min(int(k), n))
-            labels, d2 = index.query(query, k, self.ef or ef_for(n))
-            rows = self._rows(labels.tolist(), True)
-        hits, suspicious = [], False
-        for label, sq in zip(labels.tolist(), d2.tolist()):
-            found = rows.get(label)
-            if found is None:
-                continue  # deleted by another process since the index caught up
-            row, vec = found
-            d = float(np.linalg.norm(vec - query))
-            if abs(d - math.sqrt(max(sq, 0.0))) > EXACT_CHECK:
-                suspicious = True
-            hits.append(Hit(0, d, row))
-        hits.sort(key=lambda h: (h.distance, h.face.face_id))
-        for rank, h in enumerate(hits, 1):
-            h.rank = rank
-        return hits, suspicious
+            return index.knn(vectors, k, ef or self.ef or ef_for(n, index.params.M), threads)
+
+    @_guard
+    def index_graph(self) -> Graph | None:
+        """The bottom layer of the HNSW index (:func:`~facefinder.core.hnsw_index.read_graph`):
+        the neighbours hnswlib found for every face, read from the saved file without loading
+        the index. A saved file that lags the catalog is brought up to date first (the index is
+        loaded, patched, saved and dropped). None when no current file can be had (a full disk,
+        say): the caller finds neighbours with :meth:`knn` instead."""
+        if not self.file_backed:
+            return None
+        with self.lock:
+            for attempt in (0, 1):
+                state = self.state()
+                current = [r for r in self._records() if r.generation == state.generation]
+                if current:
+                    try:
+                        return read_graph(self.index_path, current)[0]
+                    except IndexRejected:
+                        pass
+                if attempt == 0:
+                    self._ensure_index()
+                    self._unsaved = max(self._unsaved, 1)  # the file must be written again
+                    self.save_index(force=True)
+                    self.release_index()
+        return None
+
+    @_guard
+    def prepare_search(self) -> None:
+        """Start checking the saved index file against the catalog's records in the background,
+        when the index is not loaded yet: a one-shot search calls this before it loads the face
+        model, so that reading 0.7 GB for the checksum of a million faces' index runs beside the
+        model instead of after it. The first search waits for it (and checks again whatever
+        changed since)."""
+        with self.lock:
+            if self._index is not None or self._checking is not None or not self.file_backed:
+                return
+            records = self._records()
+            result: list = []
+
+            def check() -> None:
+                try:
+                    result.append(verify(self.index_path, records))
+                except IndexRejected:
+                    pass  # the load finds out again and says so
+
+            thread = threading.Thread(target=check, daemon=True, name="facefinder-check-index")
+            self._checking = (thread, result)
+            thread.start()
+
+    @_guard
+    def index_params(self) -> IndexParams:
+        """How the index was built (loading it if needed)."""
+        with self.lock:
+            return self._ensure_index().params
+
+    def prefer_huge_pages(self) -> int:
+        """Move the in-memory index to huge pages now (see :data:`HUGE_PAGES_AFTER`, which does
+        it on its own in a process that searches a large library many times); returns bytes."""
+        with self.lock:
+            index = self._index
+        return index.prefer_huge_pages() if index is not None else 0
+
+    @_guard
+    def release_index(self) -> None:
+        """Save the in-memory index if it is due (:meth:`save_index`), then drop it; the next
+        search loads it again. Frees its memory (about 0.75 GB per million faces)."""
+        with self.lock:
+            if self._index is not None:
+                self.save_index()
+            self._index = None
+            self._at = None
+            self._unsaved = 0
 
     # -- the pipeline that made the embeddings (see core.align, core.upgrade) ----------------------
     def pipeline_name(self) -> str:
@@ -809,7 +1076,10 @@ class Library:
         """Forget the HNSW index (in memory and on disk); it is rebuilt from SQLite on next use.
         For after every embedding changed at once (an upgrade)."""
         with self.lock:
+            if self._checking is not None:
+                self._checking[0].join()
             self._index, self._at, self._unsaved = None, None, 0
+            self._checking, self._verified = None, None
             with self.transaction() as cur:
                 cur.execute("DELETE FROM meta WHERE key IN ('index_record', 'index_pending')")
             if self.index_path.is_file():
@@ -833,6 +1103,28 @@ class Library:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _hits(labels: np.ndarray, d2: np.ndarray, rows: dict, query: np.ndarray
+          ) -> tuple[list[Hit], bool]:
+    """Hits for the index's answer ``labels``/``d2`` (squared distances), with the distances of
+    the catalog's embeddings (``rows``: face id -> (FaceRow, embedding)); and whether the two
+    disagree (the index is not what the catalog holds)."""
+    live = [(label, sq) for label, sq in zip(labels.tolist(), d2.tolist()) if label in rows]
+    # (a face missing from rows was deleted by another process since the index caught up)
+    if not live:
+        return [], False
+    vectors = np.stack([rows[label][1] for label, _ in live])
+    exact = np.sqrt(np.einsum("ij,ij->i", vectors - query, vectors - query)).tolist()
+    hits, suspicious = [], False
+    for (label, sq), d in zip(live, exact):
+        if abs(d - math.sqrt(max(sq, 0.0))) > EXACT_CHECK:
+            suspicious = True
+        hits.append(Hit(0, d, rows[label][0]))
+    hits.sort(key=lambda h: (h.distance, h.face.face_id))
+    for rank, h in enumerate(hits, 1):
+        h.rank = rank
+    return hits, suspicious
 
 
 def repair_library(path: Path) -> dict:
@@ -876,8 +1168,9 @@ def repair_library(path: Path) -> dict:
     report: dict = {"tables": {}, "damaged_copy": str(damaged)}
     try:
         with new.transaction() as cur:
+            # (people_grouped: how far the people were grouped; rows of face_person may be lost)
             cur.execute("DELETE FROM meta WHERE key IN ('library_id', 'index_record', "
-                        "'index_pending', 'changes_pruned_upto')")
+                        "'index_pending', 'changes_pruned_upto', 'people_grouped')")
             for name in _REPAIR_ORDER + sorted(set(salvaged) - set(_REPAIR_ORDER)):
                 if name not in salvaged or name in ("state", "face_changes"):
                     continue

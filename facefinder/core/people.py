@@ -1,68 +1,77 @@
-"""People: faces of a library grouped by person, kept in the library's own catalog.
+"""People: the library's faces grouped by person, kept in the library's own catalog.
 
-Clustering is Chinese whispers (Biemann 2006, the method dlib uses for face clustering) over the
-graph whose edges join each face to its ``K`` nearest faces when their Euclidean distance is under
-``threshold``. It needs no number of clusters, runs in numpy (exact neighbours up to
-:data:`EXACT_LIMIT` faces, hnswlib beyond), and takes seeds: faces already placed keep their
-person and pull new faces towards it, which is how a refresh updates the groups without starting
-over. The edge weight is ``1 - d / threshold`` (closer faces pull harder; unweighted edges lost
-about 0.4 of precision at the same threshold).
-
-Measured on the project's labelled photos (741 photos of 130 people, 882 faces; the largest
-face of each photo scored, every face clustered; ``python -m facefinder.core.people LIBRARY
---compare``): at 1.0, pairwise precision 0.95, recall 0.80, 150 groups with faces under 40 px
-left out (the default, :data:`MIN_GROUP_FACE`); 0.95, 0.83 and 140 groups with every face
-grouped. DBSCAN and union-find over the same edges chain people together (precision 0.04 at 1.0,
-0.57 at 0.9); scikit-learn's average-linkage agglomerative clustering peaks at F1 0.79
-(precision 0.80, recall 0.79 at 1.05). So no scikit-learn: it would be the app's only user of it,
-and ``import sklearn.cluster`` alone takes 1.8 s of CPU.
+The grouping itself (neighbours, the edge graph, Chinese whispers) is pure numpy in
+:mod:`facefinder.core.grouping`; this module reads faces from a library, stores the groups,
+and applies the user's corrections.
 
 Tables (created here, in the library's ``catalog.sqlite``)::
 
     people          id, name (NULL until the user names it), created (unix s),
                     confirmed (1 once the user named or merged it: its faces are never
-                    re-clustered, so names and merges survive)
+                    grouped again, so names and merges survive), size (its faces; kept by
+                    triggers on face_person, indexed for "largest first" pages)
     face_person     face_id -> person_id (cascades away with the face)
     face_exclusion  (face_id, person_id): the user moved the face out of that person; it is never
                     put back there
 
-:func:`cluster` places faces that have no person yet (incrementally); ``full=True`` re-clusters
-every face the user has not confirmed, and maps the new groups onto the old people by overlap of
-members so that their ids stay. Every write is one transaction; a cancelled run writes nothing.
+and one meta key, ``people_grouped`` = ``{"max_face", "min_face"}``: every face up to that id
+has been looked at by a grouping with that smallest face size, so the next one only needs the
+faces above it (ids are never reused).
+
+:func:`cluster` places faces that have no person yet (incrementally: only the new faces and
+their nearest neighbours are read, through the library's HNSW index); ``full=True`` groups again
+every face the user has not confirmed, and maps the new groups onto the old people by overlap so
+that their ids stay. Every write is one transaction; a cancelled run writes nothing. Readers are
+paged (:func:`people_page`, :func:`person_faces`) so that a library of a million faces is never
+held in Python objects at once.
 """
 
 from __future__ import annotations
 
-import random
+import json
+import math
+import sqlite3
+import threading
 import time
+import weakref
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from .grouping import (DEFAULT_CLUSTER_THRESHOLD, NEIGHBOURS, Cancelled, Progress,
+                       chinese_whispers, distinct, edge_graph, knn, linked_neighbours, widen)
 from .library import Library
 
-DEFAULT_CLUSTER_THRESHOLD = 1.0
-"""Edge threshold (Euclidean distance between unit embeddings) for grouping. Lower than the
-verification threshold (1.2): a group is built from chains of edges, so each edge must be surer
-than a single yes/no verdict. Chosen on the shared test data (module docstring)."""
+__all__ = [
+    "DEFAULT_CLUSTER_THRESHOLD", "MIN_GROUP_FACE", "NEIGHBOURS", "EXACT_LIMIT", "Cancelled",
+    "Person", "ClusterSummary", "NearPerson", "cluster", "unplaced", "count_people",
+    "people_page", "people", "person", "person_faces", "person_of", "nearest_people", "rename",
+    "merge", "move_out", "ensure_tables", "owners",
+]
 
 MIN_GROUP_FACE = 40
 """Faces whose box's shorter side is under this many photo pixels are not grouped. Small,
 blurred background faces sit close together in FaceNet's space and made the two largest "people"
 on the test data (33 and 27 faces, nearly all strangers in the background); leaving them out
-costs a little recall on the test photos (module docstring) and keeps the view clean."""
-
-NEIGHBOURS = 10
-"""K: edges per face before the threshold (a face has at most K + incoming edges)."""
+costs a little recall on the test photos (README, "Quality") and keeps the view clean."""
 
 EXACT_LIMIT = 20_000
-"""Up to this many faces, neighbours are exact (blocked numpy); beyond, hnswlib."""
+"""Up to this many faces, a full grouping reads every embedding and finds exact neighbours
+(numpy); beyond, it asks the library's HNSW index, a chunk of faces at a time."""
 
-ITERATIONS = 30
+GROUPING_EF = 48
+"""hnswlib ``ef`` when a full grouping finds every face's neighbours through the index: the
+grouping needs the faces under the threshold (the same person), which a small ``ef`` finds
+(README, "Scale"), and a million queries at the search's ``ef`` would take minutes."""
 
-Progress = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``; stages 'neighbours', 'grouping', 'saving'."""
+_CHUNK = 50_000
+"""Faces read (and queried) at a time by a full grouping of a large library."""
+
+_NEW_LIMIT = 50_000
+"""More new faces than this are placed by reading the library chunk by chunk (bounded memory)
+rather than all at once."""
+_TOO_MANY = object()
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS people (
@@ -83,11 +92,30 @@ CREATE TABLE IF NOT EXISTS face_exclusion (
 );
 """
 
+# Schema 2: people.size, kept by triggers (they also fire for rows a deleted face cascades away;
+# never write face_person with INSERT OR REPLACE, whose implicit delete fires no trigger).
+_SIZE = """
+CREATE INDEX IF NOT EXISTS people_by_size ON people(size DESC, id);
+CREATE TRIGGER IF NOT EXISTS face_person_added AFTER INSERT ON face_person BEGIN
+    UPDATE people SET size = size + 1 WHERE id = NEW.person_id;
+END;
+CREATE TRIGGER IF NOT EXISTS face_person_removed AFTER DELETE ON face_person BEGIN
+    UPDATE people SET size = size - 1 WHERE id = OLD.person_id;
+END;
+CREATE TRIGGER IF NOT EXISTS face_person_moved AFTER UPDATE OF person_id ON face_person BEGIN
+    UPDATE people SET size = size - 1 WHERE id = OLD.person_id;
+    UPDATE people SET size = size + 1 WHERE id = NEW.person_id;
+END;
+"""
+_OBJECTS = {"people", "face_person", "face_exclusion", "face_person_person", "people_by_size",
+            "face_person_added", "face_person_removed", "face_person_moved"}
+_GROUPED = "people_grouped"
+
 
 @dataclass
 class Person:
-    """A group of faces. ``face_ids`` are sorted nearest the group's centre first;
-    ``representative`` is the first of them."""
+    """A group of faces. ``face_ids`` are sorted nearest the group's centre first (all of them,
+    or the first few when read a page at a time); ``representative`` is the first of them."""
 
     id: int
     name: str | None
@@ -100,7 +128,7 @@ class Person:
 @dataclass
 class ClusterSummary:
     faces: int = 0  # faces in the library
-    too_small: int = 0  # faces left out: under min_face px (see MIN_GROUP_FACE)
+    too_small: int = 0  # faces looked at but left out: under min_face px (see MIN_GROUP_FACE)
     placed: int = 0  # faces given a person by this run
     joined: int = 0  # of those, faces that joined a person that existed before
     people: int = 0  # people after the run
@@ -121,255 +149,130 @@ class NearPerson:
     distance: float
 
 
-class Cancelled(Exception):
-    pass
-
-
 # -- storage ---------------------------------------------------------------------------------------
+_ensured: "weakref.WeakSet[Library]" = weakref.WeakSet()
+_ensure_lock = threading.Lock()
+
+
 def ensure_tables(library: Library) -> None:
-    """Create the people tables if they are missing (once per open library)."""
-    if getattr(library, "_people_tables", False):
+    """Create (or bring up to date) the people tables, once per open library. A catalog that has
+    them writes nothing (opening must not wait for a busy writer)."""
+    if library in _ensured:
         return
-    with library.transaction() as cur:
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                cur.execute(statement)
-    library._people_tables = True
+    with _ensure_lock:
+        have = {name for (name,) in library.query(
+            "SELECT name FROM sqlite_master WHERE name IN "
+            f"({','.join('?' * len(_OBJECTS))})", sorted(_OBJECTS))}
+        columns = {r[1] for r in library.query("PRAGMA table_info(people)")}
+        if have != _OBJECTS or "size" not in columns:
+            with library.transaction() as cur:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        cur.execute(statement)
+                columns = {r[1] for r in cur.execute("PRAGMA table_info(people)")}
+                if "size" not in columns:
+                    cur.execute("ALTER TABLE people ADD COLUMN size INTEGER NOT NULL DEFAULT 0")
+                # Whatever the triggers missed (an older catalog, a repaired one) is counted
+                # again, before they take over.
+                cur.execute("UPDATE people SET size = (SELECT COUNT(*) FROM face_person WHERE "
+                            "person_id = people.id)")
+                for statement in _statements(_SIZE):
+                    cur.execute(statement)
+        _ensured.add(library)
 
 
-def _assignments(library: Library) -> dict[int, int]:
-    return dict(library.query("SELECT face_id, person_id FROM face_person"))
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of a script, one by one (triggers hold semicolons)."""
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                yield buf
+            buf = ""
 
 
-def _exclusions(library: Library) -> dict[int, set[int]]:
-    out: dict[int, set[int]] = {}
-    for face_id, person_id in library.query("SELECT face_id, person_id FROM face_exclusion"):
-        out.setdefault(face_id, set()).add(person_id)
+def _grouped_upto(library: Library, min_face: int) -> int:
+    """Every face up to the returned id was looked at by a grouping with ``min_face`` (0: none
+    known)."""
+    raw = library.meta(_GROUPED)
+    try:
+        data = json.loads(raw) if raw else {}
+        if int(data.get("min_face", -1)) == int(min_face):
+            return int(data["max_face"])
+    except (ValueError, TypeError, KeyError):
+        pass
+    return 0
+
+
+def _in_chunks(values: Sequence[int], size: int = 900) -> Iterator[list[int]]:
+    values = [int(v) for v in values]
+    for start in range(0, len(values), size):  # SQLite's bound-parameter limit
+        yield values[start:start + size]
+
+
+def _persons_of(library: Library, face_ids: Sequence[int]) -> dict[int, int]:
+    """``{face id: person id}`` for those of ``face_ids`` that have a person."""
+    out: dict[int, int] = {}
+    for chunk in _in_chunks(face_ids):
+        out.update(library.query(
+            f"SELECT face_id, person_id FROM face_person WHERE face_id IN "
+            f"({','.join('?' * len(chunk))})", chunk))
     return out
 
 
-# -- neighbours and Chinese whispers ---------------------------------------------------------------
-def knn(emb: np.ndarray, k: int = NEIGHBOURS, rows: np.ndarray | None = None,
-        should_stop: Callable[[], bool] | None = None, progress: Progress | None = None,
-        max_distance: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` nearest other faces of the ``rows`` (default: all) of ``emb`` (N, 128) unit
-    float32, optionally only those closer than ``max_distance``.
-
-    Returns ``(index (R, k') int64 into emb, distance (R, k') float32)``, nearest first,
-    k' = min(k, N-1); missing neighbours are index -1, distance inf. Exact up to
-    :data:`EXACT_LIMIT` faces (blocked numpy), hnswlib beyond."""
-    n = len(emb)
-    rows = np.arange(n) if rows is None else np.asarray(rows, np.int64)
-    k = min(k, n - 1)
-    if k <= 0 or len(rows) == 0:
-        return np.zeros((len(rows), 0), np.int64), np.zeros((len(rows), 0), np.float32)
-    emb = np.ascontiguousarray(emb, np.float32)
-    if n > EXACT_LIMIT:
-        import hnswlib
-
-        index = hnswlib.Index(space="l2", dim=emb.shape[1])
-        index.init_index(max_elements=n, ef_construction=100, M=16)
-        index.add_items(emb, np.arange(n), num_threads=2)
-        index.set_ef(max(64, 2 * k))
-        labels, d2 = index.knn_query(emb[rows], k=k + 1, num_threads=2)
-        if progress:
-            progress("neighbours", len(rows), len(rows))
-        # Drop each face itself (usually the first column, not always with ties).
-        keep = labels != rows[:, None]
-        idx = np.array([r[m][:k] for r, m in zip(labels, keep)], np.int64)
-        dist = np.sqrt(np.maximum(np.array([r[m][:k] for r, m in zip(d2, keep)]), 0))
-        if max_distance is not None:
-            far = dist >= max_distance
-            idx[far], dist[far] = -1, np.inf
-        return idx, dist.astype(np.float32)
-    idx = np.full((len(rows), k), -1, np.int64)
-    dist = np.full((len(rows), k), np.inf, np.float32)
-    # Unit vectors: d^2 = 2 - 2 cos, so "closer than max_distance" is "cos above min_sim".
-    min_sim = None if max_distance is None else 1.0 - max_distance ** 2 / 2.0
-    block = 1024
-    for start in range(0, len(rows), block):
-        if should_stop and should_stop():
-            raise Cancelled
-        stop = min(len(rows), start + block)
-        part_rows = rows[start:stop]
-        sims = emb[part_rows] @ emb.T
-        sims[np.arange(stop - start), part_rows] = -np.inf  # not itself
-        if min_sim is None:
-            part = np.argpartition(sims, n - k, axis=1)[:, n - k:]
-            ps = np.take_along_axis(sims, part, axis=1)
-            order = np.argsort(-ps, axis=1)
-            idx[start:stop] = np.take_along_axis(part, order, axis=1)
-            ps = np.take_along_axis(ps, order, axis=1)
-            dist[start:stop] = np.sqrt(np.maximum(2.0 - 2.0 * ps, 0.0))
-        else:
-            # Few pairs are close: pick them out, rank them within each row (much faster than a
-            # partition of the whole block).
-            r, c = np.nonzero(sims > min_sim)
-            vals = sims[r, c]
-            order = np.lexsort((-vals, r))
-            r, c, vals = r[order], c[order], vals[order]
-            rank = np.arange(len(r)) - np.searchsorted(r, r)
-            keep = rank < k
-            r, c, vals, rank = r[keep], c[keep], vals[keep], rank[keep]
-            idx[start + r, rank] = c
-            dist[start + r, rank] = np.sqrt(np.maximum(2.0 - 2.0 * vals, 0.0))
-        if progress:
-            progress("neighbours", stop, len(rows))
-    return idx, dist
-
-
-def edge_graph(idx: np.ndarray, dist: np.ndarray, threshold: float,
-               rows: np.ndarray | None = None, n: int | None = None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The undirected graph of kNN edges under ``threshold`` in CSR form over ``n`` nodes:
-    ``(indptr (n+1,), neighbours (E,), weights (E,) = 1 - d / threshold)``. ``idx``/``dist``
-    hold the neighbours of ``rows`` (default: every node)."""
-    if rows is None:
-        rows = np.arange(len(idx))
-    n = len(idx) if n is None else n
-    src = np.repeat(np.asarray(rows, np.int64), idx.shape[1])
-    cols = idx.ravel()
-    d = dist.ravel()
-    keep = d < threshold
-    src, cols, d = src[keep], cols[keep], d[keep]
-    a = np.concatenate([src, cols])
-    b = np.concatenate([cols, src])
-    w = np.concatenate([d, d])
-    key = a * n + b
-    key, first = np.unique(key, return_index=True)  # each undirected edge once per direction
-    a, b, w = a[first], b[first], w[first]
-    indptr = np.zeros(n + 1, np.int64)
-    np.add.at(indptr, a + 1, 1)
-    indptr = np.cumsum(indptr)
-    weights = (1.0 - w / threshold).astype(np.float32)
-    return indptr, b.astype(np.int64), weights
-
-
-def chinese_whispers(indptr: np.ndarray, nbrs: np.ndarray, weights: np.ndarray,
-                     labels: np.ndarray, frozen: np.ndarray,
-                     forbidden: dict[int, set[int]] | None = None,
-                     iterations: int = ITERATIONS, seed: int = 0,
-                     should_stop: Callable[[], bool] | None = None,
-                     progress: Progress | None = None) -> np.ndarray:
-    """Chinese whispers label propagation.
-
-    ``labels`` (N,) int64 start labels (distinct per free node, or a person's label for seeds);
-    ``frozen`` (N,) bool: nodes that keep their label (they still pass it on); ``forbidden``:
-    node -> labels it must never take. Each free node, in random order, takes the label with the
-    largest summed edge weight among its neighbours, until no label changes. Returns the labels.
-    """
-    labels = labels.copy()
-    forbidden = forbidden or {}
-    ptr = indptr.tolist()
-    nb = nbrs.tolist()
-    wt = weights.tolist()
-    lab = labels.tolist()
-    free = [i for i in range(len(lab)) if not frozen[i] and ptr[i + 1] > ptr[i]]
-    rng = random.Random(seed)
-    for it in range(iterations):
-        if should_stop and should_stop():
-            raise Cancelled
-        rng.shuffle(free)
-        changed = 0
-        for i in free:
-            score: dict[int, float] = {}
-            for e in range(ptr[i], ptr[i + 1]):
-                lj = lab[nb[e]]
-                score[lj] = score.get(lj, 0.0) + wt[e]
-            banned = forbidden.get(i)
-            if banned:
-                for b in banned:
-                    score.pop(b, None)
-            if not score:
-                continue
-            best = max(score.items(), key=lambda kv: (kv[1], -kv[0]))[0]
-            if best != lab[i]:
-                lab[i] = best
-                changed += 1
-        if progress:
-            progress("grouping", it + 1, iterations)
-        if changed == 0:
-            break
-    return np.asarray(lab, np.int64)
-
-
-def group_labels(emb: np.ndarray, threshold: float = DEFAULT_CLUSTER_THRESHOLD,
-                 seeds: np.ndarray | None = None, forbidden: dict[int, set[int]] | None = None,
-                 k: int = NEIGHBOURS, should_stop=None, progress=None) -> np.ndarray:
-    """Cluster ``emb`` (N, 128) unit vectors; returns (N,) int64 labels.
-
-    ``seeds`` (N,) int64: a label >= 0 fixes that row's label (a known person); -1 rows are free
-    and start in their own label (``max(seeds) + 1 + row``). ``forbidden``: row -> labels."""
-    n = len(emb)
-    if seeds is None:
-        seeds = np.full(n, -1, np.int64)
-    frozen = seeds >= 0
-    base = int(seeds.max()) + 1 if n and frozen.any() else 0
-    labels = np.where(frozen, seeds, base + np.arange(n)).astype(np.int64)
-    if n < 2:
-        return labels
-    idx, dist = knn(emb, k, should_stop=should_stop, progress=progress, max_distance=threshold)
-    indptr, nbrs, weights = edge_graph(idx, dist, threshold)
-    return chinese_whispers(indptr, nbrs, weights, labels, frozen, forbidden,
-                            should_stop=should_stop, progress=progress)
+def _max_person_id(library: Library) -> int:
+    top = library.query("SELECT COALESCE(MAX(id), 0) FROM people")[0][0]
+    seq = library.query("SELECT seq FROM sqlite_sequence WHERE name='people'")
+    return max(int(top), int(seq[0][0]) if seq else 0)
 
 
 # -- the job ------------------------------------------------------------------------------------
+@dataclass
+class _Graph:
+    """The faces one grouping run looks at: ``ids`` (N,) ascending, ``labels`` (N,) start labels
+    (a person id for seeds), ``frozen`` (N,), ``free`` (F,) rows that get a person, and their
+    neighbours ``idx``/``dist`` (F, K) (rows of ``ids``, -1 = none)."""
+
+    ids: np.ndarray
+    seeds: np.ndarray  # (N,) person id, or -1 for free rows
+    free: np.ndarray
+    idx: np.ndarray
+    dist: np.ndarray
+    forbidden: dict[int, set[int]] = field(default_factory=dict)  # free row -> person ids
+    max_pid: int = 0  # free rows start with labels above this
+
+
 def cluster(library: Library, threshold: float = DEFAULT_CLUSTER_THRESHOLD, full: bool = False,
             progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
             min_face: int = MIN_GROUP_FACE) -> ClusterSummary:
     """Group the library's faces into people and store the groups.
 
     Incremental (default): faces without a person join the person their nearest faces (under
-    ``threshold``) belong to, or form new people among themselves; placed faces stay. ``full``:
-    every face not in a confirmed person (named or merged by the user) is grouped again; the new
-    groups take over the ids of the old people they share most faces with. Exclusions are always
-    respected. Faces under ``min_face`` px (shorter side) are left without a person unless
-    they already have one that stays. ``should_stop()`` true: raises nothing, returns with
-    ``cancelled`` and writes nothing."""
+    ``threshold``) belong to, or form new people among themselves; placed faces stay. Only the
+    new faces and their neighbours are read. ``full``: every face not in a confirmed person
+    (named or merged by the user) is grouped again; the new groups take over the ids of the old
+    people they share most faces with. Exclusions are always respected. Faces under ``min_face``
+    px (shorter side) are left without a person unless they already have one that stays.
+    ``should_stop()`` true: raises nothing, returns with ``cancelled`` and writes nothing."""
     t0 = time.perf_counter()
     ensure_tables(library)
-    ids, emb = library.all_embeddings()
-    summary = ClusterSummary(faces=len(ids), full=full)
-    assigned = _assignments(library)
-    confirmed = {pid for (pid,) in library.query("SELECT id FROM people WHERE confirmed=1")}
-    if min_face > 0 and len(ids):
-        small = {f for (f,) in library.query("SELECT id FROM faces WHERE MIN(w, h) < ?",
-                                             (int(min_face),))}
-        stays = {f for f, p in assigned.items() if not full or p in confirmed}
-        keep = np.fromiter((f not in small or f in stays for f in ids.tolist()), bool, len(ids))
-        summary.too_small = int((~keep).sum())
-        ids, emb = ids[keep], emb[keep]
-    excluded = _exclusions(library)
-    row_of = {int(f): i for i, f in enumerate(ids.tolist())}
-
-    # Seeds: a person id per placed face that stays put.
-    seeds = np.full(len(ids), -1, np.int64)
-    for face_id, person_id in assigned.items():
-        row = row_of.get(face_id)
-        if row is not None and (not full or person_id in confirmed):
-            seeds[row] = person_id
-    max_pid = library.query("SELECT COALESCE(MAX(id), 0) FROM people")[0][0]
-    seq = library.query("SELECT seq FROM sqlite_sequence WHERE name='people'")
-    max_pid = max(max_pid, seq[0][0] if seq else 0)
-    forbidden = {row_of[f]: set(p) for f, p in excluded.items() if f in row_of}
-    free_rows = np.where(seeds < 0)[0]
-    if len(free_rows) == 0:
-        summary.people = len(library.query("SELECT id FROM people"))
-        summary.seconds = time.perf_counter() - t0
-        return summary
+    state = library.state()
+    bound = state.max_face  # faces committed later wait for the next run
+    summary = ClusterSummary(faces=state.faces, full=full)
+    mark = _grouped_upto(library, min_face)
     try:
-        # Labels of free rows: max_pid + 1 + row (above every id ever handed out).
-        n = len(ids)
-        frozen = seeds >= 0
-        labels = np.where(frozen, seeds, max_pid + 1 + np.arange(n)).astype(np.int64)
-        if n >= 2:
-            # Only the free faces need their neighbours: placed faces keep their person, and
-            # an edge found from either end joins both.
-            idx, dist = knn(emb, NEIGHBOURS, free_rows, should_stop, progress, threshold)
-            indptr, nbrs, weights = edge_graph(idx, dist, threshold, free_rows, n)
-            labels = chinese_whispers(indptr, nbrs, weights, labels, frozen, forbidden,
-                                      should_stop=should_stop, progress=progress)
+        graph = None if full or mark == 0 else _new_faces(library, mark, bound, min_face,
+                                                          summary, progress)
+        if graph is _TOO_MANY or full or mark == 0:
+            graph = _all_faces(library, bound, min_face, full, threshold, summary,
+                               should_stop, progress)
+        if graph is None:
+            _remember(library, bound, min_face)
+            summary.people = count_people(library)
+            summary.seconds = time.perf_counter() - t0
+            return summary
+        labels = _whispers(library, graph, threshold, should_stop, progress)
     except Cancelled:
         summary.cancelled = True
         summary.seconds = time.perf_counter() - t0
@@ -380,122 +283,447 @@ def cluster(library: Library, threshold: float = DEFAULT_CLUSTER_THRESHOLD, full
         return summary
     if progress:
         progress("saving", 0, 1)
-
-    # New groups (labels above max_pid) -> person ids. In a full run, a new group takes over the
-    # unconfirmed old person it shares most faces with (one each, biggest overlaps first).
-    new_groups: dict[int, list[int]] = {}
-    for row in free_rows.tolist():
-        lab = int(labels[row])
-        if lab > max_pid:
-            new_groups.setdefault(lab, []).append(row)
-    takeover: dict[int, int] = {}
-    if full:
-        overlap: dict[tuple[int, int], int] = {}
-        for lab, rows in new_groups.items():
-            for row in rows:
-                old = assigned.get(int(ids[row]))
-                if old is not None and old not in confirmed:
-                    overlap[(lab, old)] = overlap.get((lab, old), 0) + 1
-        used: set[int] = set()
-        for (lab, old), _count in sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0])):
-            if lab not in takeover and old not in used:
-                takeover[lab] = old
-                used.add(old)
-    existing = {pid for (pid,) in library.query("SELECT id FROM people")}
-    now = time.time()
-    with library.transaction() as cur:
-        if full:
-            cur.execute("DELETE FROM face_person WHERE person_id NOT IN "
-                        "(SELECT id FROM people WHERE confirmed=1)")
-        label_to_pid: dict[int, int] = {}
-        for lab in sorted(new_groups):
-            if lab in takeover:
-                label_to_pid[lab] = takeover[lab]
-            else:
-                cur.execute("INSERT INTO people(name, created, confirmed) VALUES (NULL, ?, 0)",
-                            (now,))
-                label_to_pid[lab] = cur.lastrowid
-                summary.new_people += 1
-        rows_out = []
-        for row in free_rows.tolist():
-            lab = int(labels[row])
-            pid = label_to_pid.get(lab, lab)
-            face_id = int(ids[row])
-            if pid in forbidden.get(row, ()):  # a takeover landed it where the user said no
-                cur.execute("INSERT INTO people(name, created, confirmed) VALUES (NULL, ?, 0)",
-                            (now,))
-                pid = cur.lastrowid
-                summary.new_people += 1
-            elif pid in existing and assigned.get(face_id) != pid:
-                summary.joined += 1
-            rows_out.append((face_id, pid))
-        # Faces deleted since they were read (an index run re-indexing their photo at the same
-        # time) are skipped: the grouping of the others still stands.
-        cur.executemany("INSERT OR REPLACE INTO face_person(face_id, person_id) SELECT ?, ? "
-                        "WHERE EXISTS (SELECT 1 FROM faces WHERE id = ?)",
-                        [(f, pid, f) for f, pid in rows_out])
-        cur.execute("DELETE FROM people WHERE id NOT IN (SELECT DISTINCT person_id FROM "
-                    "face_person)")
-        summary.placed = len(rows_out)
-        summary.people = cur.execute("SELECT COUNT(*) FROM people").fetchone()[0]
+    _store(library, graph, labels, full, bound, min_face, summary)
     if progress:
         progress("saving", 1, 1)
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
+def _all_faces(library: Library, bound: int, min_face: int, full: bool, threshold: float,
+               summary: ClusterSummary, should_stop, progress) -> _Graph | None:
+    """Every face up to ``bound``: free ones (no person, or with ``full`` none that stays) and
+    seeds. Neighbours exact (small libraries) or through the index, a chunk at a time."""
+    large = library.state().faces > EXACT_LIMIT
+    ids_parts, side_parts, vec_parts = [], [], []
+    if large:  # the vectors come from the index's graph below
+        last = 0
+        while True:
+            if should_stop and should_stop():
+                raise Cancelled
+            part = np.asarray(library.query(
+                "SELECT id, MIN(w, h) FROM faces WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                (last, bound, _CHUNK)), np.int64).reshape(-1, 2)
+            if not len(part):
+                break
+            ids_parts.append(part[:, 0])
+            side_parts.append(part[:, 1])
+            last = int(part[-1, 0])
+    else:
+        for ids, vectors, boxes in library.embedding_chunks(bound, _CHUNK):
+            ids_parts.append(ids)
+            side_parts.append(np.minimum(boxes[:, 2], boxes[:, 3]))
+            vec_parts.append(vectors)
+    ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, np.int64)
+    sides = np.concatenate(side_parts) if side_parts else np.zeros(0, np.int64)
+    del ids_parts, side_parts
+    if full:  # only the people the user confirmed stay
+        rows = library.query("SELECT face_id, person_id FROM face_person JOIN people ON "
+                             "people.id = person_id WHERE confirmed = 1 ORDER BY face_id")
+        arr = np.asarray(rows, np.int64).reshape(-1, 2)
+        have, pids = arr[:, 0], arr[:, 1]
+    else:
+        have, pids = _persons_of_all(library, bound)
+    seeds = np.full(len(ids), -1, np.int64)
+    if len(have) and len(ids):
+        rows = np.searchsorted(ids, have)
+        rows[rows == len(ids)] = 0
+        hit = ids[rows] == have
+        seeds[rows[hit]] = pids[hit]
+    big = sides >= min_face
+    keep = big | (seeds >= 0)
+    summary.too_small = int((~keep).sum())
+    ids, seeds = ids[keep], seeds[keep]
+    free = np.flatnonzero(seeds < 0)
+    if len(free) == 0:
+        return None
+    if not large:
+        emb = np.concatenate(vec_parts)[keep]
+        del vec_parts
+        idx, dist = knn(emb, NEIGHBOURS, free, should_stop, progress, threshold)
+        return _Graph(ids, seeds, free, idx, dist)
+    del vec_parts
+    idx, dist = _linked(library, ids, free, threshold, should_stop, progress)
+    if idx is None:
+        idx, dist = _searched(library, bound, ids, free, should_stop, progress)
+    return _Graph(ids, seeds, free, idx, dist)
+
+
+def _linked(library: Library, ids: np.ndarray, free: np.ndarray, threshold: float,
+            should_stop, progress) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Neighbours of the ``free`` rows of ``ids`` from the HNSW index's own graph (read from the
+    saved file, no searches): each face's nearest linked faces, then their links too, since
+    hnswlib keeps only a few of a person's faces among a face's links (see
+    :func:`~facefinder.core.grouping.widen`). ``(None, None)`` when no graph can be had."""
+    graph = library.index_graph()
+    if graph is None:
+        return None, None
+    if progress:
+        progress("neighbours", 0, len(free))
+    links, vectors = graph.links, graph.vectors
+    pos = np.searchsorted(ids, graph.labels)
+    pos[pos >= len(ids)] = 0
+    eligible = (ids[pos] == graph.labels) & ~graph.deleted
+    del graph
+    row_of_node = np.where(eligible, pos, -1)
+    node_of_row = np.full(len(ids), -1, np.int64)
+    node_of_row[pos[eligible]] = np.flatnonzero(eligible)
+    del pos
+    # Every eligible face's nearest linked faces (node indices), then one more hop for the free.
+    near = np.full((len(links), NEIGHBOURS), -1, np.int64)
+    nodes = np.flatnonzero(eligible)
+    near[nodes] = linked_neighbours(links, vectors, nodes, NEIGHBOURS, eligible, threshold,
+                                    should_stop)[0]
+    del links, nodes  # (their memory goes before the next step)
+    free_nodes = node_of_row[free]
+    have = free_nodes >= 0  # a face missing from the file (it should not be) has none
+    near, d = widen(near, vectors, free_nodes[have], NEIGHBOURS, threshold,
+                    should_stop=should_stop)
+    del vectors
+    idx = np.full((len(free), NEIGHBOURS), -1, np.int64)
+    dist = np.full((len(free), NEIGHBOURS), np.inf, np.float32)
+    idx[have] = np.where(near >= 0, row_of_node[np.maximum(near, 0)], -1)
+    dist[have] = d
+    if progress:
+        progress("neighbours", len(free), len(free))
+    return idx, dist
+
+
+def _searched(library: Library, bound: int, ids: np.ndarray, free: np.ndarray, should_stop,
+              progress) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours of the ``free`` rows of ``ids`` by searching the index for each, a chunk at a
+    time on every core (slower than :func:`_linked`: a million searches take minutes)."""
+    share = 1.0 - len(ids) / max(library.state().faces, 1)  # faces that do not count
+    extra = 0 if share <= 0 else min(NEIGHBOURS, math.ceil(2 * NEIGHBOURS * share) + 1)
+    idx = np.full((len(free), NEIGHBOURS), -1, np.int32)
+    dist = np.full((len(free), NEIGHBOURS), np.inf, np.float32)
+    free_ids = ids[free]
+    for chunk_ids, vectors, _boxes in library.embedding_chunks(bound, _CHUNK):
+        if should_stop and should_stop():
+            raise Cancelled
+        lo = np.searchsorted(free_ids, chunk_ids[0])
+        hi = np.searchsorted(free_ids, chunk_ids[-1], side="right")
+        if hi == lo:
+            continue
+        wanted = free_ids[lo:hi]
+        pick = np.minimum(np.searchsorted(chunk_ids, wanted), len(chunk_ids) - 1)
+        there = chunk_ids[pick] == wanted  # a face deleted since the first pass has none
+        found, d = library.knn(vectors[pick[there]], NEIGHBOURS + 1 + extra, GROUPING_EF)
+        rows = lo + np.flatnonzero(there)
+        idx[rows], dist[rows] = _eligible(found, d, wanted[there], ids)
+        if progress:
+            progress("neighbours", hi, len(free))
+    library.release_index()  # the graph and the grouping need the memory now
+    return idx.astype(np.int64), dist
+
+
+def _eligible(found: np.ndarray, dist: np.ndarray, own: np.ndarray, ids: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The first :data:`NEIGHBOURS` of ``found`` (n, k) face ids that are among ``ids`` (sorted)
+    and not the face itself (``own`` (n,)): ``(rows of ids (n, K) int32, distances (n, K))``."""
+    pos = np.searchsorted(ids, found)
+    pos[pos >= len(ids)] = 0
+    ok = (found >= 0) & (ids[pos] == found) & (found != own[:, None]) & np.isfinite(dist)
+    rank = np.cumsum(ok, axis=1) - 1
+    ok &= rank < NEIGHBOURS
+    r, c = np.nonzero(ok)
+    idx = np.full((len(found), NEIGHBOURS), -1, np.int32)
+    out = np.full((len(found), NEIGHBOURS), np.inf, np.float32)
+    idx[r, rank[r, c]] = pos[r, c]
+    out[r, rank[r, c]] = dist[r, c]
+    return idx, out
+
+
+def _new_faces(library: Library, mark: int, bound: int, min_face: int,
+               summary: ClusterSummary, progress) -> "_Graph | None | object":
+    """The faces above the last grouping's ``mark`` that have no person, and their neighbours
+    through the index: cost in proportion to the new faces, not to the library. Returns
+    ``_TOO_MANY`` when so many are new that reading the library chunk by chunk is cheaper."""
+    rows = library.query(
+        "SELECT id, MIN(w, h) FROM faces WHERE id > ? AND id <= ? AND NOT EXISTS "
+        "(SELECT 1 FROM face_person WHERE face_id = faces.id)", (mark, bound))
+    if len(rows) > _NEW_LIMIT:
+        return _TOO_MANY
+    new = [f for f, side in rows if side >= min_face]
+    summary.too_small = len(rows) - len(new)
+    if not new:
+        return None
+    new, vectors = library.embeddings_of(new)
+    found, _ = library.knn(vectors, NEIGHBOURS + 1 + NEIGHBOURS // 2)  # a few may be skipped
+    # Neighbours are faces with a person (seeds) or other new faces; the distances are the
+    # catalog's (a handful of rows), not the index's.
+    near = distinct(found[found >= 0])
+    seeded = _persons_of(library, near[~np.isin(near, new)].tolist())
+    ids, vecs = library.embeddings_of(np.union1d(new, list(seeded)).tolist())
+    pos = np.searchsorted(ids, found)
+    pos[pos >= len(ids)] = 0
+    real = (found >= 0) & (ids[pos] == found)
+    dist = np.full(found.shape, np.inf, np.float32)
+    for a in range(0, len(found), 4096):  # (rows, k, 128) at a time: bounded memory
+        d = np.linalg.norm(vecs[pos[a:a + 4096]] - vectors[a:a + 4096, None, :], axis=2)
+        dist[a:a + 4096] = np.where(real[a:a + 4096], d, np.inf)
+    order = np.argsort(dist, axis=1, kind="stable")
+    found = np.take_along_axis(np.where(real, found, -1), order, axis=1)
+    dist = np.take_along_axis(dist, order, axis=1)
+    seeds = np.full(len(ids), -1, np.int64)
+    for face, pid in seeded.items():
+        seeds[np.searchsorted(ids, face)] = pid
+    idx, dist = _eligible(found, dist, new, ids)
+    if progress:
+        progress("neighbours", len(new), len(new))
+    return _Graph(ids, seeds, np.searchsorted(ids, new), idx.astype(np.int64), dist)
+
+
+def _whispers(library: Library, graph: _Graph, threshold: float, should_stop, progress
+              ) -> np.ndarray:
+    """Labels (N,) for the graph's rows: seeds keep their person id; free rows get a person id
+    or a new label above every id ever handed out."""
+    n = len(graph.ids)
+    max_pid = _max_person_id(library)
+    frozen = graph.seeds >= 0
+    labels = np.where(frozen, graph.seeds, max_pid + 1 + np.arange(n)).astype(np.int64)
+    forbidden: dict[int, set[int]] = {}
+    free_ids = graph.ids[graph.free]
+    for face_id, person_id in library.query("SELECT face_id, person_id FROM face_exclusion"):
+        row = np.searchsorted(free_ids, face_id)
+        if row < len(free_ids) and free_ids[row] == face_id:
+            forbidden.setdefault(int(graph.free[row]), set()).add(int(person_id))
+    if n >= 2:
+        indptr, nbrs, weights = edge_graph(graph.idx, graph.dist, threshold, graph.free, n)
+        labels = chinese_whispers(indptr, nbrs, weights, labels, frozen, forbidden,
+                                  should_stop=should_stop, progress=progress)
+    graph.forbidden, graph.max_pid = forbidden, max_pid
+    return labels
+
+
+def _store(library: Library, graph: _Graph, labels: np.ndarray, full: bool, bound: int,
+           min_face: int, summary: ClusterSummary) -> None:
+    """Write the free faces' people in one transaction."""
+    max_pid, forbidden = graph.max_pid, graph.forbidden
+    free = graph.free
+    face_ids = graph.ids[free]
+    lab = labels[free]
+    # The person each free face had before (full runs only: incremental ones had none).
+    old = np.full(len(free), -1, np.int64)
+    if full:
+        before = _persons_of_all(library, bound)
+        if len(before[0]):
+            pos = np.searchsorted(before[0], face_ids)
+            pos[pos >= len(before[0])] = 0
+            hit = before[0][pos] == face_ids
+            old[hit] = before[1][pos[hit]]
+    # New groups (labels above max_pid) -> person ids. In a full run, a new group takes over the
+    # unconfirmed old person it shares most faces with (one each, biggest overlaps first).
+    new_labels = distinct(lab[lab > max_pid])
+    takeover: dict[int, int] = {}
+    if full:
+        both = (lab > max_pid) & (old >= 0)
+        if both.any():
+            key = np.sort(lab[both] * (int(old.max()) + 1) + old[both])
+            starts = np.flatnonzero(np.diff(key, prepend=-1))
+            counts = np.diff(np.append(starts, len(key)))
+            pairs = np.stack(np.divmod(key[starts], int(old.max()) + 1), axis=1)
+            order = np.lexsort((pairs[:, 1], pairs[:, 0], -counts))
+            used: set[int] = set()
+            for g, o in pairs[order].tolist():
+                if g not in takeover and o not in used:
+                    takeover[g] = o
+                    used.add(o)
+    fresh = [g for g in new_labels.tolist() if g not in takeover]
+    now = time.time()
+    with library.transaction() as cur:
+        # People are written after their faces, with their sizes: the size triggers then find
+        # no row to update for them (a million updates of an indexed column took most of a first
+        # grouping's time). Foreign keys are checked at the commit.
+        cur.execute("PRAGMA defer_foreign_keys = ON")
+        created: dict[int, float] = {}
+        if full:
+            # The unconfirmed people go, and their faces' rows with them (a cascade the size
+            # triggers do not slow); those a group takes over come back below, same id.
+            created = dict(cur.execute("SELECT id, created FROM people WHERE confirmed = 0"))
+            cur.execute("DELETE FROM people WHERE confirmed = 0")
+        first = max(max_pid, _max_person_id_cur(cur)) + 1
+        label_to_pid = dict(takeover)
+        label_to_pid.update({g: first + i for i, g in enumerate(fresh)})
+        summary.new_people = len(fresh)
+        if label_to_pid:
+            keys = np.fromiter(label_to_pid.keys(), np.int64, len(label_to_pid))
+            vals = np.fromiter(label_to_pid.values(), np.int64, len(label_to_pid))
+            order = np.argsort(keys)
+            keys, vals = keys[order], vals[order]
+            pos = np.clip(np.searchsorted(keys, lab), 0, len(keys) - 1)
+            pid = np.where(keys[pos] == lab, vals[pos], lab)
+        else:
+            pid = lab.copy()
+        # A takeover that landed a face where the user said no: a person of its own.
+        for row, banned in forbidden.items():
+            at = int(np.searchsorted(free, row))
+            if int(pid[at]) in banned:
+                cur.execute("INSERT INTO people(name, created, confirmed, size) "
+                            "VALUES (NULL, ?, 0, 0)", (now,))
+                pid[at] = cur.lastrowid
+                summary.new_people += 1
+        existed = (lab <= max_pid) | np.isin(lab, np.fromiter(takeover.keys(), np.int64,
+                                                                len(takeover)))
+        summary.joined = int((existed & (pid != old)).sum())
+        # Faces deleted since they were read (an index run re-indexing their photo at the same
+        # time) are skipped: the grouping of the others still stands.
+        cur.executemany("INSERT OR IGNORE INTO face_person(face_id, person_id) SELECT ?, ? "
+                        "WHERE EXISTS (SELECT 1 FROM faces WHERE id = ?)",
+                        ((f, p, f) for f, p in zip(face_ids.tolist(), pid.tolist())))
+        written = cur.rowcount
+        people_ids = np.fromiter(label_to_pid.values(), np.int64, len(label_to_pid))
+        mine = np.isin(pid, people_ids)
+        placed = np.sort(pid[mine])
+        starts = np.flatnonzero(np.diff(placed, prepend=-1))
+        ids_sorted, counts = placed[starts], np.diff(np.append(starts, len(placed)))
+        cur.executemany("INSERT INTO people(id, name, created, confirmed, size) "
+                        "VALUES (?, NULL, ?, 0, ?)",
+                        ((p, created.get(p, now), c)
+                         for p, c in zip(ids_sorted.tolist(), counts.tolist())))
+        if written != len(face_ids):  # some faces were skipped: count those people again
+            for chunk in _in_chunks(ids_sorted.tolist()):
+                cur.execute(f"UPDATE people SET size = (SELECT COUNT(*) FROM face_person WHERE "
+                            f"person_id = people.id) WHERE id IN "
+                            f"({','.join('?' * len(chunk))})", chunk)
+        cur.execute("DELETE FROM people WHERE size <= 0")
+        cur.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                    (_GROUPED, json.dumps({"max_face": int(bound), "min_face": int(min_face)})))
+        summary.placed = len(face_ids)
+        summary.people = cur.execute("SELECT COUNT(*) FROM people").fetchone()[0]
+
+
+def _max_person_id_cur(cur) -> int:
+    top = cur.execute("SELECT COALESCE(MAX(id), 0) FROM people").fetchone()[0]
+    seq = cur.execute("SELECT seq FROM sqlite_sequence WHERE name='people'").fetchone()
+    return max(int(top), int(seq[0]) if seq else 0)
+
+
+def _persons_of_all(library: Library, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(face ids ascending, person ids)`` of every placed face up to ``bound``, as arrays."""
+    faces, pids = [], []
+    last = 0
+    while True:
+        rows = library.query("SELECT face_id, person_id FROM face_person WHERE face_id > ? AND "
+                             "face_id <= ? ORDER BY face_id LIMIT ?", (last, bound, _CHUNK))
+        if not rows:
+            break
+        arr = np.asarray(rows, np.int64)
+        faces.append(arr[:, 0])
+        pids.append(arr[:, 1])
+        last = int(arr[-1, 0])
+    if not faces:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(faces), np.concatenate(pids)
+
+
+def _remember(library: Library, bound: int, min_face: int) -> None:
+    """Nothing to place: remember how far the faces were looked at (one small write, only when
+    it moved)."""
+    if _grouped_upto(library, min_face) == bound:
+        return
+    with library.transaction() as cur:
+        cur.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                    (_GROUPED, json.dumps({"max_face": int(bound), "min_face": int(min_face)})))
+
+
 def unplaced(library: Library, min_face: int = MIN_GROUP_FACE) -> int:
-    """How many faces big enough to group have no person yet (a refresh added them)."""
+    """How many faces big enough to group have no person yet (a refresh added them). Looks only
+    above the last grouping's mark when there is one: no scan of a large library."""
     ensure_tables(library)
-    return library.query("SELECT COUNT(*) FROM faces WHERE MIN(w, h) >= ? AND id NOT IN "
-                         "(SELECT face_id FROM face_person)", (int(min_face),))[0][0]
+    mark = _grouped_upto(library, min_face)
+    return library.query("SELECT COUNT(*) FROM faces WHERE id > ? AND MIN(w, h) >= ? AND NOT "
+                         "EXISTS (SELECT 1 FROM face_person WHERE face_id = faces.id)",
+                         (mark, int(min_face)))[0][0]
 
 
 # -- reading ---------------------------------------------------------------------------------------
-def people(library: Library) -> list[Person]:
-    """Every person, largest first (then by id); faces sorted nearest the group centre first."""
+def count_people(library: Library) -> int:
+    """How many people have faces (a person whose photos were all deleted has none)."""
     ensure_tables(library)
-    ids, emb = library.all_embeddings()
-    row_of = {int(f): i for i, f in enumerate(ids.tolist())}
-    members: dict[int, list[int]] = {}
-    for face_id, person_id in library.query("SELECT face_id, person_id FROM face_person"):
-        if face_id in row_of:
-            members.setdefault(person_id, []).append(face_id)
-    info = {pid: (name, bool(c)) for pid, name, c in
-            library.query("SELECT id, name, confirmed FROM people")}
+    return library.query("SELECT COUNT(*) FROM people WHERE size > 0")[0][0]
+
+
+def people_page(library: Library, offset: int = 0, limit: int | None = 50,
+                faces: int | None = None) -> list[Person]:
+    """People largest first (then by id), ``limit`` of them (None: all) from ``offset``; each
+    with its first ``faces`` face ids (None: all), nearest the group's centre first. Reads only
+    the page's faces."""
+    ensure_tables(library)
+    rows = library.query("SELECT id, name, confirmed, size FROM people WHERE size > 0 "
+                         "ORDER BY size DESC, id LIMIT ? OFFSET ?", (-1 if limit is None else int(limit), int(offset)))
     out = []
-    for pid, faces in members.items():
-        rows = np.fromiter((row_of[f] for f in faces), np.int64, len(faces))
-        vecs = emb[rows]
-        centre = vecs.mean(axis=0)
-        order = np.argsort(np.linalg.norm(vecs - centre, axis=1), kind="stable")
-        ordered = [faces[i] for i in order.tolist()]
-        name, conf = info.get(pid, (None, False))
-        out.append(Person(pid, name, len(ordered), ordered[0], ordered, conf))
+    for pid, name, confirmed, size in rows:
+        ordered = _ordered_faces(library, pid)
+        if not ordered:
+            continue  # its faces went since the page was read
+        shown = ordered if faces is None else ordered[:max(int(faces), 1)]
+        out.append(Person(pid, name, len(ordered), ordered[0], shown, bool(confirmed)))
+    return out
+
+
+def people(library: Library, page: int = 1000) -> list[Person]:
+    """Every person, largest first (then by id), with all their faces nearest the centre first.
+    Holds the whole library in Python objects: for large libraries use :func:`people_page`."""
+    out: list[Person] = []
+    offset = 0
+    while True:
+        part = people_page(library, offset, page)
+        out += part
+        if len(part) < page:
+            break
+        offset += page
     out.sort(key=lambda p: (-p.size, p.id))
     return out
 
 
+def _ordered_faces(library: Library, person_id: int) -> list[int]:
+    """A person's face ids, nearest the mean of their embeddings first."""
+    faces = [f for (f,) in library.query(
+        "SELECT face_id FROM face_person WHERE person_id = ? ORDER BY face_id", (person_id,))]
+    if len(faces) <= 1:
+        return faces
+    ids, vecs = library.embeddings_of(faces)
+    centre = vecs.mean(axis=0)
+    order = np.argsort(np.linalg.norm(vecs - centre, axis=1), kind="stable")
+    return ids[order].tolist()
+
+
 def person(library: Library, person_id: int) -> Person | None:
-    for p in people(library):
-        if p.id == person_id:
-            return p
-    return None
+    """One person with all their faces (nearest the centre first), or None."""
+    ensure_tables(library)
+    row = library.query("SELECT name, confirmed FROM people WHERE id = ?", (person_id,))
+    if not row:
+        return None
+    ordered = _ordered_faces(library, person_id)
+    if not ordered:
+        return None
+    return Person(person_id, row[0][0], len(ordered), ordered[0], ordered, bool(row[0][1]))
+
+
+def person_faces(library: Library, person_id: int, offset: int = 0,
+                 limit: int | None = None) -> list[int]:
+    """A page of a person's face ids, nearest the group's centre first."""
+    ordered = _ordered_faces(library, person_id)
+    return ordered[int(offset):None if limit is None else int(offset) + int(limit)]
 
 
 def person_of(library: Library, face_ids: Sequence[int]) -> dict[int, tuple[int, str | None]]:
     """``{face id: (person id, name)}`` for those of ``face_ids`` that have a person."""
+    return {f: (pid, name) for f, (pid, name, _) in owners(library, face_ids).items()}
+
+
+def owners(library: Library, face_ids: Sequence[int]) -> dict[int, tuple[int, str | None, int]]:
+    """``{face id: (person id, name, size)}`` for those of ``face_ids`` that have a person."""
     ensure_tables(library)
-    out: dict[int, tuple[int, str | None]] = {}
-    ids = [int(i) for i in face_ids]
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
+    out: dict[int, tuple[int, str | None, int]] = {}
+    for chunk in _in_chunks(face_ids):
         rows = library.query(
-            "SELECT face_person.face_id, people.id, people.name FROM face_person JOIN people ON "
-            f"people.id = face_person.person_id WHERE face_id IN ({','.join('?' * len(chunk))})",
-            chunk)
-        for fid, pid, name in rows:
-            out[fid] = (pid, name)
+            "SELECT face_person.face_id, people.id, people.name, people.size FROM face_person "
+            "JOIN people ON people.id = face_person.person_id WHERE face_id IN "
+            f"({','.join('?' * len(chunk))})", chunk)
+        for fid, pid, name, size in rows:
+            out[fid] = (pid, name, size)
     return out
 
 
@@ -512,22 +740,19 @@ def nearest_people(library: Library, embedding: np.ndarray, k: int = 10) -> list
             return found
     ensure_tables(library)
     total = library.face_count()
-    sizes = dict(library.query("SELECT person_id, COUNT(*) FROM face_person GROUP BY person_id"))
-    names = dict(library.query("SELECT id, name FROM people"))
     want = min(total, max(10 * k, 50))
     while True:
         hits = library.search(embedding, want)
-        owners = person_of(library, [h.face.face_id for h in hits])
+        found = owners(library, [h.face.face_id for h in hits])
         out: list[NearPerson] = []
         seen: set = set()
         for h in hits:
-            pid = owners.get(h.face.face_id, (None, None))[0]
+            pid, name, size = found.get(h.face.face_id, (None, None, 1))
             key = pid if pid is not None else ("face", h.face.face_id)
             if key in seen:
                 continue
             seen.add(key)
-            out.append(NearPerson(pid, names.get(pid), sizes.get(pid, 1), h.face.face_id,
-                                  h.distance))
+            out.append(NearPerson(pid, name, size, h.face.face_id, h.distance))
             if len(out) == k:
                 return out
         if want >= total:
@@ -571,7 +796,7 @@ def merge(library: Library, a: int, b: int) -> int:
 
 def move_out(library: Library, face_id: int) -> int:
     """Take a face out of its person: it never goes back there. It becomes a person of its own
-    (returned id), which a full re-clustering may join to another person."""
+    (returned id), which a full re-grouping may join to another person."""
     ensure_tables(library)
     with library.transaction() as cur:
         row = cur.execute("SELECT person_id FROM face_person WHERE face_id=?",
@@ -580,134 +805,12 @@ def move_out(library: Library, face_id: int) -> int:
             raise KeyError(f"face {face_id} has no person")
         cur.execute("INSERT OR IGNORE INTO face_exclusion(face_id, person_id) VALUES (?, ?)",
                     (face_id, row[0]))
-        cur.execute("INSERT INTO people(name, created, confirmed) VALUES (NULL, ?, 0)",
+        cur.execute("INSERT INTO people(name, created, confirmed, size) VALUES (NULL, ?, 0, 0)",
                     (time.time(),))
         new = cur.lastrowid
         cur.execute("UPDATE face_person SET person_id=? WHERE face_id=?", (new, face_id))
-        cur.execute("DELETE FROM people WHERE id=? AND NOT EXISTS "
-                    "(SELECT 1 FROM face_person WHERE person_id=?)", (row[0], row[0]))
+        cur.execute("DELETE FROM people WHERE id=? AND size <= 0", (row[0],))
     return new
-
-
-# -- measuring -------------------------------------------------------------------------------------
-def pairwise_scores(truth: Sequence, predicted: Sequence) -> tuple[float, float]:
-    """Pairwise (precision, recall) of a clustering: over all pairs of items put in one group,
-    the share that are one true identity; over all pairs of one identity, the share put in one
-    group."""
-    pairs: dict[tuple, int] = {}
-    for t, p in zip(truth, predicted):
-        pairs[(t, p)] = pairs.get((t, p), 0) + 1
-
-    def both(counts) -> int:
-        return sum(c * (c - 1) // 2 for c in counts)
-
-    tp = both(pairs.values())
-    by_pred: dict = {}
-    by_true: dict = {}
-    for (t, p), c in pairs.items():
-        by_pred[p] = by_pred.get(p, 0) + c
-        by_true[t] = by_true.get(t, 0) + c
-    pp, tt = both(by_pred.values()), both(by_true.values())
-    return (tp / pp if pp else 1.0), (tp / tt if tt else 1.0)
-
-
-def largest_faces(library: Library) -> tuple[np.ndarray, list[str]]:
-    """Face ids (M,) of the largest face of each photo, and each photo's parent folder name
-    (the identity, in a labelled folder of one folder per person)."""
-    import os
-
-    rows = library.query(
-        "SELECT faces.id, photos.path, w * h FROM faces JOIN photos ON photos.id = "
-        "faces.photo_id ORDER BY photos.id, w * h DESC, faces.id")
-    best: dict[bytes, int] = {}
-    for fid, path, _area in rows:
-        best.setdefault(path, fid)
-    keys = sorted(best, key=lambda p: best[p])
-    return (np.array([best[p] for p in keys], np.int64),
-            [os.path.basename(os.path.dirname(os.fsdecode(p))) for p in keys])
-
-
-def _main(argv: list[str] | None = None) -> int:
-    """``python -m facefinder.core.people LIBRARY [--compare]``: pairwise precision/recall and
-    groups vs identities of the clustering on a library indexed from labelled folders (largest
-    face per photo scored; every face clustered). Writes nothing to the library."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m facefinder.core.people")
-    parser.add_argument("library")
-    parser.add_argument("--compare", action="store_true",
-                        help="also DBSCAN, union-find and agglomerative (needs scikit-learn)")
-    parser.add_argument("--min-face", type=int, default=MIN_GROUP_FACE, metavar="PX",
-                        help=f"leave faces under PX px ungrouped (default {MIN_GROUP_FACE})")
-    parser.add_argument("--threshold", type=float, nargs="*",
-                        default=[0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2])
-    args = parser.parse_args(argv)
-    lib = Library.open(args.library, None, create=False)
-    ids, emb = lib.all_embeddings()
-    scored, truth = largest_faces(lib)
-    rows = np.searchsorted(ids, scored)
-    side = dict(lib.query("SELECT id, MIN(w, h) FROM faces"))
-    ok = np.fromiter((side[f] >= args.min_face for f in ids.tolist()), bool, len(ids))
-    print(f"{len(ids)} faces ({int((~ok).sum())} under {args.min_face} px left ungrouped, "
-          f"each scored as a group of its own), {len(scored)} photos scored (largest face), "
-          f"{len(set(truth))} identities")
-
-    def with_small(labels_ok: np.ndarray) -> np.ndarray:
-        labels = 10**9 + np.arange(len(ids))
-        labels[ok] = labels_ok
-        return labels
-
-    def report(method: str, t: float, labels: np.ndarray, seconds: float) -> None:
-        pred = labels[rows].tolist()
-        p, r = pairwise_scores(truth, pred)
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
-        print(f"{method:28} t={t:<5} precision {p:.3f} recall {r:.3f} F1 {f1:.3f} "
-              f"groups {len(set(pred)):4d} (all faces: {len(set(labels.tolist()))}) "
-              f"{seconds * 1000:7.0f} ms")
-
-    for t in args.threshold:
-        t0 = time.perf_counter()
-        labels = with_small(group_labels(emb[ok], t))
-        report(f"chinese whispers (kNN {NEIGHBOURS})", t, labels, time.perf_counter() - t0)
-    if args.compare:
-        for t in args.threshold:
-            t0 = time.perf_counter()
-            idx, dist = knn(emb)
-            indptr, nbrs, _w = edge_graph(idx, dist, t)
-            parent = np.arange(len(ids))
-
-            def find(x: int) -> int:
-                while parent[x] != x:
-                    parent[x] = parent[parent[x]]
-                    x = parent[x]
-                return x
-
-            for i in range(len(ids)):
-                for j in nbrs[indptr[i]:indptr[i + 1]]:
-                    a, b = find(i), find(int(j))
-                    if a != b:
-                        parent[a] = b
-            labels = np.array([find(i) for i in range(len(ids))])
-            report(f"union-find (kNN {NEIGHBOURS})", t, labels, time.perf_counter() - t0)
-        from sklearn.cluster import DBSCAN, AgglomerativeClustering
-
-        for t in args.threshold:
-            for min_samples in (1, 2):
-                t0 = time.perf_counter()
-                labels = DBSCAN(eps=t, min_samples=min_samples).fit_predict(emb)
-                labels = np.where(labels < 0, 10**6 + np.arange(len(labels)), labels)
-                report(f"DBSCAN min_samples={min_samples}", t, labels, time.perf_counter() - t0)
-            for linkage in ("average", "complete"):
-                t0 = time.perf_counter()
-                labels = AgglomerativeClustering(n_clusters=None, distance_threshold=t,
-                                                 linkage=linkage).fit_predict(emb)
-                report(f"agglomerative {linkage}", t, labels, time.perf_counter() - t0)
-    lib.close()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())
 
 
 # -- names from other programs (XMP face regions; issue 14) ----------------------------------------

@@ -135,6 +135,15 @@ class Engine:
     def loaded(self) -> bool:
         return self._facenet is not None
 
+    def unload(self) -> None:
+        """Drop both networks and give their memory back to the system (about 200 MB); the next
+        call loads them again. A one-shot search calls this between embedding the query and
+        loading a large library's index, so that the two never take memory at the same time."""
+        with self._lock:
+            self._detector = None
+            self._facenet = None
+        release_memory()
+
     @property
     def fingerprint(self) -> str:
         from .facenet import fingerprint
@@ -427,6 +436,19 @@ def _faces(detected: list[DetectedFace], embeddings: np.ndarray) -> list[Face]:
         Face(d.int_box(), d.confidence, d.landmarks.astype(np.float32), e.astype(np.float32))
         for d, e in zip(detected, embeddings)
     ]
+
+
+def release_memory() -> None:
+    """Collect garbage and hand freed heap memory back to the OS (glibc keeps it otherwise, and
+    a process's peak memory counts it)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -79,13 +79,15 @@ _cohorts_lock = threading.Lock()
 def library_cohort(library: Library, size: int = COHORT, seed: int = 0) -> np.ndarray:
     """Up to ``size`` of the library's embeddings, drawn at random (the same ones while the
     library does not change): ``(n, 128)`` float32. Cached per library and face count."""
-    stats = library.query("SELECT COUNT(*), COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) "
-                          "FROM faces")[0]
-    key = (str(library.path), *stats, size)
+    # The catalog's own record (no COUNT(*) over a million faces per search); MIN(id) is one
+    # b-tree lookup.
+    state = library.state()
+    count, hi = state.faces, state.max_face
+    lo = library.query("SELECT COALESCE(MIN(id), 0) FROM faces")[0][0]
+    key = (str(library.path), state.generation, count, lo, hi, size)
     with _cohorts_lock:
         if key in _cohorts:
             return _cohorts[key]
-    count, lo, hi = stats
     if count <= size:
         rows = library.query("SELECT embedding FROM faces")
     else:
@@ -93,7 +95,7 @@ def library_cohort(library: Library, size: int = COHORT, seed: int = 0) -> np.nd
         # primary-key lookups, no scan of a large catalog.
         rng = np.random.default_rng(seed)
         want = min(hi - lo + 1, int(size * (hi - lo + 1) / count * 1.2) + 16)
-        ids = np.sort(rng.choice(np.arange(lo, hi + 1), want, replace=False))
+        ids = np.sort(rng.choice(hi - lo + 1, want, replace=False) + lo)
         rows = []
         for start in range(0, len(ids), 900):
             chunk = ids[start:start + 900].tolist()
@@ -125,20 +127,30 @@ def judge_for(library: Library, embedding: np.ndarray, query_box=None,
 
 
 def search_photo(library: Library, engine: Engine, path: str | os.PathLike, k: int = 10,
-                 face_index: int | None = None, threshold: float | None = None
-                 ) -> QueryResult:
+                 face_index: int | None = None, threshold: float | None = None,
+                 unload_model: bool = False) -> QueryResult:
     """Find the ``k`` faces in ``library`` most like a face of the photo at ``path`` (by default
     its most prominent face), embedded with the library's own pipeline. ``threshold``: a fixed
     same-person threshold instead of the calibrated verdict.
 
+    ``unload_model``: a one-shot search (a command): drop the face model once the query is
+    embedded, and search the library's index file without loading it
+    (:meth:`Library.search_once`); the process then peaks at the model's memory, not the
+    model's and the index's (the README's Scale section).
+
     Raises ImageError (not a photo), NoFaceError, LibraryError (empty library)."""
     from .upgrade import library_pipeline
 
+    library.prepare_search()  # the index file is checked while the model works
     name = library_pipeline(library)
     with engine.using(name):
         photo, faces, chosen = engine.query_face(path, face_index)
     face = faces[chosen]
-    hits = library.search(face.embedding, k)
+    if unload_model:
+        engine.unload()
+        hits = library.search_once(face.embedding, k)  # straight from the file
+    else:
+        hits = library.search(face.embedding, k)
     judge = judge_for(library, face.embedding, face.box, threshold)
     return QueryResult(os.fspath(path), photo.width, photo.height, faces, chosen, threshold,
                        hits, judge, name)

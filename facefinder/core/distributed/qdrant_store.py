@@ -229,7 +229,8 @@ class QdrantVectors:
                            TAG_SIZE, self.tag())
 
     # -- the Library's interface (as FaceIndex's class methods) ---------------------------------
-    def load(self, path, records: list[IndexRecord]) -> tuple["QdrantIndex", IndexRecord]:
+    def load(self, path, records: list[IndexRecord], verified=None
+             ) -> tuple["QdrantIndex", IndexRecord]:
         """The collection, checked and brought up to date with the catalog; raises
         IndexRejected (the Library then builds it) or LibraryError (not ours: left alone)."""
         client = self.client

@@ -241,6 +241,7 @@ class _Graph:
     dist: np.ndarray
     forbidden: dict[int, set[int]] = field(default_factory=dict)  # free row -> person ids
     max_pid: int = 0  # free rows start with labels above this
+    partial: bool = False  # only new faces and their neighbours (not every face of a photo)
 
 
 def cluster(library: Library, threshold: float = DEFAULT_CLUSTER_THRESHOLD, full: bool = False,
@@ -471,7 +472,8 @@ def _new_faces(library: Library, mark: int, bound: int, min_face: int,
     idx, dist = _eligible(found, dist, new, ids)
     if progress:
         progress("neighbours", len(new), len(new))
-    return _Graph(ids, seeds, np.searchsorted(ids, new), idx.astype(np.int64), dist)
+    return _Graph(ids, seeds, np.searchsorted(ids, new), idx.astype(np.int64), dist,
+                  partial=True)
 
 
 def _whispers(library: Library, graph: _Graph, threshold: float, should_stop, progress
@@ -488,12 +490,63 @@ def _whispers(library: Library, graph: _Graph, threshold: float, should_stop, pr
         row = np.searchsorted(free_ids, face_id)
         if row < len(free_ids) and free_ids[row] == face_id:
             forbidden.setdefault(int(graph.free[row]), set()).add(int(person_id))
+    # Cannot-link: two faces of one photo are two people. Inside the graph the grouping keeps
+    # them apart (``apart``); a new face also never joins the person of a face of its photo
+    # that is outside the graph (placed earlier).
+    apart = _photos_of(library, graph.ids)
+    if graph.partial:
+        for row, pids in _photo_mates(library, free_ids).items():
+            forbidden.setdefault(int(graph.free[row]), set()).update(pids)
     if n >= 2:
         indptr, nbrs, weights = edge_graph(graph.idx, graph.dist, threshold, graph.free, n)
         labels = chinese_whispers(indptr, nbrs, weights, labels, frozen, forbidden,
-                                  should_stop=should_stop, progress=progress)
+                                  should_stop=should_stop, progress=progress, apart=apart)
     graph.forbidden, graph.max_pid = forbidden, max_pid
     return labels
+
+
+def _photos_of(library: Library, ids: np.ndarray) -> np.ndarray:
+    """The photo id of each of ``ids`` (sorted face ids), (N,) int64; -1 for a face gone."""
+    out = np.full(len(ids), -1, np.int64)
+    if not len(ids):
+        return out
+    if len(ids) <= _CHUNK:
+        rows = []
+        for chunk in _in_chunks(ids.tolist()):
+            rows += library.query(f"SELECT id, photo_id FROM faces WHERE id IN "
+                                  f"({','.join('?' * len(chunk))})", chunk)
+        arr = np.asarray(rows, np.int64).reshape(-1, 2)
+    else:  # most of the library: a walk in id order, a chunk at a time
+        parts, last, top = [], int(ids[0]) - 1, int(ids[-1])
+        while True:
+            part = np.asarray(library.query(
+                "SELECT id, photo_id FROM faces WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                (last, top, _CHUNK)), np.int64).reshape(-1, 2)
+            if not len(part):
+                break
+            parts.append(part)
+            last = int(part[-1, 0])
+        arr = np.concatenate(parts) if parts else np.zeros((0, 2), np.int64)
+    if len(arr):
+        arr = arr[np.argsort(arr[:, 0])]
+        pos = np.clip(np.searchsorted(arr[:, 0], ids), 0, len(arr) - 1)
+        hit = arr[pos, 0] == ids
+        out[hit] = arr[pos[hit], 1]
+    return out
+
+
+def _photo_mates(library: Library, face_ids: np.ndarray) -> dict[int, set[int]]:
+    """``{row of face_ids: person ids of the other faces of its photo}`` (faces with one)."""
+    out: dict[int, set[int]] = {}
+    ids = face_ids.tolist()
+    for chunk in _in_chunks(ids):
+        rows = library.query(
+            "SELECT f.id, fp.person_id FROM face_person fp JOIN faces g ON g.id = fp.face_id "
+            "JOIN faces f ON f.photo_id = g.photo_id AND f.id != g.id WHERE f.id IN "
+            f"({','.join('?' * len(chunk))})", chunk)
+        for fid, pid in rows:
+            out.setdefault(int(np.searchsorted(face_ids, fid)), set()).add(int(pid))
+    return out
 
 
 def _store(library: Library, graph: _Graph, labels: np.ndarray, full: bool, bound: int,

@@ -1009,6 +1009,12 @@ def cmd_bench_grouping(args) -> int:
     return bench_grouping.main(args)
 
 
+def cmd_bench_combine(args) -> int:
+    from . import bench_combine
+
+    return bench_combine.main(args)
+
+
 def cmd_gui(args) -> int:
     from .gui.app import main as gui_main
 
@@ -1197,6 +1203,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threshold", type=float, nargs="*",
                    default=[0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2])
     b.set_defaults(func=cmd_bench_grouping)
+    b = bench_sub.add_parser("combine", help="search with several photos of one person: "
+                                             "nearest to any of them vs to their mean")
+    b.add_argument("library", help="a library indexed from one folder per person")
+    b.add_argument("--queries", type=int, nargs="*", default=[1, 2, 3, 5], metavar="M")
+    b.add_argument("--trials", type=int, default=20)
+    b.add_argument("--min-faces", type=int, default=0, metavar="N",
+                   help="only identities with at least N faces")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_combine)
 
     p = sub.add_parser("gui", help="open the desktop app")
     p.set_defaults(func=cmd_gui)

@@ -335,31 +335,57 @@ def answer(library: Library, face_id: int, person_id: int, reply: str) -> None:
 
 
 # -- faces drawn by hand ---------------------------------------------------------------------------
-def add_face(library: Library, engine, path: str | os.PathLike, box: Sequence[float],
-             name: str | None = None) -> int:
-    """Add a face the detector missed: ``box`` (x, y, w, h) in the photo's pixels as shown (the
-    way the library stores boxes), cropped and embedded with the library's own pipeline (the
-    engine's crop), stored with the mark of a face drawn by hand
-    (:data:`facefinder.core.face_names.DRAWN_CONFIDENCE`). With ``name``: it joins the person of
-    that name (a new, confirmed one when there is none). Returns the new face id."""
-    from .face_names import DRAWN_CONFIDENCE, MIN_DRAWN_PX
+def drawn_rect(path: str | os.PathLike, box: Sequence[float]) -> tuple[int, int, int, int]:
+    """``box`` (x, y, w, h) clipped to the photo and rounded to whole pixels; raises
+    FacefinderError when less than :data:`~facefinder.core.face_names.MIN_DRAWN_PX` of the
+    photo is left on a side."""
+    from .face_names import MIN_DRAWN_PX
     from .images import load_photo
-    from .pipeline import Face
-    from .upgrade import library_pipeline
 
-    ensure_tables(library)
     photo = load_photo(path)
     x, y, w, h = (float(v) for v in box)
     x0, y0 = max(0.0, x), max(0.0, y)
     x1, y1 = min(float(photo.width), x + w), min(float(photo.height), y + h)
     if min(x1 - x0, y1 - y0) < MIN_DRAWN_PX:
-        raise FacefinderError(f"{path}: the box {list(box)} holds less than {MIN_DRAWN_PX} px "
-                              f"of the photo ({photo.width}x{photo.height}) on a side")
-    rect = (int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0)))
-    with engine.using(library_pipeline(library) or None):
-        placeholder = Face(rect, DRAWN_CONFIDENCE, None, None)
-        emb = engine.embed_faces(engine.face_tensors(photo, [placeholder]))[0]
-    face = Face(rect, DRAWN_CONFIDENCE, np.zeros((5, 2), np.float32), emb)
+        raise FacefinderError(f"{path}: the box {[round(v) for v in box]} holds less than "
+                              f"{MIN_DRAWN_PX} px of the photo ({photo.width}x{photo.height}) "
+                              "on a side")
+    return int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0))
+
+
+def embed_box(engine, path: str | os.PathLike, rect: Sequence[int],
+              pipeline: str | None = None) -> np.ndarray:
+    """The embedding (128,) of the face in ``rect`` (x, y, w, h) of a photo, cropped the way
+    ``pipeline`` (a library's own; None: the engine's) cuts faces, without landmarks (a face
+    drawn by hand has none)."""
+    from .images import load_photo
+    from .pipeline import Face
+
+    photo = load_photo(path)
+    with engine.using(pipeline or None):
+        tensors = engine.face_tensors(photo, [Face(tuple(rect), 0.0, None, None)])
+        return engine.embed_faces(tensors)[0]
+
+
+def add_face(library: Library, engine, path: str | os.PathLike, box: Sequence[float],
+             name: str | None = None, embed=None) -> int:
+    """Add a face the detector missed: ``box`` (x, y, w, h) in the photo's pixels as shown (the
+    way the library stores boxes), cropped and embedded with the library's own pipeline, stored
+    with the mark of a face drawn by hand (:data:`facefinder.core.face_names.DRAWN_CONFIDENCE`).
+    ``embed(path, rect, pipeline)``: where the embedding comes from instead of ``engine`` (the
+    app's model server). With ``name``: it joins the person of that name (a new, confirmed one
+    when there is none). Returns the new face id."""
+    from .face_names import DRAWN_CONFIDENCE
+    from .pipeline import Face
+    from .upgrade import library_pipeline
+
+    ensure_tables(library)
+    rect = drawn_rect(path, box)
+    pipeline = library_pipeline(library) or None
+    emb = embed(path, rect, pipeline) if embed is not None else embed_box(engine, path, rect,
+                                                                          pipeline)
+    face = Face(rect, DRAWN_CONFIDENCE, np.zeros((5, 2), np.float32),
+                np.asarray(emb, np.float32))
     face_id = library.add_faces(path, [face])[0]
     if name and name.strip():
         pid = find_named(library, name)

@@ -602,7 +602,8 @@ class PeopleView(QWidget):
             row = self.people_model.row_of(self._focus)
             if row is not None:
                 index = self.people_model.index(row)
-                self.people_list.setCurrentIndex(index)
+                # (Not the view's setCurrentIndex: under a held Ctrl it would toggle.)
+                sel.setCurrentIndex(index, sel.SelectionFlag.NoUpdate)
                 self.people_list.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
             self._focus = None
         self._update_buttons()

@@ -667,7 +667,7 @@ class PeopleView(QWidget):
         return self._correct(work, self.tr("{n} faces moved out. Undo: Ctrl+Z.").format(
             n=len(face_ids)))
 
-    def hide(self, person_ids: list[int], hidden: bool = True) -> int:
+    def hide_people(self, person_ids: list[int], hidden: bool = True) -> int:
         from ..core import corrections
 
         return self._correct(lambda lib: corrections.hide(lib, person_ids, hidden),
@@ -762,7 +762,7 @@ class PeopleView(QWidget):
         if not chosen:
             return
         groups = [self.group(p) for p in chosen]
-        self.hide(chosen, hidden=not all(g is not None and g.hidden for g in groups))
+        self.hide_people(chosen, hidden=not all(g is not None and g.hidden for g in groups))
 
     def _ask_hide_small(self) -> None:
         n, ok = QInputDialog.getInt(self, self.tr("Hide small groups"),

@@ -288,3 +288,21 @@ def test_draw_a_missed_face(qtbot, view, library_path):
         assert new[1] == DRAWN_CONFIDENCE
         owner = people.person_of(lib, [new[0]])[new[0]]
         assert owner[1] == "Al Gore"
+
+
+def test_enter_opens_a_person_and_a_person_menu_searches_with_their_faces(qtbot, view):
+    view.people_list.setFocus()
+    view.people_list.setCurrentIndex(view.people_model.index(0))
+    first = _ids(view)[0]
+    qtbot.keyClick(view.people_list, Qt.Key.Key_Return)
+    assert view.stack.currentIndex() == 1 and view.open_id == first
+    view.show_people()
+    _select(view.people_list, [0])
+    view._people_menu(view.people_list.visualRect(view.people_model.index(0)).center())
+    actions = {a.text(): a for a in view._last_menu.actions()}
+    assert {"Open", "Name…", "Review faces like this person…", "Search with this person",
+            "Hide"} <= set(actions)
+    with qtbot.waitSignal(view.searchFaces, timeout=TIMEOUT) as searched:
+        actions["Search with this person"].trigger()
+    assert sorted(searched.args[0]) == sorted(t.face_id for t in view.group(first).faces)
+    view._last_menu.close()

@@ -219,3 +219,31 @@ def test_search_with_several_faces(lib):
     assert {(s.combine, s.queries) for s in scores} == {(c, m) for c in ("any", "mean")
                                                         for m in (1, 2)}
     assert all(0.9 <= s.map <= 1.0 for s in scores)
+
+
+def test_faces_drawn_in_another_program_are_cropped_like_the_librarys(tmp_path, engine):
+    """A named XMP region over a face the detector missed is embedded with the library's own
+    crop (as `add_face` does), not the article's: the same box gives the same embedding."""
+    from PIL import Image
+
+    from facefinder.core.corrections import embed_box
+    from facefinder.core.upgrade import library_pipeline
+    from test_face_names import region
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    f = photos / "upside-down.jpg"
+    canvas = Image.new("RGB", (600, 400), (128, 128, 128))
+    beckham = Image.open(sorted((FACES / "david_beckham").iterdir())[0]).convert("RGB")
+    canvas.paste(beckham.rotate(180), (300, 80))
+    canvas.save(f, "JPEG", quality=95)
+    (photos / "upside-down.jpg.xmp").write_text(region(f, (360, 130, 130, 160), "Beckham",
+                                                       grow=0.0), "utf-8")
+    with Library(tmp_path / "lib", engine.fingerprint) as lib:
+        for _ in index_folder(lib, engine, photos):
+            pass
+        (row,) = lib.face_rows([f for (f,) in lib.query("SELECT id FROM faces")]).values()
+        assert row.confidence == DRAWN_CONFIDENCE
+        _ids, stored = lib.embeddings_of([row.face_id])
+        again = embed_box(engine, str(f), row.box, library_pipeline(lib))
+        assert float(np.linalg.norm(stored[0] - again)) < 1e-4

@@ -306,3 +306,25 @@ def test_enter_opens_a_person_and_a_person_menu_searches_with_their_faces(qtbot,
         actions["Search with this person"].trigger()
     assert sorted(searched.args[0]) == sorted(t.face_id for t in view.group(first).faces)
     view._last_menu.close()
+
+
+def test_name_dialog_shows_the_face_and_completes_names(qtbot, view):
+    from facefinder.gui.dialogs import NameDialog
+
+    g = view.people_model.groups[0]
+    qtbot.waitUntil(lambda: view.loader.get(g.faces[0].path, g.faces[0].box, 128) is not None,
+                    timeout=TIMEOUT)
+    face = view.loader.get(g.faces[0].path, g.faces[0].box, 128)
+    dialog = NameDialog("", face, ["Madonna", "Al Gore"], view)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.windowTitle() == "Name this person" and dialog.minimumWidth() >= 400
+    assert dialog.face.pixmap() is not None and not dialog.face.pixmap().isNull()
+    qtbot.keyClicks(dialog.edit, "mad")
+    completer = dialog.edit.completer()
+    completer.setCompletionPrefix("mad")
+    assert completer.currentCompletion() == "Madonna"
+    dialog.edit.setText("  Madonna ")
+    with qtbot.waitSignal(dialog.accepted, timeout=TIMEOUT):
+        qtbot.keyClick(dialog.edit, Qt.Key.Key_Return)
+    assert dialog.name() == "Madonna"

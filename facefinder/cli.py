@@ -276,6 +276,8 @@ def cmd_search(args) -> int:
     "error"}`` (and a line on stderr). Exit status 1 when any photo failed."""
     from .core.errors import ImageError, NoFaceError
 
+    if args.combine:
+        return _search_combined(args)
     with _open_library(args, create=False) as library:
         engine = _engine(args, quiet=args.json)
         failed = 0
@@ -314,6 +316,30 @@ def cmd_search(args) -> int:
         if not args.json:
             _upgrade_note(library)
     return 1 if failed else 0
+
+
+def _search_combined(args) -> int:
+    """``search --combine any|mean A.jpg B.jpg ...``: one search with the chosen face of every
+    photo (photos of one person): nearest to any of them, or to their mean."""
+    from .core.multi_query import search_many
+    from .core.upgrade import library_pipeline
+
+    with _open_library(args, create=False) as library:
+        engine = _engine(args, quiet=True, pipeline=library_pipeline(library) or None)
+        vecs = []
+        for image in args.images:
+            _check_file(image)
+            _photo, faces, chosen = engine.query_face(image, args.face)
+            vecs.append(faces[chosen].embedding)
+        hits = search_many(library, vecs and __import__("numpy").stack(vecs), args.k,
+                           args.combine)
+    for h in hits:
+        if args.json:
+            _print_json_line({"rank": h.rank, "distance": round(h.distance, 4),
+                              "image_path": h.face.path, "box": list(h.face.box)})
+        else:
+            print(f"{h.rank:>4}  {h.distance:8.4f}  {h.face.path}  {list(h.face.box)}")
+    return 0
 
 
 def _fatal(exc: Exception) -> bool:
@@ -399,6 +425,8 @@ def cmd_people(args) -> int:
     the text listing shows the 50 largest unless ``--limit`` says otherwise."""
     from .core import people
 
+    if getattr(args, "action", None):
+        return _people_action(args)
     if args.write_xmp:
         return _write_xmp(args)
     if args.person is not None or args.dry_run:
@@ -407,7 +435,9 @@ def cmd_people(args) -> int:
         threshold = people.DEFAULT_CLUSTER_THRESHOLD if args.threshold is None \
             else args.threshold
         summary = people.cluster(library, threshold=threshold, full=args.recluster)
-        total = people.count_people(library)
+        shown_if = {"min_size": max(args.min_size, 1), "hidden": args.hidden}
+        total = people.count_people(library, **shown_if)
+        left_out = people.count_people(library) - total
         limit = args.limit
         if limit is None:
             limit = 0 if (args.json or args.export) else 50
@@ -419,7 +449,8 @@ def cmd_people(args) -> int:
             nonlocal shown
             at = offset
             while at < end:
-                groups = people.people_page(library, at, min(200, end - at), args.faces)
+                groups = people.people_page(library, at, min(200, end - at), args.faces,
+                                            **shown_if)
                 if not groups:
                     return
                 rows = library.face_rows([f for g in groups for f in g.face_ids])
@@ -442,7 +473,134 @@ def cmd_people(args) -> int:
               "--offset and --limit show others, --limit 0 all of them).")
     print(f"{total} people from {summary.faces} faces"
           + (f" ({summary.placed} placed now, {summary.joined} joined existing people)"
-             if summary.placed else ""), file=sys.stderr if args.json else sys.stdout)
+             if summary.placed else "")
+          + (f"; {left_out} more are hidden or have fewer than {args.min_size} faces "
+             "(--min-size 1 --hidden lists them)" if left_out > 0 else ""),
+          file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+# -- people tools (issue 14) ------------------------------------------------------------------------
+def _people_action(args) -> int:
+    """``facefinder people ACTION ...``: the people tools (hide, unhide, undo, cover, review,
+    add-face, together, search). Each prints one line saying what it did (``review`` and
+    ``together`` print JSON lines)."""
+    from .core import corrections as fix
+    from .core import people
+
+    with _open_library(args, create=False) as library:
+        people.cluster(library)  # new faces join their people first
+        if args.action == "hide":
+            if args.below is not None:
+                n = fix.hide_small(library, args.below)
+                print(f"Hid {n} unnamed group{'s' if n != 1 else ''} of fewer than "
+                      f"{args.below} faces (`facefinder people undo` shows them again).")
+                return 0
+            if not args.people:
+                return _fail("say whom to hide (a name or id), or --below N", 2)
+            ids = [fix.resolve_person(library, who) for who in args.people]
+            n = fix.hide(library, ids)
+            print(f"Hid {n} {'person' if n == 1 else 'people'}.")
+        elif args.action == "unhide":
+            ids = None if not args.people else [fix.resolve_person(library, w)
+                                                for w in args.people]
+            n = fix.unhide(library, ids)
+            print(f"Showing {n} hidden {'person' if n == 1 else 'people'} again.")
+        elif args.action == "undo":
+            kind = fix.undo(library)
+            print("Nothing to undo." if kind is None else f"Undid the last {_UNDONE[kind]}.")
+        elif args.action == "cover":
+            pid = fix.resolve_person(library, args.person)
+            fix.set_cover(library, pid, args.face)
+            print(f"Face {args.face} is now the cover of person {pid}.")
+        elif args.action == "review":
+            return _review(library, args)
+        elif args.action == "add-face":
+            return _add_face(library, args)
+        elif args.action == "together":
+            ids = [fix.resolve_person(library, who) for who in args.people]
+            found = fix.together(library, ids)
+            for path, faces in found:
+                _print_json_line({"image_path": path, "face_ids": faces})
+            print(f"{len(found)} photo{'s' if len(found) != 1 else ''} with all of "
+                  f"{', '.join(args.people)}", file=sys.stderr)
+        elif args.action == "search":
+            return _search_person(library, args)
+    return 0
+
+
+_UNDONE = {"merge": "merge", "move_out": "'not this person'", "rename": "name",
+           "hide": "hiding", "unhide": "showing again", "cover": "cover choice",
+           "review": "review answer"}
+
+
+def _review(library, args) -> int:
+    """``people review``: the queue as JSON lines, or ``--answer FACE yes|no|skip``."""
+    from .core import corrections as fix
+
+    person = None if args.person is None else fix.resolve_person(library, args.person)
+    if args.answer is None:
+        for item in fix.review_queue(library, person, limit=args.limit):
+            _print_json_line(item.to_json())
+        return 0
+    face, reply = args.answer
+    try:
+        face = int(face)
+    except ValueError:
+        return _fail(f"--answer takes a face id and yes, no or skip, not {face!r}", 2)
+    if reply not in fix.ANSWERS:
+        return _fail(f"--answer takes yes, no or skip, not {reply!r}", 2)
+    if person is None:  # the person the queue asks about for this face
+        offered = {i.face_id: i.person_id for i in fix.review_queue(library, None, 10**6)}
+        if face not in offered:
+            return _fail(f"face {face} is not in the review queue; say which person with "
+                         "--person", 1)
+        person = offered[face]
+    fix.answer(library, face, person, reply)
+    print(f"Face {face}: {reply} for person {person}.")
+    return 0
+
+
+def _parse_box(text: str) -> tuple[float, float, float, float]:
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 4:
+        raise FacefinderError(f"--box takes x,y,w,h in photo pixels, not {text!r}")
+    try:
+        x, y, w, h = (float(v) for v in parts)
+    except ValueError:
+        raise FacefinderError(f"--box takes x,y,w,h in photo pixels, not {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise FacefinderError(f"--box {text}: width and height must be positive")
+    return x, y, w, h
+
+
+def _add_face(library, args) -> int:
+    from .core import corrections as fix
+    from .core.upgrade import library_pipeline
+
+    _check_file(args.photo)
+    box = _parse_box(args.box)
+    engine = _engine(args, quiet=True, pipeline=library_pipeline(library) or None)
+    face = fix.add_face(library, engine, os.path.abspath(args.photo), box, args.name)
+    who = f" as {args.name}" if args.name else ""
+    print(f"Added face {face} drawn by hand on {args.photo}{who}.")
+    return 0
+
+
+def _search_person(library, args) -> int:
+    """``people search PERSON``: the faces nearest a person's faces (not theirs), as JSON
+    lines."""
+    from .core import corrections as fix
+    from .core import people
+    from .core.multi_query import search_many
+
+    pid = fix.resolve_person(library, args.person)
+    faces = people.person_faces(library, pid)
+    _ids, vecs = library.embeddings_of(faces)
+    for h in search_many(library, vecs, args.k, args.combine, exclude=set(faces)):
+        _print_json_line({"rank": h.rank, "distance": round(h.distance, 4),
+                          "face_id": h.face.face_id, "image_path": h.face.path,
+                          "box": list(h.face.box)})
     return 0
 
 
@@ -1009,6 +1167,12 @@ def cmd_bench_grouping(args) -> int:
     return bench_grouping.main(args)
 
 
+def cmd_bench_combine(args) -> int:
+    from . import bench_combine
+
+    return bench_combine.main(args)
+
+
 def cmd_gui(args) -> int:
     from .gui.app import main as gui_main
 
@@ -1016,6 +1180,49 @@ def cmd_gui(args) -> int:
 
 
 # -- parser -----------------------------------------------------------------------------------
+def _people_tools(p: argparse.ArgumentParser) -> None:
+    """``facefinder people ACTION``: the people tools (issue 14)."""
+    sublib = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: given before the action, `people -L X hide ...` keeps it.
+    sublib.add_argument("--library", "-L", metavar="NAME|PATH|URL", default=argparse.SUPPRESS,
+                        help="the library (as for `people`)")
+    tools = p.add_subparsers(dest="action", metavar="ACTION", required=False)
+    t = tools.add_parser("hide", parents=[sublib], help="hide people (strangers) from the list")
+    t.add_argument("people", nargs="*", metavar="PERSON", help="a name or a person id")
+    t.add_argument("--below", type=int, default=None, metavar="N",
+                   help="hide every unnamed group of fewer than N faces")
+    t = tools.add_parser("unhide", parents=[sublib],
+                         help="show hidden people again (all of them when none is named)")
+    t.add_argument("people", nargs="*", metavar="PERSON")
+    tools.add_parser("undo", parents=[sublib], help="undo the last correction (merge, not this "
+                     "person, name, hide, cover, review answer)")
+    t = tools.add_parser("cover", parents=[sublib], help="show a person by one of their faces")
+    t.add_argument("person", metavar="PERSON")
+    t.add_argument("face", type=int, metavar="FACE_ID")
+    t = tools.add_parser("review", parents=[sublib],
+                         help="unnamed faces nearest a named person, as JSON lines; answer "
+                              "with --answer FACE yes|no|skip")
+    t.add_argument("--person", metavar="NAME", default=None)
+    t.add_argument("--limit", type=int, default=50, metavar="N")
+    t.add_argument("--answer", nargs=2, metavar=("FACE", "ANSWER"), default=None,
+                   help="yes: the face joins the person; no: never put into that person; "
+                        "skip: not asked again")
+    t = tools.add_parser("add-face", parents=[sublib],
+                         help="add a face the detector missed, from a box on a photo of the "
+                              "library")
+    t.add_argument("photo", metavar="PHOTO")
+    t.add_argument("--box", required=True, metavar="X,Y,W,H", help="in photo pixels")
+    t.add_argument("--name", default=None, metavar="NAME", help="the face is this person")
+    t = tools.add_parser("together", parents=[sublib],
+                         help="photos in which all these people appear (JSON lines)")
+    t.add_argument("people", nargs="+", metavar="PERSON")
+    t = tools.add_parser("search", parents=[sublib],
+                         help="faces most like a person's faces (not theirs), as JSON lines")
+    t.add_argument("person", metavar="PERSON")
+    t.add_argument("-k", type=int, default=10)
+    t.add_argument("--combine", choices=["any", "mean"], default="mean")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="facefinder",
@@ -1081,6 +1288,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print one JSON object per photo and line")
     p.add_argument("--people", action="store_true",
                    help="the k nearest people instead of photos (see `facefinder people`)")
+    p.add_argument("--combine", choices=["any", "mean"], default=None,
+                   help="the photos show one person: one search with all of them, nearest to "
+                        "any of their faces or to their mean (README, People tools)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("people", parents=[lib],
@@ -1107,7 +1317,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the N largest people (with --limit: pages of people)")
     p.add_argument("--faces", type=int, default=None, metavar="N",
                    help="list each person's N faces nearest their centre (default: all)")
+    p.add_argument("--min-size", type=int, default=2, metavar="N",
+                   help="leave out unnamed groups of fewer than N faces (default 2: single "
+                        "faces, mostly strangers; 1: all)")
+    p.add_argument("--hidden", action="store_true", help="list hidden people too")
     p.set_defaults(func=cmd_people)
+    _people_tools(p)
 
     p = sub.add_parser("compare", parents=[det, thr, crop],
                        help="are two photos the same person?")
@@ -1197,6 +1412,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threshold", type=float, nargs="*",
                    default=[0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2])
     b.set_defaults(func=cmd_bench_grouping)
+    b = bench_sub.add_parser("combine", help="search with several photos of one person: "
+                                             "nearest to any of them vs to their mean")
+    b.add_argument("library", help="a library indexed from one folder per person")
+    b.add_argument("--queries", type=int, nargs="*", default=[1, 2, 3, 5], metavar="M")
+    b.add_argument("--trials", type=int, default=20)
+    b.add_argument("--min-faces", type=int, default=0, metavar="N",
+                   help="only identities with at least N faces")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_combine)
 
     p = sub.add_parser("gui", help="open the desktop app")
     p.set_defaults(func=cmd_gui)

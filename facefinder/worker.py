@@ -229,6 +229,9 @@ def serve(spec: dict, out: _Out) -> int:
             request = json.loads(line)
         except ValueError:
             continue
+        if request.get("op") == "box":  # a face drawn by hand (people tools, issue 14)
+            _serve_box(engine, request, out)
+            continue
         if request.get("op") != "faces":
             out.send("error", error="ValueError", message=f"unknown request {line[:80]!r}")
             continue
@@ -245,6 +248,25 @@ def serve(spec: dict, out: _Out) -> int:
              "landmarks": f.landmarks.tolist(), "embedding": f.embedding.tolist()}
             for f in faces])
     return 0
+
+
+def _serve_box(engine, request: dict, out: _Out) -> None:
+    """``{"op": "box", "path", "box": [x, y, w, h], "pipeline"}``: the embedding of a face drawn
+    by hand, answered as a ``faces`` line with that one face."""
+    from .core.corrections import drawn_rect, embed_box
+    from .core.errors import FacefinderError
+
+    try:
+        rect = drawn_rect(request["path"], request["box"])
+        emb = embed_box(engine, request["path"], rect, request.get("pipeline") or None)
+    except Exception as exc:
+        if not isinstance(exc, FacefinderError):
+            log.exception("box on %r failed", request.get("path"))
+        out.send("error", error=type(exc).__name__, message=str(exc) or type(exc).__name__)
+        return
+    out.send("faces", width=0, height=0, faces=[
+        {"box": list(rect), "confidence": 0.0, "landmarks": [[0.0, 0.0]] * 5,
+         "embedding": emb.tolist()}])
 
 
 class _NoticeHandler(logging.Handler):

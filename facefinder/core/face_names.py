@@ -344,7 +344,10 @@ def _apply(library: Library, engine, key: bytes, photo_id: int, regions: list[Re
                           int(round(y1 - y0)))))
     if drawn:
         photo = load_photo(path)
-        embeddings = engine.embed(np.stack([photo.face_tensor(b) for _i, b in drawn]))
+        # Cropped the way the engine's pipeline (the library's own, during indexing) cuts the
+        # detector's faces, so a drawn face is comparable with them (no landmarks: no rotation).
+        embeddings = engine.embed_faces(engine.face_tensors(
+            photo, [Face(b, DRAWN_CONFIDENCE, None, None) for _i, b in drawn]))
         new = [Face(b, DRAWN_CONFIDENCE, np.zeros((5, 2), np.float32), e)
                for (_i, b), e in zip(drawn, embeddings)]
         ids = library.add_faces(path, new)

@@ -246,14 +246,20 @@ def chinese_whispers(indptr: np.ndarray, nbrs: np.ndarray, weights: np.ndarray,
                      forbidden: Mapping[int, set[int]] | None = None,
                      iterations: int = ITERATIONS, seed: int = 0,
                      should_stop: Callable[[], bool] | None = None,
-                     progress: Progress | None = None) -> np.ndarray:
+                     progress: Progress | None = None,
+                     apart: np.ndarray | None = None) -> np.ndarray:
     """Chinese whispers label propagation over a CSR graph (see :func:`edge_graph`).
 
     ``labels`` (N,) int64 >= 0 start labels (distinct per free node, or a person's label for
     seeds); ``frozen`` (N,) bool: nodes that keep their label (they still pass it on);
     ``forbidden``: node -> labels it must never take. In each round the free nodes, in random
     blocks, take the label with the largest summed edge weight among their neighbours (ties: the
-    smallest label), until no label changes. Returns the new labels (N,) int64."""
+    smallest label), until no label changes. Returns the new labels (N,) int64.
+
+    ``apart`` (N,) int64, optional: a cannot-link class per node (the photo a face is in; -1:
+    none). A free node never takes a label that another node of its class holds, so two faces
+    of one photo never end up as one person (unless seeds already put them there). Start labels
+    must already respect it (distinct free labels do)."""
     labels = np.array(labels, np.int64, copy=True)
     n = len(labels)
     indptr = np.asarray(indptr, np.int64)
@@ -266,6 +272,7 @@ def chinese_whispers(indptr: np.ndarray, nbrs: np.ndarray, weights: np.ndarray,
     banned = _pair_keys(forbidden, base, n)
     rng = np.random.default_rng(seed)
     active = free.copy()
+    together = _shared_classes(apart, n)
     for it in range(iterations):
         if should_stop and should_stop():
             raise Cancelled
@@ -278,8 +285,11 @@ def chinese_whispers(indptr: np.ndarray, nbrs: np.ndarray, weights: np.ndarray,
         changed = 0
         for start in range(0, len(todo), size):
             nodes = todo[start:start + size]
-            best = _best_labels(nodes, indptr, nbrs, weights, labels, base, banned)
+            best = _best_labels(nodes, indptr, nbrs, weights, labels, base, banned,
+                                None if together is None else (apart, together))
             differs = best != labels[nodes]
+            if together is not None:
+                differs &= _first_of_class(nodes, best, differs, apart)
             moved = nodes[differs]
             if len(moved):
                 labels[moved] = best[differs]
@@ -303,11 +313,59 @@ def _edge_positions(indptr: np.ndarray, nodes: np.ndarray) -> np.ndarray:
     return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(total)
 
 
+def _shared_classes(apart: np.ndarray | None, n: int) -> np.ndarray | None:
+    """The nodes whose cannot-link class holds another node too (sorted), or None when no class
+    does (then the rule costs nothing)."""
+    if apart is None:
+        return None
+    apart = np.asarray(apart, np.int64)
+    if len(apart) != n:
+        raise ValueError("apart must have one class per node")
+    nodes = np.flatnonzero(apart >= 0)
+    if len(nodes) < 2:
+        return None
+    order = np.argsort(apart[nodes], kind="stable")
+    cls = apart[nodes][order]
+    shared = np.zeros(len(cls), bool)
+    shared[1:] |= cls[1:] == cls[:-1]
+    shared[:-1] |= cls[:-1] == cls[1:]
+    out = np.sort(nodes[order][shared])
+    return out if len(out) else None
+
+
+def _class_label_keys(apart: np.ndarray, together: np.ndarray, labels: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``(sorted class * L + label keys of the nodes in shared classes, L)``: which labels each
+    class holds now, with how many nodes (repeated keys)."""
+    span = int(labels.max()) + 1
+    return np.sort(apart[together] * span + labels[together]), np.asarray(span)
+
+
+def _first_of_class(nodes: np.ndarray, best: np.ndarray, moving: np.ndarray,
+                    apart: np.ndarray) -> np.ndarray:
+    """Of the nodes of one block moving to a label, only the first of each (class, label) may:
+    two faces of one photo updated in the same block could otherwise both take it."""
+    keep = np.ones(len(nodes), bool)
+    cls = apart[nodes]
+    idx = np.flatnonzero(moving & (cls >= 0))
+    if len(idx) < 2:
+        return keep
+    span = int(best.max()) + 1
+    key = cls[idx] * span + best[idx]
+    order = np.argsort(key, kind="stable")
+    dup = np.zeros(len(idx), bool)
+    dup[1:] = key[order][1:] == key[order][:-1]
+    keep[idx[order][dup]] = False
+    return keep
+
+
 def _best_labels(nodes: np.ndarray, indptr: np.ndarray, nbrs: np.ndarray,
                  weights: np.ndarray, labels: np.ndarray, base: int,
-                 banned: np.ndarray) -> np.ndarray:
+                 banned: np.ndarray, apart: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> np.ndarray:
     """For each of ``nodes``: the allowed neighbour label with the largest summed weight (ties:
-    the smallest label), or its own label when it has none."""
+    the smallest label), or its own label when it has none. ``apart``: ``(class per node, nodes
+    in shared classes)``: a label another node of the node's class holds is not allowed."""
     best = labels[nodes].copy()
     e = _edge_positions(indptr, nodes)
     if len(e) == 0:
@@ -325,6 +383,19 @@ def _best_labels(nodes: np.ndarray, indptr: np.ndarray, nbrs: np.ndarray,
     own, lab = np.divmod(key, base)
     if len(banned):
         ok = ~_in_sorted(nodes[own] * base + lab, banned)
+        own, lab, score = own[ok], lab[ok], score[ok]
+        if len(own) == 0:
+            return best
+    if apart is not None and len(own):
+        classes, together = apart
+        held, span = _class_label_keys(classes, together, labels)
+        cls = classes[nodes[own]]
+        fits = (cls >= 0) & (lab < span)
+        key = np.where(fits, cls * span + np.minimum(lab, span - 1), -1)
+        # Nodes of the class holding that label, less the node itself when it holds it.
+        count = np.searchsorted(held, key, side="right") - np.searchsorted(held, key)
+        count -= (labels[nodes[own]] == lab) & fits
+        ok = ~(fits & (count > 0))
         own, lab, score = own[ok], lab[ok], score[ok]
         if len(own) == 0:
             return best
@@ -370,11 +441,13 @@ def _in_sorted(values: np.ndarray, table: np.ndarray) -> np.ndarray:
 # -- all at once -------------------------------------------------------------------------------
 def group_labels(emb: np.ndarray, threshold: float = DEFAULT_CLUSTER_THRESHOLD,
                  seeds: np.ndarray | None = None, forbidden: Mapping[int, set[int]] | None = None,
-                 k: int = NEIGHBOURS, should_stop=None, progress=None) -> np.ndarray:
+                 k: int = NEIGHBOURS, should_stop=None, progress=None,
+                 apart: np.ndarray | None = None) -> np.ndarray:
     """Group ``emb`` (N, 128) unit vectors (exact neighbours); returns (N,) int64 labels.
 
     ``seeds`` (N,) int64: a label >= 0 fixes that row's label (a known person); -1 rows are free
-    and start in their own label (``max(seeds) + 1 + row``). ``forbidden``: row -> labels."""
+    and start in their own label (``max(seeds) + 1 + row``). ``forbidden``: row -> labels.
+    ``apart`` (N,): cannot-link classes (see :func:`chinese_whispers`)."""
     n = len(emb)
     if seeds is None:
         seeds = np.full(n, -1, np.int64)
@@ -386,7 +459,7 @@ def group_labels(emb: np.ndarray, threshold: float = DEFAULT_CLUSTER_THRESHOLD,
     idx, dist = knn(emb, k, should_stop=should_stop, progress=progress, max_distance=threshold)
     indptr, nbrs, weights = edge_graph(idx, dist, threshold)
     return chinese_whispers(indptr, nbrs, weights, labels, frozen, forbidden,
-                            should_stop=should_stop, progress=progress)
+                            should_stop=should_stop, progress=progress, apart=apart)
 
 
 def pairwise_scores(truth, predicted) -> tuple[float, float]:

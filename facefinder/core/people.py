@@ -11,8 +11,14 @@ Tables (created here, in the library's ``catalog.sqlite``)::
                     grouped again, so names and merges survive), size (its faces; kept by
                     triggers on face_person, indexed for "largest first" pages)
     face_person     face_id -> person_id (cascades away with the face)
-    face_exclusion  (face_id, person_id): the user moved the face out of that person; it is never
-                    put back there
+    face_exclusion  (face_id, person_id): the user moved the face out of that person (or said
+                    "no" in the review queue); it is never put back there
+    corrections     id, at, kind, data (JSON), undone: the user's corrections, newest last, with
+                    what undoing each needs (:mod:`facefinder.core.corrections`)
+    review_answers  (face_id, person_id, answer): answers given in the review queue
+
+``people`` also holds ``hidden`` (1: kept out of the list, a stranger) and ``cover`` (the face
+the user chose to show the person by, or NULL).
 
 and one meta key, ``people_grouped`` = ``{"max_face", "min_face"}``: every face up to that id
 has been looked at by a grouping with that smallest face size, so the next one only needs the
@@ -47,7 +53,7 @@ __all__ = [
     "DEFAULT_CLUSTER_THRESHOLD", "MIN_GROUP_FACE", "NEIGHBOURS", "EXACT_LIMIT", "Cancelled",
     "Person", "ClusterSummary", "NearPerson", "cluster", "unplaced", "count_people",
     "people_page", "people", "person", "person_faces", "person_of", "nearest_people", "rename",
-    "merge", "move_out", "ensure_tables", "owners",
+    "merge", "move_out", "ensure_tables", "owners", "MIN_SHOWN", "log_correction",
 ]
 
 MIN_GROUP_FACE = 40
@@ -107,8 +113,26 @@ CREATE TRIGGER IF NOT EXISTS face_person_moved AFTER UPDATE OF person_id ON face
     UPDATE people SET size = size + 1 WHERE id = NEW.person_id;
 END;
 """
+# Schema 3 (issue 14): hidden people, chosen covers, the corrections log, review answers.
+_TOOLS = """
+CREATE TABLE IF NOT EXISTS corrections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    undone INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS review_answers (
+    face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+    person_id INTEGER NOT NULL,
+    answer TEXT NOT NULL,
+    PRIMARY KEY (face_id, person_id)
+);
+"""
 _OBJECTS = {"people", "face_person", "face_exclusion", "face_person_person", "people_by_size",
-            "face_person_added", "face_person_removed", "face_person_moved"}
+            "face_person_added", "face_person_removed", "face_person_moved", "corrections",
+            "review_answers"}
+_COLUMNS = {"size", "hidden", "cover"}
 _GROUPED = "people_grouped"
 
 
@@ -123,6 +147,8 @@ class Person:
     representative: int
     face_ids: list[int] = field(default_factory=list)
     confirmed: bool = False
+    hidden: bool = False
+    cover: int | None = None  # the face the user chose to show the person by
 
 
 @dataclass
@@ -164,7 +190,7 @@ def ensure_tables(library: Library) -> None:
             "SELECT name FROM sqlite_master WHERE name IN "
             f"({','.join('?' * len(_OBJECTS))})", sorted(_OBJECTS))}
         columns = {r[1] for r in library.query("PRAGMA table_info(people)")}
-        if have != _OBJECTS or "size" not in columns:
+        if have != _OBJECTS or not _COLUMNS <= columns:
             with library.transaction() as cur:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -178,6 +204,12 @@ def ensure_tables(library: Library) -> None:
                             "person_id = people.id)")
                 for statement in _statements(_SIZE):
                     cur.execute(statement)
+                if "hidden" not in columns:
+                    cur.execute("ALTER TABLE people ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0")
+                if "cover" not in columns:
+                    cur.execute("ALTER TABLE people ADD COLUMN cover INTEGER")
+                for statement in _statements(_TOOLS):
+                    cur.execute(statement)
         _ensured.add(library)
 
 
@@ -190,6 +222,22 @@ def _statements(script: str) -> Iterator[str]:
             if buf.strip():
                 yield buf
             buf = ""
+
+
+def log_correction(cur, kind: str, data: dict) -> int:
+    """Append a correction to the log (inside the caller's transaction); returns its id."""
+    cur.execute("INSERT INTO corrections(at, kind, data) VALUES (?, ?, ?)",
+                (time.time(), kind, json.dumps(data)))
+    return int(cur.lastrowid)
+
+
+def person_row(cur, person_id: int) -> dict | None:
+    """A person's own columns (for the log: enough to make it again)."""
+    row = cur.execute("SELECT name, created, confirmed, hidden, cover FROM people WHERE id=?",
+                      (person_id,)).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("name", "created", "confirmed", "hidden", "cover"), row))
 
 
 def _grouped_upto(library: Library, min_face: int) -> int:
@@ -241,6 +289,7 @@ class _Graph:
     dist: np.ndarray
     forbidden: dict[int, set[int]] = field(default_factory=dict)  # free row -> person ids
     max_pid: int = 0  # free rows start with labels above this
+    partial: bool = False  # only new faces and their neighbours (not every face of a photo)
 
 
 def cluster(library: Library, threshold: float = DEFAULT_CLUSTER_THRESHOLD, full: bool = False,
@@ -471,7 +520,8 @@ def _new_faces(library: Library, mark: int, bound: int, min_face: int,
     idx, dist = _eligible(found, dist, new, ids)
     if progress:
         progress("neighbours", len(new), len(new))
-    return _Graph(ids, seeds, np.searchsorted(ids, new), idx.astype(np.int64), dist)
+    return _Graph(ids, seeds, np.searchsorted(ids, new), idx.astype(np.int64), dist,
+                  partial=True)
 
 
 def _whispers(library: Library, graph: _Graph, threshold: float, should_stop, progress
@@ -488,12 +538,63 @@ def _whispers(library: Library, graph: _Graph, threshold: float, should_stop, pr
         row = np.searchsorted(free_ids, face_id)
         if row < len(free_ids) and free_ids[row] == face_id:
             forbidden.setdefault(int(graph.free[row]), set()).add(int(person_id))
+    # Cannot-link: two faces of one photo are two people. Inside the graph the grouping keeps
+    # them apart (``apart``); a new face also never joins the person of a face of its photo
+    # that is outside the graph (placed earlier).
+    apart = _photos_of(library, graph.ids)
+    if graph.partial:
+        for row, pids in _photo_mates(library, free_ids).items():
+            forbidden.setdefault(int(graph.free[row]), set()).update(pids)
     if n >= 2:
         indptr, nbrs, weights = edge_graph(graph.idx, graph.dist, threshold, graph.free, n)
         labels = chinese_whispers(indptr, nbrs, weights, labels, frozen, forbidden,
-                                  should_stop=should_stop, progress=progress)
+                                  should_stop=should_stop, progress=progress, apart=apart)
     graph.forbidden, graph.max_pid = forbidden, max_pid
     return labels
+
+
+def _photos_of(library: Library, ids: np.ndarray) -> np.ndarray:
+    """The photo id of each of ``ids`` (sorted face ids), (N,) int64; -1 for a face gone."""
+    out = np.full(len(ids), -1, np.int64)
+    if not len(ids):
+        return out
+    if len(ids) <= _CHUNK:
+        rows = []
+        for chunk in _in_chunks(ids.tolist()):
+            rows += library.query(f"SELECT id, photo_id FROM faces WHERE id IN "
+                                  f"({','.join('?' * len(chunk))})", chunk)
+        arr = np.asarray(rows, np.int64).reshape(-1, 2)
+    else:  # most of the library: a walk in id order, a chunk at a time
+        parts, last, top = [], int(ids[0]) - 1, int(ids[-1])
+        while True:
+            part = np.asarray(library.query(
+                "SELECT id, photo_id FROM faces WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                (last, top, _CHUNK)), np.int64).reshape(-1, 2)
+            if not len(part):
+                break
+            parts.append(part)
+            last = int(part[-1, 0])
+        arr = np.concatenate(parts) if parts else np.zeros((0, 2), np.int64)
+    if len(arr):
+        arr = arr[np.argsort(arr[:, 0])]
+        pos = np.clip(np.searchsorted(arr[:, 0], ids), 0, len(arr) - 1)
+        hit = arr[pos, 0] == ids
+        out[hit] = arr[pos[hit], 1]
+    return out
+
+
+def _photo_mates(library: Library, face_ids: np.ndarray) -> dict[int, set[int]]:
+    """``{row of face_ids: person ids of the other faces of its photo}`` (faces with one)."""
+    out: dict[int, set[int]] = {}
+    ids = face_ids.tolist()
+    for chunk in _in_chunks(ids):
+        rows = library.query(
+            "SELECT f.id, fp.person_id FROM face_person fp JOIN faces g ON g.id = fp.face_id "
+            "JOIN faces f ON f.photo_id = g.photo_id AND f.id != g.id WHERE f.id IN "
+            f"({','.join('?' * len(chunk))})", chunk)
+        for fid, pid in rows:
+            out.setdefault(int(np.searchsorted(face_ids, fid)), set()).add(int(pid))
+    return out
 
 
 def _store(library: Library, graph: _Graph, labels: np.ndarray, full: bool, bound: int,
@@ -638,37 +739,63 @@ def unplaced(library: Library, min_face: int = MIN_GROUP_FACE) -> int:
 
 
 # -- reading ---------------------------------------------------------------------------------------
-def count_people(library: Library) -> int:
-    """How many people have faces (a person whose photos were all deleted has none)."""
+MIN_SHOWN = 2
+"""The app's and the CLI's list leaves out unnamed groups of fewer faces than this by default
+(single faces are mostly strangers in the background; issue 13). Named people always show."""
+
+
+def _shown(hidden: bool, min_size: int) -> tuple[str, tuple]:
+    """The WHERE clause (and its parameters) for the people a list shows."""
+    sql = "size > 0"
+    args: tuple = ()
+    if not hidden:
+        sql += " AND hidden = 0"
+    if min_size > 1:
+        sql += " AND (size >= ? OR name IS NOT NULL)"
+        args = (int(min_size),)
+    return sql, args
+
+
+def count_people(library: Library, min_size: int = 1, hidden: bool = True) -> int:
+    """How many people have faces (a person whose photos were all deleted has none); only
+    those a list with ``min_size`` and ``hidden`` shows (see :func:`people_page`)."""
     ensure_tables(library)
-    return library.query("SELECT COUNT(*) FROM people WHERE size > 0")[0][0]
+    where, args = _shown(hidden, min_size)
+    return library.query(f"SELECT COUNT(*) FROM people WHERE {where}", args)[0][0]
 
 
 def people_page(library: Library, offset: int = 0, limit: int | None = 50,
-                faces: int | None = None) -> list[Person]:
+                faces: int | None = None, min_size: int = 1,
+                hidden: bool = True) -> list[Person]:
     """People largest first (then by id), ``limit`` of them (None: all) from ``offset``; each
-    with its first ``faces`` face ids (None: all), nearest the group's centre first. Reads only
-    the page's faces."""
+    with its first ``faces`` face ids (None: all), the cover the user chose first, then nearest
+    the group's centre. Reads only the page's faces. ``min_size``: unnamed groups of fewer faces
+    are left out; ``hidden`` False: hidden people are left out."""
     ensure_tables(library)
-    rows = library.query("SELECT id, name, confirmed, size FROM people WHERE size > 0 "
-                         "ORDER BY size DESC, id LIMIT ? OFFSET ?", (-1 if limit is None else int(limit), int(offset)))
+    where, args = _shown(hidden, min_size)
+    rows = library.query(f"SELECT id, name, confirmed, size, hidden, cover FROM people WHERE "
+                         f"{where} ORDER BY size DESC, id LIMIT ? OFFSET ?",
+                         args + (-1 if limit is None else int(limit), int(offset)))
     out = []
-    for pid, name, confirmed, size in rows:
-        ordered = _ordered_faces(library, pid)
+    for pid, name, confirmed, size, hid, cover in rows:
+        ordered = _ordered_faces(library, pid, cover)
         if not ordered:
             continue  # its faces went since the page was read
         shown = ordered if faces is None else ordered[:max(int(faces), 1)]
-        out.append(Person(pid, name, len(ordered), ordered[0], shown, bool(confirmed)))
+        out.append(Person(pid, name, len(ordered), ordered[0], shown, bool(confirmed),
+                          bool(hid), cover))
     return out
 
 
-def people(library: Library, page: int = 1000) -> list[Person]:
-    """Every person, largest first (then by id), with all their faces nearest the centre first.
-    Holds the whole library in Python objects: for large libraries use :func:`people_page`."""
+def people(library: Library, page: int = 1000, min_size: int = 1,
+           hidden: bool = True) -> list[Person]:
+    """Every person (as :func:`people_page` chooses them), largest first (then by id), with all
+    their faces nearest the centre first. Holds the whole library in Python objects: for large
+    libraries use :func:`people_page`."""
     out: list[Person] = []
     offset = 0
     while True:
-        part = people_page(library, offset, page)
+        part = people_page(library, offset, page, min_size=min_size, hidden=hidden)
         out += part
         if len(part) < page:
             break
@@ -677,8 +804,9 @@ def people(library: Library, page: int = 1000) -> list[Person]:
     return out
 
 
-def _ordered_faces(library: Library, person_id: int) -> list[int]:
-    """A person's face ids, nearest the mean of their embeddings first."""
+def _ordered_faces(library: Library, person_id: int, cover: int | None = None) -> list[int]:
+    """A person's face ids, the chosen ``cover`` first, then nearest the mean of their
+    embeddings."""
     faces = [f for (f,) in library.query(
         "SELECT face_id FROM face_person WHERE person_id = ? ORDER BY face_id", (person_id,))]
     if len(faces) <= 1:
@@ -686,25 +814,33 @@ def _ordered_faces(library: Library, person_id: int) -> list[int]:
     ids, vecs = library.embeddings_of(faces)
     centre = vecs.mean(axis=0)
     order = np.argsort(np.linalg.norm(vecs - centre, axis=1), kind="stable")
-    return ids[order].tolist()
+    out = ids[order].tolist()
+    if cover is not None and cover in out:
+        out.remove(cover)
+        out.insert(0, cover)
+    return out
 
 
 def person(library: Library, person_id: int) -> Person | None:
-    """One person with all their faces (nearest the centre first), or None."""
+    """One person with all their faces (cover first, then nearest the centre), or None."""
     ensure_tables(library)
-    row = library.query("SELECT name, confirmed FROM people WHERE id = ?", (person_id,))
+    row = library.query("SELECT name, confirmed, hidden, cover FROM people WHERE id = ?",
+                        (person_id,))
     if not row:
         return None
-    ordered = _ordered_faces(library, person_id)
+    ordered = _ordered_faces(library, person_id, row[0][3])
     if not ordered:
         return None
-    return Person(person_id, row[0][0], len(ordered), ordered[0], ordered, bool(row[0][1]))
+    return Person(person_id, row[0][0], len(ordered), ordered[0], ordered, bool(row[0][1]),
+                  bool(row[0][2]), row[0][3])
 
 
 def person_faces(library: Library, person_id: int, offset: int = 0,
                  limit: int | None = None) -> list[int]:
-    """A page of a person's face ids, nearest the group's centre first."""
-    ordered = _ordered_faces(library, person_id)
+    """A page of a person's face ids, the cover first, then nearest the group's centre."""
+    ensure_tables(library)
+    row = library.query("SELECT cover FROM people WHERE id = ?", (person_id,))
+    ordered = _ordered_faces(library, person_id, row[0][0] if row else None)
     return ordered[int(offset):None if limit is None else int(offset) + int(limit)]
 
 
@@ -761,20 +897,24 @@ def nearest_people(library: Library, embedding: np.ndarray, k: int = 10) -> list
 
 
 # -- user corrections ------------------------------------------------------------------------------
-def rename(library: Library, person_id: int, name: str | None) -> None:
-    """Name a person (empty or None: no name). The person becomes confirmed."""
+def rename(library: Library, person_id: int, name: str | None, log: bool = True) -> None:
+    """Name a person (empty or None: no name). The person becomes confirmed. ``log``: kept in
+    the corrections log (undo)."""
     ensure_tables(library)
     name = (name or "").strip() or None
     with library.transaction() as cur:
+        before = person_row(cur, person_id)
         cur.execute("UPDATE people SET name=?, confirmed=1 WHERE id=?", (name, person_id))
         if cur.rowcount == 0:
             raise KeyError(f"no person {person_id}")
+        if log:
+            log_correction(cur, "rename", {"person": person_id, "before": before})
 
 
-def merge(library: Library, a: int, b: int) -> int:
+def merge(library: Library, a: int, b: int, log: bool = True) -> int:
     """Put ``b``'s faces into ``a`` and forget ``b``; returns ``a``. ``a`` becomes confirmed and
     keeps its name (or takes ``b``'s when it has none). Exclusions from ``b`` now exclude from
-    ``a``."""
+    ``a``. ``log``: kept in the corrections log (undo puts ``b`` back as it was)."""
     ensure_tables(library)
     if a == b:
         return a
@@ -782,6 +922,15 @@ def merge(library: Library, a: int, b: int) -> int:
         rows = dict(cur.execute("SELECT id, name FROM people WHERE id IN (?, ?)", (a, b)))
         if a not in rows or b not in rows:
             raise KeyError(f"no person {b if a in rows else a}")
+        if log:
+            log_correction(cur, "merge", {
+                "a": a, "b": b, "a_row": person_row(cur, a), "b_row": person_row(cur, b),
+                "b_faces": [f for (f,) in cur.execute(
+                    "SELECT face_id FROM face_person WHERE person_id=?", (b,))],
+                "a_excluded": [f for (f,) in cur.execute(
+                    "SELECT face_id FROM face_exclusion WHERE person_id=?", (a,))],
+                "b_excluded": [f for (f,) in cur.execute(
+                    "SELECT face_id FROM face_exclusion WHERE person_id=?", (b,))]})
         name = rows[a] or rows[b]
         cur.execute("UPDATE face_person SET person_id=? WHERE person_id=?", (a, b))
         cur.execute("UPDATE OR IGNORE face_exclusion SET person_id=? WHERE person_id=?", (a, b))
@@ -794,22 +943,28 @@ def merge(library: Library, a: int, b: int) -> int:
     return a
 
 
-def move_out(library: Library, face_id: int) -> int:
+def move_out(library: Library, face_id: int, log: bool = True) -> int:
     """Take a face out of its person: it never goes back there. It becomes a person of its own
-    (returned id), which a full re-grouping may join to another person."""
+    (returned id), which a full re-grouping may join to another person. ``log``: kept in the
+    corrections log (undo puts it back)."""
     ensure_tables(library)
     with library.transaction() as cur:
         row = cur.execute("SELECT person_id FROM face_person WHERE face_id=?",
                           (face_id,)).fetchone()
         if row is None:
             raise KeyError(f"face {face_id} has no person")
+        before = person_row(cur, row[0])
         cur.execute("INSERT OR IGNORE INTO face_exclusion(face_id, person_id) VALUES (?, ?)",
                     (face_id, row[0]))
+        added = cur.rowcount > 0
         cur.execute("INSERT INTO people(name, created, confirmed, size) VALUES (NULL, ?, 0, 0)",
                     (time.time(),))
         new = cur.lastrowid
         cur.execute("UPDATE face_person SET person_id=? WHERE face_id=?", (new, face_id))
         cur.execute("DELETE FROM people WHERE id=? AND size <= 0", (row[0],))
+        if log:
+            log_correction(cur, "move_out", {"face": face_id, "from": row[0], "to": new,
+                                             "from_row": before, "excluded": added})
     return new
 
 
@@ -900,10 +1055,10 @@ def name_faces(library: Library, names: dict[int, str]) -> NamedFaces:
         renamed |= {f for f, q in current.items() if q == p}
         if t is None:
             name = next(n for n in wanted.values() if n.casefold() == key)
-            rename(library, p, name)
+            rename(library, p, name, log=False)
             person_name[p] = name
         elif t != p:
-            merge(library, t, p)
+            merge(library, t, p, log=False)
             person_name.pop(p, None)
             current = {f: (t if q == p else q) for f, q in current.items()}
     now = time.time()

@@ -465,3 +465,54 @@ class WeightsDialog(QDialog):
         self.error.setText(self.tr("The weights could not be fetched: {reason}").format(
             reason=message))
         self.error.show()
+
+
+class NameDialog(QDialog):
+    """Name a person: their face, a field with the names already given (completion), and room
+    for a long title (issue 13: the input dialog was tiny, its title cut, with no face)."""
+
+    def __init__(self, current: str = "", face: QPixmap | None = None,
+                 names: list[str] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from PySide6.QtWidgets import QCompleter, QDialogButtonBox, QLineEdit
+
+        self.setWindowTitle(self.tr("Name this person"))
+        self.setMinimumWidth(420)
+        self.face = QLabel()
+        self.face.setFixedSize(128, 128)
+        self.face.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        if face is not None and not face.isNull():
+            self.face.setPixmap(face.scaled(128, 128, Qt.AspectRatioMode.KeepAspectRatio,
+                                            Qt.TransformationMode.SmoothTransformation))
+        self.edit = QLineEdit(current)
+        self.edit.selectAll()
+        self.edit.setPlaceholderText(self.tr("Name (empty: no name)"))
+        if names:
+            completer = QCompleter(sorted(set(names), key=str.casefold), self)
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            self.edit.setCompleter(completer)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        right = QVBoxLayout()
+        right.addWidget(QLabel(self.tr("Who is this?")))
+        right.addWidget(self.edit)
+        right.addStretch(1)
+        row = QHBoxLayout()
+        row.addWidget(self.face)
+        row.addLayout(right, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(row)
+        lay.addWidget(buttons)
+
+    def name(self) -> str:
+        return self.edit.text().strip()
+
+
+def ask_name(parent: QWidget | None, current: str = "", face: QPixmap | None = None,
+             names: list[str] | None = None) -> tuple[str, bool]:
+    """``(name, ok)`` from a :class:`NameDialog` (tests replace this function)."""
+    dialog = NameDialog(current, face, names, parent)
+    ok = dialog.exec() == QDialog.DialogCode.Accepted
+    return dialog.name(), ok

@@ -15,12 +15,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, \
-    QRect, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPainter, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListView, \
-    QMessageBox, QPushButton, QStackedWidget, QStyle, QStyledItemDelegate, QStyleOptionViewItem, \
-    QVBoxLayout, QWidget
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QAbstractListModel, QCoreApplication, \
+    QModelIndex, QPersistentModelIndex, QRect, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPainter, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QCheckBox, QDialog, QHBoxLayout, \
+    QInputDialog, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QMenu, \
+    QMessageBox, QPushButton, QSpinBox, QStackedWidget, QStyle, QStyledItemDelegate, \
+    QStyleOptionViewItem, QVBoxLayout, QWidget
 
 from .jobs import LIBRARY, JobRunner
 from .messages import detail
@@ -57,6 +58,7 @@ class Group:
     name: str | None
     size: int
     faces: list[Tile] = field(default_factory=list)
+    hidden: bool = False
 
     @property
     def title(self) -> str:
@@ -134,8 +136,9 @@ class PeopleModel(_TileModel):
             return f"{g.title} ({g.size})"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._decoration(index.row())
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tr("{name}: {count} faces").format(name=g.title, count=g.size)
+        if role == Qt.ItemDataRole.ToolTipRole:  # the full name, which the tile may elide
+            text = self.tr("{name}: {count} faces").format(name=g.title, count=g.size)
+            return text + ("\n" + self.tr("Hidden") if g.hidden else "")
         if role == PersonIdRole:
             return g.id
         if role == SizeRole:
@@ -245,40 +248,59 @@ def _grid(model: QAbstractListModel, multi: bool) -> QListView:
 # -- library work ---------------------------------------------------------------------------------
 class Snapshot(list):
     """The groups (a list of :class:`Group`) and ``small_faces``: how many of the library's
-    faces are too small to judge (and so not grouped)."""
+    faces are too small to judge (and so not grouped); ``left_out``: people the list leaves out
+    (hidden, or unnamed groups under the minimum size); ``last``: ``(id, kind)`` of the newest
+    correction that can be undone, or None."""
 
     small_faces: int = 0
+    left_out: int = 0
+    last: tuple | None = None
 
 
-def _snapshot(library, group: bool, full: bool = False) -> Snapshot:
+def _snapshot(library, group: bool, full: bool = False, min_size: int = 1,
+              hidden: bool = True) -> Snapshot:
     """Runs on the library lane: group new faces (or all, ``full``) if asked, then read the
-    groups."""
-    from ..core import people
+    groups the list shows (``min_size``, ``hidden``: see
+    :func:`facefinder.core.people.people_page`)."""
+    from ..core import corrections, people
     from ..core.upgrade import library_pipeline
     from ..core.verify import calibration, is_small
 
     if group:
         people.cluster(library, full=full)
-    found = people.people(library)
+    found = people.people(library, min_size=min_size, hidden=hidden)
     rows = library.face_rows([f for p in found for f in p.face_ids])
     pipeline = library_pipeline(library)
     out = Snapshot(Group(p.id, p.name, p.size,
                          [Tile(f, rows[f].path, tuple(rows[f].box),
                                is_small(rows[f].box, pipeline))
-                          for f in p.face_ids if f in rows])
+                          for f in p.face_ids if f in rows], p.hidden)
                    for p in found)
     out.small_faces = library.query("SELECT COUNT(*) FROM faces WHERE MIN(w, h) < ?",
                                     (calibration(pipeline).small_face,))[0][0]
+    out.left_out = people.count_people(library) - len(out)
+    out.last = corrections.last_correction(library)
     return out
+
+
+_UNDONE = {"merge": QT_TRANSLATE_NOOP("PeopleView", "Merge undone."),
+           "move_out": QT_TRANSLATE_NOOP("PeopleView", "\"Not this person\" undone."),
+           "rename": QT_TRANSLATE_NOOP("PeopleView", "Name undone."),
+           "hide": QT_TRANSLATE_NOOP("PeopleView", "Hiding undone."),
+           "unhide": QT_TRANSLATE_NOOP("PeopleView", "Showing again undone."),
+           "cover": QT_TRANSLATE_NOOP("PeopleView", "Cover choice undone."),
+           "review": QT_TRANSLATE_NOOP("PeopleView", "Review answer undone.")}
 
 
 # -- the view --------------------------------------------------------------------------------------
 class PeopleView(QWidget):
-    """Groups of faces, largest first. Double-click a group to see its faces.
+    """Groups of faces, largest first. Double-click a group (or Enter) to see its faces.
 
     Signals: ``peopleLoaded(int)`` (number of groups, after every reload), ``busyChanged(bool)``,
     ``failed(str)``, ``changed()`` (after a correction: a name, a merge, a face moved out),
-    ``namesWritten(WriteReport)`` (after "Write names to photos…"). ``library``: a library name
+    ``namesWritten(WriteReport)`` (after "Write names to photos…"), ``searchFaces(list)`` (face
+    ids: "Search with this face" / "with this person"; the main window may search with them),
+    ``photosTogether(list)`` (photo paths: "Photos with both…"). ``library``: a library name
     or folder (as the CLI's ``--library``)."""
 
     peopleLoaded = Signal(int)
@@ -286,11 +308,15 @@ class PeopleView(QWidget):
     failed = Signal(str)
     changed = Signal()
     namesWritten = Signal(object)
+    searchFaces = Signal(list)
+    photosTogether = Signal(list)
 
     def __init__(self, library: str | os.PathLike, loader: ThumbnailLoader | None = None,
                  parent: QWidget | None = None, runner: JobRunner | None = None,
-                 libraries: Libraries | None = None) -> None:
+                 libraries: Libraries | None = None, settings: QSettings | None = None) -> None:
         super().__init__(parent)
+        # The main window's settings when it is the parent (the smallest group size is kept).
+        self.settings = settings or getattr(parent, "settings", None) or QSettings()
         self._own_runner = runner is None
         self.runner = runner or JobRunner(self)
         self.libraries = libraries or Libraries()
@@ -300,25 +326,71 @@ class PeopleView(QWidget):
         self._next = 0
         self._pending: dict[int, Callable] = {}
         self.open_id: int | None = None
+        self._all: list[Group] = []
+        self._last: tuple | None = None
+        self._focus: int | None = None
         self.people_model = PeopleModel(self.loader, self)
         self.faces_model = FacesModel(self.loader, self)
         self._build()
 
     # -- building ------------------------------------------------------------------------------
     def _build(self) -> None:
+        from ..core.people import MIN_SHOWN
+
         self.people_list = _grid(self.people_model, multi=True)
         self.people_list.doubleClicked.connect(lambda idx: self.open_person(
             self.people_model.groups[idx.row()].id))
+        self.people_list.activated.connect(lambda idx: self.open_person(
+            self.people_model.groups[idx.row()].id))
         self.people_list.selectionModel().selectionChanged.connect(self._update_buttons)
-        self.regroup_button = QPushButton(self.tr("Group again"))
-        self.regroup_button.setToolTip(self.tr("Group every face again; named and merged people "
-                                               "are kept"))
-        self.regroup_button.clicked.connect(lambda: self.reload(group=True, full=True))
+        self.people_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.people_list.customContextMenuRequested.connect(self._people_menu)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText(self.tr("Find a person by name"))
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(lambda _t: self._apply_filter())
+        self.min_size = QSpinBox()
+        self.min_size.setRange(1, 1000)
+        self.min_size.setValue(int(self.settings.value("people/min_size", MIN_SHOWN)))
+        self.min_size.setToolTip(self.tr("Unnamed groups with fewer faces than this are not "
+                                         "listed (named people always are)"))
+        self.min_size.valueChanged.connect(self._min_size_changed)
+        self.show_hidden = QCheckBox(self.tr("Show hidden"))
+        self.show_hidden.toggled.connect(lambda _on: self.reload(group=False))
+        self.regroup_button = QPushButton(self.tr("Group again…"))
+        self.regroup_button.setToolTip(self.tr("Group every face again; named, merged and "
+                                               "hidden people and your corrections are kept"))
+        self.regroup_button.clicked.connect(self._confirm_regroup)
         self.name_button = QPushButton(self.tr("Name…"))
         self.name_button.clicked.connect(lambda: self._ask_name())
         self.merge_button = QPushButton(self.tr("Merge"))
         self.merge_button.setToolTip(self.tr("Select two groups of the same person"))
         self.merge_button.clicked.connect(self._merge_selected)
+        self.hide_button = QPushButton(self.tr("Hide"))
+        self.hide_button.setToolTip(self.tr("Keep the selected people (strangers) out of the "
+                                            "list"))
+        self.hide_button.clicked.connect(self._hide_selected)
+        self.undo_button = QPushButton(self.tr("Undo"))
+        self.undo_button.setToolTip(self.tr("Undo the last correction (Ctrl+Z)"))
+        self.undo_button.clicked.connect(lambda: self.undo())
+        self.undo_action = QAction(self.tr("Undo"), self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.undo_action.triggered.connect(lambda: self.undo())
+        self.addAction(self.undo_action)
+        self.review_button = QPushButton(self.tr("Review…"))
+        self.review_button.setToolTip(self.tr("Unnamed faces that look like a named person, one "
+                                              "at a time: Yes, No or Skip (Y, N, S)"))
+        self.review_button.clicked.connect(lambda: self.review())
+        self.together_button = QPushButton(self.tr("Photos with both…"))
+        self.together_button.setToolTip(self.tr("Photos in which all the selected people "
+                                                "appear"))
+        self.together_button.clicked.connect(lambda: self.photos_together(
+            self.selected_people()))
+        self.hide_small_button = QPushButton(self.tr("Hide small groups…"))
+        self.hide_small_button.setToolTip(self.tr("Hide every unnamed group with fewer faces "
+                                                  "than you say"))
+        self.hide_small_button.clicked.connect(self._ask_hide_small)
         self.write_button = QPushButton(self.tr("Write names to photos…"))
         self.write_button.setToolTip(self.tr(
             "Write the names of named people into XMP sidecars next to their photos "
@@ -326,19 +398,31 @@ class PeopleView(QWidget):
             "themselves are not changed"))
         self.write_button.clicked.connect(self.write_names)
         self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(QLabel(self.tr("Smallest group:")))
+        top.addWidget(self.min_size)
+        top.addWidget(self.show_hidden)
         bar = QHBoxLayout()
-        for w in (self.summary,):
-            bar.addWidget(w, 1)
-        for b in (self.name_button, self.merge_button, self.regroup_button, self.write_button):
+        for b in (self.name_button, self.merge_button, self.hide_button, self.undo_button,
+                  self.review_button, self.together_button):
+            bar.addWidget(b)
+        bar.addStretch(1)
+        for b in (self.hide_small_button, self.regroup_button, self.write_button):
             bar.addWidget(b)
         page = QWidget()
         lay = QVBoxLayout(page)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
         lay.addLayout(bar)
+        lay.addWidget(self.summary)
         lay.addWidget(self.people_list, 1)
 
         self.faces_list = _grid(self.faces_model, multi=True)
         self.faces_list.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.faces_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.faces_list.customContextMenuRequested.connect(self._faces_menu)
         self.back_button = QPushButton(self.tr("← People"))
         self.back_button.clicked.connect(self.show_people)
         self.title = QLabel()
@@ -347,13 +431,23 @@ class PeopleView(QWidget):
         self.group_name_button.clicked.connect(lambda: self._ask_name(self.open_id))
         self.move_out_button = QPushButton(self.tr("Not this person"))
         self.move_out_button.setToolTip(self.tr("Move the selected faces out of this group; "
-                                                "they are never put back"))
+                                                "they are never put back (Ctrl+Z undoes it)"))
         self.move_out_button.clicked.connect(self._move_out_selected)
+        self.cover_button = QPushButton(self.tr("Make cover"))
+        self.cover_button.setToolTip(self.tr("Show this person by the selected face"))
+        self.cover_button.clicked.connect(self._cover_selected)
+        self.draw_button = QPushButton(self.tr("Draw a missed face…"))
+        self.draw_button.setToolTip(self.tr("On the selected face's photo, draw a box around a "
+                                            "face facefinder did not find"))
+        self.draw_button.clicked.connect(self._draw_selected)
+        self.faces_undo_button = QPushButton(self.tr("Undo"))
+        self.faces_undo_button.clicked.connect(lambda: self.undo())
         bar2 = QHBoxLayout()
         bar2.addWidget(self.back_button)
         bar2.addWidget(self.title, 1)
-        bar2.addWidget(self.group_name_button)
-        bar2.addWidget(self.move_out_button)
+        for b in (self.group_name_button, self.move_out_button, self.cover_button,
+                  self.draw_button, self.faces_undo_button):
+            bar2.addWidget(b)
         page2 = QWidget()
         lay2 = QVBoxLayout(page2)
         lay2.setContentsMargins(0, 0, 0, 0)
@@ -372,7 +466,19 @@ class PeopleView(QWidget):
         chosen = self.selected_people()
         self.name_button.setEnabled(len(chosen) == 1)
         self.merge_button.setEnabled(len(chosen) == 2)
-        self.move_out_button.setEnabled(bool(self.selected_faces()))
+        self.hide_button.setEnabled(bool(chosen))
+        groups = [self.group(p) for p in chosen]
+        unhide = bool(groups) and all(g is not None and g.hidden for g in groups)
+        self.hide_button.setText(self.tr("Show again") if unhide else self.tr("Hide"))
+        self.together_button.setEnabled(len(chosen) >= 2)
+        faces = self.selected_faces()
+        self.move_out_button.setEnabled(bool(faces))
+        self.cover_button.setEnabled(len(faces) == 1)
+        self.draw_button.setEnabled(len(faces) == 1)
+        can_undo = self._last is not None
+        self.undo_button.setEnabled(can_undo)
+        self.faces_undo_button.setEnabled(can_undo)
+        self.undo_action.setEnabled(can_undo)
 
     # -- state ---------------------------------------------------------------------------------
     def selected_people(self) -> list[int]:
@@ -384,6 +490,10 @@ class PeopleView(QWidget):
         return [self.faces_model.faces[r].face_id for r in rows]
 
     def group(self, person_id: int) -> Group | None:
+        """A person among those loaded (shown or filtered out by the name search)."""
+        for g in self._all:
+            if g.id == person_id:
+                return g
         row = self.people_model.row_of(person_id)
         return None if row is None else self.people_model.groups[row]
 
@@ -429,26 +539,38 @@ class PeopleView(QWidget):
         """Show another library's people (a library name or folder)."""
         self.switch(library)
         self.show_people()
+        self._all = []
         self.people_model.set_groups([])
         return self.reload()
 
+    def _read(self, group: bool = False, full: bool = False) -> Callable:
+        """The snapshot job, with the list's current settings."""
+        min_size, hidden = self.min_size.value(), self.show_hidden.isChecked()
+        return lambda lib: _snapshot(lib, group, full, min_size, hidden)
+
     def reload(self, group: bool = True, full: bool = False) -> int:
         """Group faces that have none yet (all of them, ``full``), then show the groups."""
-        return self._run(lambda lib: _snapshot(lib, group, full), self._show_groups)
+        return self._run(self._read(group, full), self._show_groups)
+
+    def _min_size_changed(self, value: int) -> None:
+        self.settings.setValue("people/min_size", int(value))
+        self.reload(group=False)
 
     def _show_groups(self, groups: list[Group]) -> None:
         keep = set(self.selected_people())
-        self.people_model.set_groups(groups)
-        sel = self.people_list.selectionModel()
-        for pid in keep:
-            row = self.people_model.row_of(pid)
-            if row is not None:
-                sel.select(self.people_model.index(row),
-                           sel.SelectionFlag.Select)
+        if self._focus is not None:
+            keep = {self._focus}
+        self._all = list(groups)
+        self._last = getattr(groups, "last", None)
+        self._apply_filter(keep)
         faces = sum(g.size for g in groups)
         text = (self.tr("{people} people, {faces} faces. Double-click a person to see their "
                         "faces.").format(people=len(groups), faces=faces)
                 if groups else self.tr("No people yet: index a folder of photos."))
+        left_out = getattr(groups, "left_out", 0)
+        if left_out:
+            text += " " + self.tr("{n} hidden or smaller groups are not listed.").format(
+                n=left_out)
         small = getattr(groups, "small_faces", 0)
         if small:
             text += " " + self.tr("{n} faces are too small to judge and are not grouped.") \
@@ -463,6 +585,29 @@ class PeopleView(QWidget):
         self._update_buttons()
         self.peopleLoaded.emit(len(groups))
 
+    def _apply_filter(self, keep: set[int] | None = None) -> None:
+        """Show the loaded groups whose name holds the search text; keep the selection, and
+        bring the group in focus (a merged one) into view."""
+        if keep is None:
+            keep = set(self.selected_people())
+        text = self.filter_edit.text().strip().casefold()
+        shown = [g for g in self._all if not text or text in g.title.casefold()]
+        self.people_model.set_groups(shown)
+        sel = self.people_list.selectionModel()
+        for pid in keep:
+            row = self.people_model.row_of(pid)
+            if row is not None:
+                sel.select(self.people_model.index(row), sel.SelectionFlag.Select)
+        if self._focus is not None:
+            row = self.people_model.row_of(self._focus)
+            if row is not None:
+                index = self.people_model.index(row)
+                # (Not the view's setCurrentIndex: under a held Ctrl it would toggle.)
+                sel.setCurrentIndex(index, sel.SelectionFlag.NoUpdate)
+                self.people_list.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+            self._focus = None
+        self._update_buttons()
+
     def open_person(self, person_id: int) -> None:
         """Show the faces of a group."""
         g = self.group(person_id)
@@ -474,6 +619,7 @@ class PeopleView(QWidget):
 
     def _show_faces(self, g: Group) -> None:
         self.title.setText(self.tr("{name}: {count} faces").format(name=g.title, count=g.size))
+        self.title.setToolTip(g.title)
         self.faces_model.set_faces(g.faces)
         self._update_buttons()
 
@@ -482,44 +628,122 @@ class PeopleView(QWidget):
         self.stack.setCurrentIndex(0)
 
     # -- corrections (each followed by a reload) -------------------------------------------------
+    def _correct(self, work: Callable, note: str = "", focus: int | None = None) -> int:
+        """Run ``work(library)`` then read the groups again; ``note``: said in the summary."""
+        read = self._read()
+
+        def job(lib):
+            work(lib)
+            return read(lib)
+
+        def then(groups) -> None:
+            self._focus = focus
+            self._corrected(groups)
+            if note:
+                self.summary.setText(note + " " + self.summary.text())
+
+        return self._run(job, then)
+
     def rename(self, person_id: int, name: str) -> int:
         from ..core import people
 
-        return self._run(lambda lib: (people.rename(lib, person_id, name),
-                                      _snapshot(lib, False))[1], self._corrected)
+        return self._correct(lambda lib: people.rename(lib, person_id, name), focus=person_id)
 
     def merge(self, a: int, b: int) -> int:
-        """Merge ``b`` into ``a`` (the bigger group keeps its id when called from the button)."""
+        """Merge ``b`` into ``a`` (the bigger group keeps its id when called from the button);
+        the merged group is selected and scrolled into view."""
         from ..core import people
 
-        return self._run(lambda lib: (people.merge(lib, a, b), _snapshot(lib, False))[1],
-                         self._corrected)
+        return self._correct(lambda lib: people.merge(lib, a, b),
+                             self.tr("Merged. Undo: Ctrl+Z."), focus=a)
 
     def move_out(self, face_ids: list[int]) -> int:
         from ..core import people
 
-        def job(lib):
+        def work(lib):
             for f in face_ids:
                 people.move_out(lib, f)
-            return _snapshot(lib, False)
 
-        return self._run(job, self._corrected)
+        return self._correct(work, self.tr("{n} faces moved out. Undo: Ctrl+Z.").format(
+            n=len(face_ids)))
+
+    def hide_people(self, person_ids: list[int], hidden: bool = True) -> int:
+        from ..core import corrections
+
+        return self._correct(lambda lib: corrections.hide(lib, person_ids, hidden),
+                             (self.tr("Hidden. Undo: Ctrl+Z; \"Show hidden\" lists them.")
+                              if hidden else self.tr("Shown again.")))
+
+    def hide_small(self, below: int) -> int:
+        from ..core import corrections
+
+        return self._correct(lambda lib: corrections.hide_small(lib, below),
+                             self.tr("Unnamed groups of fewer than {n} faces hidden. Undo: "
+                                     "Ctrl+Z.").format(n=below))
+
+    def set_cover(self, person_id: int, face_id: int) -> int:
+        from ..core import corrections
+
+        return self._correct(lambda lib: corrections.set_cover(lib, person_id, face_id),
+                             focus=person_id)
+
+    def undo(self, quiet: bool = False) -> int | None:
+        """Take back the last correction (Ctrl+Z)."""
+        from ..core import corrections
+
+        if self._last is None and not quiet:
+            return None
+        read = self._read()
+        kinds: list = []
+
+        def job(lib):
+            kinds.append(corrections.undo(lib))
+            return read(lib)
+
+        def then(groups) -> None:
+            self._corrected(groups)
+            if kinds and kinds[0]:
+                self.summary.setText(QCoreApplication.translate("PeopleView",
+                                                                _UNDONE[kinds[0]]))
+
+        return self._run(job, then)
 
     def _corrected(self, groups: list[Group]) -> None:
         self._show_groups(groups)
         self.changed.emit()
 
+    def _names(self) -> list[str]:
+        return [g.name for g in self._all if g.name]
+
     def _ask_name(self, person_id: int | None = None) -> None:
+        from . import dialogs
+
         if person_id is None:
             chosen = self.selected_people()
             if len(chosen) != 1:
                 return
             person_id = chosen[0]
         g = self.group(person_id)
-        name, ok = QInputDialog.getText(self, self.tr("Name this person"), self.tr("Name:"),
-                                        text=(g.name or "") if g else "")
-        if ok:
-            self.rename(person_id, name)
+        face = self.loader.get(g.faces[0].path, g.faces[0].box, THUMB) if g and g.faces \
+            else None
+        name, ok = dialogs.ask_name(self, (g.name or "") if g else "", face, self._names())
+        if not ok:
+            return
+        key = " ".join(name.split()).casefold()
+        same = [o for o in self._all if o.id != person_id and o.name
+                and " ".join(o.name.split()).casefold() == key]
+        if key and same:
+            other = min(same, key=lambda o: o.id)
+            answer = QMessageBox.question(
+                self, self.tr("Name this person"),
+                self.tr("{name} is already the name of another person ({count} faces). Merge "
+                        "these two into one person?").format(name=other.name, count=other.size),
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.Yes)
+            if answer == QMessageBox.StandardButton.Yes:
+                self.merge(other.id, person_id)
+                return
+        self.rename(person_id, name)
 
     def _merge_selected(self) -> None:
         chosen = self.selected_people()
@@ -532,6 +756,156 @@ class PeopleView(QWidget):
         faces = self.selected_faces()
         if faces:
             self.move_out(faces)
+
+    def _hide_selected(self) -> None:
+        chosen = self.selected_people()
+        if not chosen:
+            return
+        groups = [self.group(p) for p in chosen]
+        self.hide_people(chosen, hidden=not all(g is not None and g.hidden for g in groups))
+
+    def _ask_hide_small(self) -> None:
+        n, ok = QInputDialog.getInt(self, self.tr("Hide small groups"),
+                                    self.tr("Hide every unnamed group with fewer faces than:"),
+                                    3, 2, 1000)
+        if ok:
+            self.hide_small(n)
+
+    def _cover_selected(self) -> None:
+        faces = self.selected_faces()
+        if len(faces) == 1 and self.open_id is not None:
+            self.set_cover(self.open_id, faces[0])
+
+    def _confirm_regroup(self) -> None:
+        answer = QMessageBox.question(
+            self, self.tr("Group again"),
+            self.tr("Group every face again? Groups you have not named, merged or corrected may "
+                    "be split or joined differently. Named, merged and hidden people and your "
+                    "corrections are kept."),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.reload(group=True, full=True)
+
+    # -- menus ----------------------------------------------------------------------------------
+    def _people_menu(self, pos) -> None:
+        index = self.people_list.indexAt(pos)
+        if index.isValid() and not self.people_list.selectionModel().isSelected(index):
+            self.people_list.selectionModel().select(
+                index, self.people_list.selectionModel().SelectionFlag.ClearAndSelect)
+        chosen = self.selected_people()
+        if not chosen:
+            return
+        menu = QMenu(self)
+        if len(chosen) == 1:
+            menu.addAction(self.tr("Open"), lambda: self.open_person(chosen[0]))
+            menu.addAction(self.tr("Name…"), lambda: self._ask_name(chosen[0]))
+            menu.addAction(self.tr("Review faces like this person…"),
+                           lambda: self.review(chosen[0]))
+            menu.addAction(self.tr("Search with this person"), lambda: self.searchFaces.emit(
+                [t.face_id for t in self.group(chosen[0]).faces]))
+        if len(chosen) == 2:
+            menu.addAction(self.tr("Merge"), self._merge_selected)
+        if len(chosen) >= 2:
+            menu.addAction(self.tr("Photos with both…"), lambda: self.photos_together(chosen))
+        menu.addAction(self.hide_button.text(), self._hide_selected)
+        self._last_menu = menu
+        menu.popup(self.people_list.viewport().mapToGlobal(pos))
+
+    def _faces_menu(self, pos) -> None:
+        index = self.faces_list.indexAt(pos)
+        if index.isValid() and not self.faces_list.selectionModel().isSelected(index):
+            self.faces_list.selectionModel().select(
+                index, self.faces_list.selectionModel().SelectionFlag.ClearAndSelect)
+        faces = self.selected_faces()
+        if not faces:
+            return
+        menu = QMenu(self)
+        menu.addAction(self.tr("Not this person"), self._move_out_selected)
+        if len(faces) == 1:
+            menu.addAction(self.tr("Make cover"), self._cover_selected)
+            menu.addAction(self.tr("Search with this face"),
+                           lambda: self.searchFaces.emit(list(faces)))
+            menu.addAction(self.tr("Draw a missed face on this photo…"), self._draw_selected)
+        self._last_menu = menu
+        menu.popup(self.faces_list.viewport().mapToGlobal(pos))
+
+    # -- review, photos together, drawn faces ---------------------------------------------------
+    def review(self, person_id: int | None = None):
+        """Open the review queue (all named people, or one) and read it."""
+        from .review import ReviewDialog
+
+        dialog = ReviewDialog(self, person_id)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _r: self.reload(group=False))
+        dialog.show()
+        dialog.load()
+        self.review_dialog = dialog
+        return dialog
+
+    def photos_together(self, person_ids: list[int]) -> int:
+        """Find the photos in which all ``person_ids`` appear; list them and emit
+        ``photosTogether``."""
+        from ..core.corrections import together
+
+        names = [self.group(p).title if self.group(p) else str(p) for p in person_ids]
+        return self._run(lambda lib: together(lib, person_ids),
+                         lambda found: self._show_together(names, found))
+
+    def _show_together(self, names: list[str], found: list) -> None:
+        paths = [path for path, _faces in found]
+        self.together_dialog = dialog = QDialog(self)
+        dialog.setWindowTitle(self.tr("Photos with {names}").format(names=", ".join(names)))
+        lay = QVBoxLayout(dialog)
+        lay.addWidget(QLabel(self.tr("{n} photos with all of {names}.").format(
+            n=len(paths), names=", ".join(names))))
+        listing = QListWidget()
+        for path in paths:
+            item = QListWidgetItem(os.path.basename(path))
+            item.setToolTip(path)
+            listing.addItem(item)
+        lay.addWidget(listing)
+        close = QPushButton(self.tr("Close"))
+        close.clicked.connect(dialog.accept)
+        lay.addWidget(close)
+        dialog.resize(480, 360)
+        dialog.show()
+        self.photosTogether.emit(paths)
+
+    def _draw_selected(self) -> None:
+        faces = self.selected_faces()
+        if len(faces) != 1:
+            return
+        tile = next(t for t in self.faces_model.faces if t.face_id == faces[0])
+        self.draw_face(tile.path)
+
+    def draw_face(self, path: str):
+        """Open the photo to draw a missed face on; the face is added when the dialog is
+        accepted."""
+        from .face_draw import DrawFaceDialog
+
+        boxes = [t.box for g in self._all for t in g.faces if t.path == path]
+        dialog = DrawFaceDialog(path, boxes, self._names(), self)
+        dialog.accepted.connect(lambda: self.add_face(path, dialog.box(), dialog.name()))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.draw_dialog = dialog
+        return dialog
+
+    def add_face(self, path: str, box, name: str = "") -> int:
+        """Add a face drawn by hand (embedded by a model server of its own, off the GUI
+        thread)."""
+        from ..core import corrections
+        from .service import embed_drawn_box
+
+        def work(lib):
+            corrections.add_face(lib, None, path, box, name or None,
+                                 embed=lambda p, rect, pipe: embed_drawn_box(p, rect, pipe)[1])
+            from ..core import people
+
+            people.cluster(lib)  # an unnamed drawn face joins the person it looks like
+
+        return self._correct(work, self.tr("Face added."))
 
     # -- names to photos (XMP sidecars; see facefinder.core.face_names) --------------------------
     def write_names(self) -> int:

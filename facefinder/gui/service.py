@@ -179,12 +179,24 @@ class ModelServer:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def box(self, path: str, box, pipeline: str = "") -> tuple[tuple[int, ...], object]:
+        """A face drawn by hand: ``(rect clipped to the photo, embedding (128,))`` of ``box``
+        (x, y, w, h) on a photo, cropped with ``pipeline``."""
+        _w, _h, faces = self._request({"op": "box", "path": path,
+                                       "box": [float(v) for v in box],
+                                       "pipeline": pipeline or None})
+        return tuple(faces[0].box), faces[0].embedding
+
     def faces(self, path: str, pipeline: str = "") -> tuple[int, int, list]:
         """``(width, height, faces)`` of a photo, largest face first, each a
         :class:`~facefinder.core.pipeline.Face` embedded with ``pipeline`` (a name of
         :data:`~facefinder.core.align.PIPELINES`; empty: the default). Raises what the engine
         raised (ImageError...), or :class:`~facefinder.gui.messages.WorkerCrashed` when the
         server died."""
+        return self._request({"op": "faces", "path": path, "pipeline": pipeline or None})
+
+    def _request(self, request: dict) -> tuple[int, int, list]:
+        """One request to the server and its ``faces`` answer."""
         import json
 
         import numpy as np
@@ -192,7 +204,6 @@ class ModelServer:
         from ..core.pipeline import Face
         from .messages import MODEL_SERVER, exception_from_wire, worker_crashed
 
-        request = {"op": "faces", "path": path, "pipeline": pipeline or None}
         try:
             self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
@@ -442,6 +453,18 @@ class Libraries:
         lib = self.get(name, check_model=False)
         group_new_faces(lib)
         return {**lib.stats(), "upgrade": upgrade_state(lib)}
+
+
+def embed_drawn_box(path: str, box, pipeline: str | None = None):
+    """The rect and embedding of a face drawn by hand in the app, from a model server of its own
+    (started for this one face and ended after: the app's model lane is not reachable from the
+    library lane, and MTCNN/FaceNet never run in the app's process)."""
+    server = ModelServer()
+    server.start(lambda _s: None)
+    try:
+        return server.box(path, box, pipeline or "")
+    finally:
+        server.stop()
 
 
 def owners_of(lib, face_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:

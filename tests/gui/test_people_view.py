@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtWidgets import QMessageBox
 
 from conftest import copy_faces
 from facefinder.core.library import Library
@@ -29,7 +30,10 @@ def library_path(tmp_path, engine):
 def view(qtbot, library_path, no_leftover_threads):
     from facefinder.gui.people_view import PeopleView
 
-    v = PeopleView(str(library_path))
+    from PySide6.QtCore import QSettings
+
+    v = PeopleView(str(library_path), settings=QSettings(str(library_path.parent / "s.ini"),
+                                                         QSettings.Format.IniFormat))
     qtbot.addWidget(v)
     v.resize(800, 600)
     v.show()
@@ -71,8 +75,7 @@ def test_groups_names_merges_and_corrections(qtbot, view, monkeypatch):
     # Name the biggest group through the button (the dialog answered by the test).
     _select(view.people_list, [0])
     assert view.name_button.isEnabled() and not view.merge_button.isEnabled()
-    monkeypatch.setattr("facefinder.gui.people_view.QInputDialog.getText",
-                        lambda *a, **k: ("Al", True))
+    monkeypatch.setattr("facefinder.gui.dialogs.ask_name", lambda *a, **k: ("Al", True))
     first = model.groups[0].id
     _wait(qtbot, view, view.name_button.click)
     assert view.group(first).name == "Al" and model.data(model.index(0)).startswith("Al (")
@@ -96,6 +99,8 @@ def test_groups_names_merges_and_corrections(qtbot, view, monkeypatch):
     _wait(qtbot, view, view.move_out_button.click)
     assert view.faces_model.rowCount() == total - 1
     assert wrong not in [t.face_id for t in view.faces_model.faces]
+    monkeypatch.setattr("facefinder.gui.people_view.QMessageBox.question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)  # "Group again?"
     _wait(qtbot, view, view.regroup_button.click)
     assert wrong not in [t.face_id for t in view.group(first).faces]
     assert view.group(first).name == "Al"

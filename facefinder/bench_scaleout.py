@@ -13,7 +13,6 @@ Needs the extras (``pip install "facefinder[ray,qdrant]"``); nothing here is a t
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.environment import ray_environment
 from .core.library import Library
 from .core.pipeline import Engine, Face, PhotoResult
 from .core.scan import index_folder
@@ -44,8 +44,7 @@ def _index_rate(library_path: Path, engine, folder: Path) -> dict:
 
 def bench_ray(data: Path, work: Path, n_photos: int, workers: list[int]) -> dict:
     """Photos/s of the plain run and of local Ray runs on the same ``n_photos`` real photos."""
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray_environment()
     from .core.distributed.ray_engine import RayEngine
 
     folder = work / "ray-photos"

@@ -19,8 +19,9 @@ import signal
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+from .core.environment import cli_environment
+
+cli_environment()  # before anything loads TensorFlow or LiteRT
 
 import codecs  # noqa: E402
 
@@ -805,7 +806,8 @@ def cmd_model(args) -> int:
         path = weights.fetch_weights(progress)
     progress.close()
     from .core.facenet import ensure_fast_form
-    from .core.tflite import lite_available, prepare_lite_models
+    from .core.models import prepare_lite_models
+    from .core.tflite import lite_available
 
     ensure_fast_form(path)
     if lite_available():

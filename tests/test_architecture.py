@@ -40,6 +40,8 @@ def test_import_contracts():
                           env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "KEPT" in proc.stdout and "BROKEN" not in proc.stdout
+    # the layers contract (pyproject.toml): the core's imports run one way, with no circle
+    assert "the core's imports run one way KEPT" in proc.stdout, proc.stdout
 
 
 def test_nothing_heavy_is_loaded_at_import_time():

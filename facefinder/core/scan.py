@@ -17,6 +17,8 @@ from .images import PHOTO_EXTENSIONS, check_file
 from .library import Library, display_path, path_key
 from .pipeline import Engine, PhotoResult
 from .upgrade import library_pipeline, record_new_library
+from .errors import FacefinderError
+from .face_names import NamesSummary, read_names
 
 
 @dataclass
@@ -77,8 +79,6 @@ def find_photos(folder: str | os.PathLike, recursive: bool = True,
     given, receives the paths of the ``.xmp`` files seen on the way."""
     folder = os.path.abspath(os.fspath(folder))
     if not os.path.isdir(folder):
-        from .errors import FacefinderError
-
         raise FacefinderError(f"{folder}: not a folder")
     found: list[Candidate] = []
     problems: list[Skipped] = []
@@ -245,8 +245,6 @@ def _names_from_xmp(library: Library, engine: Engine, folder: str, recursive: bo
     """A step of its own after indexing: names (and faces drawn by hand) from the XMP of the
     folder's photos that are new, indexed again, or whose sidecar changed (see
     :mod:`facefinder.core.face_names`). Returns whether it read them all (not stopped)."""
-    from .face_names import NamesSummary, read_names
-
     known = library.known_photos(under=folder)
     photos = {k: v[0] for k, v in known.items() if v[3] in ("ok", "noface")
               and (recursive or os.path.dirname(k) == path_key(folder))}

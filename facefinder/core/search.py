@@ -17,6 +17,7 @@ from .library import Hit, Library
 from .pipeline import Engine, Face, distance
 from .verify import COHORT, Judge, PairVerdict, calibration, is_small, pair_verdict, \
     query_norm, quality
+from .upgrade import library_pipeline
 
 
 @dataclass
@@ -116,8 +117,6 @@ def judge_for(library: Library, embedding: np.ndarray, query_box=None,
     """The :class:`~facefinder.core.verify.Judge` of a query's results in ``library``: its
     pipeline's calibration, its size, the query's distances to a sample of its faces, whether
     the query face (``query_box``) is small, and an optional fixed ``threshold``."""
-    from .upgrade import library_pipeline
-
     name = library_pipeline(library)
     cal = calibration(name)
     cohort = library_cohort(library)
@@ -139,8 +138,6 @@ def search_photo(library: Library, engine: Engine, path: str | os.PathLike, k: i
     model's and the index's (the README's Scale section).
 
     Raises ImageError (not a photo), NoFaceError, LibraryError (empty library)."""
-    from .upgrade import library_pipeline
-
     library.prepare_search()  # the index file is checked while the model works
     name = library_pipeline(library)
     with engine.using(name):

@@ -47,8 +47,10 @@ from typing import Callable, Iterable, Iterator
 
 from ..align import Pipeline, pipeline as named_pipeline
 from ..detect import DetectOptions
+from ..environment import ray_environment
 from ..errors import FacefinderError, ModelMismatchError, os_error_sentence
-from ..pipeline import PhotoResult
+from ..pipeline import Engine, PhotoResult
+from ..facenet import fingerprint
 
 LOCAL = "local"
 SHIP_MODES = ("auto", "paths", "bytes")
@@ -81,8 +83,6 @@ class _Worker:
                  env: dict[str, str]) -> None:
         for key, value in env.items():
             os.environ.setdefault(key, value)
-        from facefinder.core.pipeline import Engine
-
         self.engine = Engine(options, batch_size, backend=backend)
         self._tmp = tempfile.TemporaryDirectory(prefix="facefinder-ray-")
 
@@ -197,7 +197,6 @@ class RayEngine:
             for _ in range(n)]
         self._info = self._call(ray, [a.hello.remote(None) for a in self._actors],
                                 "start the face model on the Ray workers")
-        from ..facenet import fingerprint
 
         mine = fingerprint()
         for info in self._info:
@@ -232,8 +231,6 @@ class RayEngine:
 
     @property
     def fingerprint(self) -> str:
-        from ..facenet import fingerprint
-
         return fingerprint()
 
     @property
@@ -304,11 +301,8 @@ class RayEngine:
 
     # -- internals ------------------------------------------------------------------------------
     def _connect(self):
-        if self.address == LOCAL:
-            # Keep a private local Ray on the loopback interface: no probe of the network for
-            # this machine's address (read by Ray when it is imported).
-            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        # A local Ray stays private, on the loopback interface (read by Ray when it is imported).
+        ray_environment(local=self.address == LOCAL)
         ray = _import_ray()
         if ray.is_initialized():
             return ray  # the caller (a test, a notebook) runs Ray already: use it

@@ -276,6 +276,7 @@ def cmd_search(args) -> int:
     photo and line, in the order given; a photo that fails gives ``{"query": {"image_path"},
     "error"}`` (and a line on stderr). Exit status 1 when any photo failed."""
     from .core.errors import ImageError, NoFaceError
+    from .core.search import search_photo
 
     with _open_library(args, create=False) as library:
         engine = _engine(args, quiet=args.json)
@@ -283,17 +284,12 @@ def cmd_search(args) -> int:
         for i, image in enumerate(args.images):
             try:
                 _check_file(image)
-                if args.people:
-                    result, near = _search_people_one(library, engine, image, args)
-                else:
-                    from .core.search import search_photo
-
-                    # One photo: a one-shot search (the model leaves memory before the
-                    # index file is read; see search_photo). Several: the index loads once.
-                    result = search_photo(library, engine, image, k=args.k,
-                                          face_index=args.face, threshold=args.threshold,
-                                          unload_model=len(args.images) == 1)
-                    near = None
+                # One photo: a one-shot search (the model leaves memory before the index file
+                # is read; see search_photo). Several: the index loads once. ``--people``: the
+                # nearest people, each by its face nearest the query.
+                result = search_photo(library, engine, image, k=args.k, face_index=args.face,
+                                      threshold=args.threshold, people=args.people,
+                                      unload_model=len(args.images) == 1 and not args.people)
             except (ImageError, NoFaceError, FacefinderError) as exc:
                 if _fatal(exc):
                     raise
@@ -303,15 +299,11 @@ def cmd_search(args) -> int:
                     _print_json_line({"query": {"image_path": image}, "error": str(exc)})
                 continue
             if args.json:
-                out = result.to_json()
-                if near is not None:
-                    for item, n in zip(out["results"], near):
-                        item["person"] = {"id": n.person_id, "name": n.name, "size": n.size}
-                _print_json_line(out)
+                _print_json_line(result.to_json())
             else:
                 if i:
                     print()
-                _print_search_text(result, near)
+                _print_search_text(result)
         if not args.json:
             _upgrade_note(library)
     return 1 if failed else 0
@@ -332,7 +324,8 @@ def _print_json_line(obj) -> None:
 _TIER_TEXT = {"same": "same", "possible": "maybe", "": "no"}
 
 
-def _print_search_text(result, near=None) -> None:
+def _print_search_text(result) -> None:
+    near = result.people
     q = result.faces[result.chosen]
     small = " (small face: verdicts are at most 'maybe')" if result.judge and \
         result.judge.query_small else ""
@@ -368,29 +361,6 @@ def _upgrade_note(library) -> None:
 
 def _minutes(seconds: float) -> str:
     return f"{max(1, round(seconds / 60))} min" if seconds >= 60 else f"{max(1, round(seconds))} s"
-
-
-def _search_people_one(library, engine, image: str, args):
-    """``search --people``: the k nearest distinct people, each by its face nearest the query."""
-    from .core import people
-    from .core.library import Hit
-    from .core.search import QueryResult, judge_for
-    from .core.upgrade import library_pipeline
-
-    library.prepare_search()  # (see search_photo)
-    name = library_pipeline(library)
-    with engine.using(name):
-        photo, faces, chosen = engine.query_face(image, args.face)
-    if people.unplaced(library):
-        people.cluster(library)  # faces added since the last grouping join their people
-    near = people.nearest_people(library, faces[chosen].embedding, args.k)
-    rows = library.face_rows([n.face_id for n in near])
-    near = [n for n in near if n.face_id in rows]
-    judge = judge_for(library, faces[chosen].embedding, faces[chosen].box, args.threshold)
-    result = QueryResult(image, photo.width, photo.height, faces, chosen, args.threshold,
-                         [Hit(i + 1, n.distance, rows[n.face_id]) for i, n in enumerate(near)],
-                         judge, name)
-    return result, near
 
 
 def cmd_people(args) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable, Iterator
 
 from .images import PHOTO_EXTENSIONS, check_file
@@ -51,6 +51,19 @@ class IndexSummary:
     faces_named: int = 0  # faces named from the photos' XMP (face_names.read_names)
     faces_drawn: int = 0  # faces added from XMP regions no detected face matched
     xmp_problems: list[Skipped] = field(default_factory=list)  # damaged XMP, name conflicts
+
+    def merge(self, other: "IndexSummary") -> "IndexSummary":
+        """Add ``other`` (another folder's summary, a refresh) into this one and return it:
+        counts and seconds add up, lists join, ``cancelled`` if either was; ``folder`` stays."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, bool):
+                setattr(self, f.name, mine or theirs)
+            elif isinstance(mine, (int, float)):
+                setattr(self, f.name, mine + theirs)
+            elif isinstance(mine, list):
+                mine.extend(theirs)
+        return self
 
 
 @dataclass

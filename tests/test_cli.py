@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FACES, GROUPS, HOPKINS_1, HOPKINS_2, NONFACES, REPO, copy_faces
+from helpers import FACES, GROUPS, HOPKINS_1, HOPKINS_2, NONFACES, REPO, copy_faces
 
 
 def ff(*args, check=True, env=None):

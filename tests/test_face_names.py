@@ -21,7 +21,7 @@ import pytest
 from PIL import Image, ImageOps
 from PIL.PngImagePlugin import PngInfo
 
-from conftest import FACES, GROUPS, REPO, copy_faces
+from helpers import FACES, GROUPS, REPO, copy_faces
 from facefinder.core import people
 from facefinder.core.face_names import DRAWN_CONFIDENCE, write_names
 from facefinder.core.library import Library

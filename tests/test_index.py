@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FACES, REPO, copy_faces
+from helpers import FACES, REPO, copy_faces
 from corpus import EXPECTED_SKIPS, build_bad_corpus
 from facefinder.core.facenet import fingerprint
 from facefinder.core.library import Library

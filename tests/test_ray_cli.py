@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import (FACES, GROUPS, REPO, assert_same_contents, library_contents,
+from helpers import (FACES, GROUPS, REPO, assert_same_contents, library_contents,
                       require_extra)
 
 require_extra("ray", "ray")

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import FACES, HOPKINS_1, HOPKINS_2, REPO, copy_faces
+from helpers import FACES, HOPKINS_1, HOPKINS_2, REPO, copy_faces
 from facefinder.core import verify
 from facefinder.core.verify import Judge, calibration, pair_verdict
 

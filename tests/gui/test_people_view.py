@@ -8,7 +8,7 @@ import threading
 import pytest
 from PySide6.QtCore import QItemSelectionModel
 
-from conftest import copy_faces
+from helpers import copy_faces
 from facefinder.core.library import Library
 from facefinder.core.scan import index_folder
 

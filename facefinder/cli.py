@@ -178,6 +178,30 @@ def _check_file(path: str) -> None:
         raise FacefinderError(f"{path}: no such file")
 
 
+class _StopOnCtrlC:
+    """While installed: the first Ctrl+C asks a long job to stop after its current ``unit``
+    (calling the object says whether it was asked: a ``should_stop``), a second one aborts.
+    :meth:`restore` puts the previous handler back."""
+
+    def __init__(self, unit: str) -> None:
+        self.requested = False
+        self.unit = unit
+        self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(f"\nStopping after the current {self.unit} (Ctrl+C again to abort)…",
+              file=sys.stderr)
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
 # -- commands ---------------------------------------------------------------------------------
 def cmd_index(args) -> int:
     from tqdm import tqdm
@@ -187,15 +211,7 @@ def cmd_index(args) -> int:
     if not os.path.isdir(args.folder):
         raise FacefinderError(f"{args.folder}: no such folder")
     engine = _index_engine(args, args.quiet)
-    stop = {"requested": False}
-
-    def on_sigint(signum, frame):
-        if stop["requested"]:
-            raise KeyboardInterrupt
-        stop["requested"] = True
-        print("\nStopping after the current batch (Ctrl+C again to abort)…", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    stop = _StopOnCtrlC("batch")
     try:
         with _open_library(args) as library:
             engine.load()
@@ -204,7 +220,7 @@ def cmd_index(args) -> int:
             bar = None
             summary = None
             for p in index_folder(library, engine, args.folder, recursive=not args.no_recursive,
-                                  should_stop=lambda: stop["requested"]):
+                                  should_stop=stop):
                 if p.stage == "indexing" and bar is None and not args.quiet:
                     bar = tqdm(total=p.total, unit="photo", file=sys.stderr, smoothing=0.1,
                                dynamic_ncols=True)
@@ -220,7 +236,7 @@ def cmd_index(args) -> int:
             if not args.quiet:
                 _upgrade_note(library)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        stop.restore()
         if hasattr(engine, "close"):
             engine.close()
     _print_index_summary(summary, stats)
@@ -704,15 +720,7 @@ def _upgrade(args, path) -> int:
 
     if not (path / "catalog.sqlite").is_file():
         raise FacefinderError(f"No library at {path}")
-    stop = {"requested": False}
-
-    def on_sigint(signum, frame):
-        if stop["requested"]:
-            raise KeyboardInterrupt
-        stop["requested"] = True
-        print("\nStopping after the current photo (Ctrl+C again to abort)…", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    stop = _StopOnCtrlC("photo")
     try:
         with Library(path, fingerprint(), create=False) as library:
             before = upgrade_state(library)
@@ -723,7 +731,7 @@ def _upgrade(args, path) -> int:
             engine = _engine(args, args.quiet)
             engine.load()
             bar, summary = None, None
-            for p in upgrade_library(library, engine, should_stop=lambda: stop["requested"]):
+            for p in upgrade_library(library, engine, should_stop=stop):
                 if p.stage == "embedding" and bar is None and not args.quiet:
                     bar = tqdm(total=p.total, initial=p.done, unit="face", file=sys.stderr,
                                smoothing=0.1, dynamic_ncols=True)
@@ -736,7 +744,7 @@ def _upgrade(args, path) -> int:
             if bar is not None:
                 bar.close()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        stop.restore()
     s = summary
     if s.cancelled:
         print(f"Stopped: {s.reembedded + s.resumed} of {s.faces} faces re-embedded; the library "

@@ -78,3 +78,17 @@ def assert_same_contents(a: list[tuple], b: list[tuple], tolerance: float = 1e-5
     for ra, rb in zip(a, b):
         if ra[4] is not None:
             assert float(np.max(np.abs(ra[4] - rb[4]))) <= tolerance, ra[0]
+
+
+def blob_vectors(centres: int, per: int, spread: float = 0.03, seed: int = 0):
+    """``centres`` tight groups of ``per`` unit vectors (about 0.4 apart within a group, 1.4
+    between groups): ``(vectors (centres * per, 128) float32, group of each, the centres
+    (centres, 128) float32)``; stand-ins for the faces of a few people, without the model."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(centres, 128))
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    v = np.repeat(c, per, axis=0) + rng.normal(0, spread, (centres * per, 128))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return v.astype(np.float32), np.repeat(np.arange(centres), per), c.astype(np.float32)

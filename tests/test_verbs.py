@@ -18,6 +18,7 @@ from facefinder.core.pipeline import Face, PhotoResult
 from facefinder.core.scan import IndexSummary, Skipped
 from facefinder.gui.text import esc, qt_filter
 from facefinder.worker import merge_summaries
+from helpers import blob_vectors
 
 CENTRES, PER = 5, 6
 
@@ -30,19 +31,11 @@ def face(vector, side: int = 60) -> Face:
 def blobs(tmp_path):
     """A library of ``CENTRES`` tight blobs of ``PER`` faces (about 0.4 apart within a blob,
     1.4 between), the blob of each face id, and the blobs' centres."""
-    rng = np.random.default_rng(1)
-    c = rng.normal(size=(CENTRES, 128))
-    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    vectors, groups, centres = blob_vectors(CENTRES, PER, seed=1)
     lib = Library(tmp_path / "blobs", "synthetic")
-    items, blob = [], []
-    for i in range(CENTRES * PER):
-        v = c[i // PER] + rng.normal(0, 0.03, 128)
-        items.append((PhotoResult(str(tmp_path / f"{i}.jpg"),
-                                  [face((v / np.linalg.norm(v)).astype(np.float32))], None,
-                                  100, 100), 1, 1))
-        blob.append(i // PER)
-    ids = lib.store_results(items)
-    yield lib, dict(zip(ids, blob)), c.astype(np.float32)
+    ids = lib.store_results([(PhotoResult(str(tmp_path / f"{i}.jpg"), [face(v)], None, 100, 100),
+                              1, 1) for i, v in enumerate(vectors)])
+    yield lib, dict(zip(ids, groups.tolist())), centres
     lib.close()
 
 

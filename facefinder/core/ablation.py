@@ -256,26 +256,7 @@ def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def retrieval(query: np.ndarray, labels: list[str]) -> dict:
     """P@1 and mAP: each photo (row of ``query``; NaN = no face) whose person has another photo
     queries all other photos' faces; photos without a face count as misses."""
-    labels_arr = np.asarray(labels)
-    found = ~np.isnan(query).any(axis=1)
-    counts = {lbl: int((labels_arr == lbl).sum()) for lbl in set(labels)}
-    valid = np.where(found)[0]
-    d = _dist(np.nan_to_num(query), query[valid])
-    hits, aps = [], []
-    for q, lbl in enumerate(labels):
-        if counts[lbl] < 2:
-            continue
-        if not found[q]:
-            hits.append(0.0)
-            aps.append(0.0)
-            continue
-        keep = valid != q
-        order = valid[keep][np.argsort(d[q][keep], kind="stable")]
-        rel = labels_arr[order] == lbl
-        hits.append(float(rel[0]) if len(rel) else 0.0)
-        prec = np.cumsum(rel) / np.arange(1, len(rel) + 1)
-        aps.append(float((prec * rel).sum() / (counts[lbl] - 1)))
-    return {"queries": len(hits), "p_at_1": float(np.mean(hits)), "map": float(np.mean(aps))}
+    return cross_retrieval(query, query, labels)
 
 
 def pair_sets(vectors: np.ndarray, labels: list[str],

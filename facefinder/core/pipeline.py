@@ -10,7 +10,6 @@ helper thread while the current ones run through MTCNN, and sends faces to FaceN
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
@@ -22,7 +21,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from . import facenet, weights
-from .align import Pipeline, face_crop, pipeline as named_pipeline
+from .align import Pipeline, face_crop, pipeline as named_pipeline, using_pipeline
 from .detect import DETECTOR_VERSION, DetectedFace, Detector, DetectOptions
 from .errors import FacefinderError, ImageError, ModelDamagedError, NoFaceError, notice
 from .faces import Face, PhotoResult, decode_for_detection
@@ -50,8 +49,7 @@ class Engine:
         workers for :meth:`process_paths` (None: one per core, see
         :func:`~facefinder.core.workers.default_workers`; 1: one photo at a time)."""
         self.backend = backend
-        self.pipeline: Pipeline = (pipeline if isinstance(pipeline, Pipeline)
-                                   else named_pipeline(pipeline))
+        self.pipeline: Pipeline = named_pipeline(pipeline)
         self.workers = workers
         self.options = options
         self.batch_size = batch_size
@@ -134,16 +132,10 @@ class Engine:
         return (f"{self._judged_by};min_face={o.min_face};detect_size={o.detect_size};"
                 f"thresholds={','.join(map(str, o.thresholds))}")
 
-    @contextlib.contextmanager
     def using(self, pipeline: str | Pipeline | None):
         """Run the ``with`` block with another :attr:`pipeline` (a library's own), then put the
         previous one back."""
-        previous = self.pipeline
-        self.pipeline = pipeline if isinstance(pipeline, Pipeline) else named_pipeline(pipeline)
-        try:
-            yield self
-        finally:
-            self.pipeline = previous
+        return using_pipeline(self, pipeline)
 
     # -- single photos ------------------------------------------------------------------------
     def detect(self, photo: Photo) -> list[DetectedFace]:
@@ -414,7 +406,7 @@ def crop_image(path: str | os.PathLike, box, size: int = 160, landmarks=None,
     """The crop of a face as a PIL image (thumbnails, comparisons), framed as ``pipeline``
     (default: the default pipeline) frames it for FaceNet."""
     photo = load_photo(path)
-    p = pipeline if isinstance(pipeline, Pipeline) else named_pipeline(pipeline)
+    p = named_pipeline(pipeline)
     return face_crop(photo.image, box, size=size, spec=p.crop, landmarks=landmarks)
 
 

@@ -39,13 +39,12 @@ same, so the indexing job is unchanged::
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import tempfile
 from typing import Callable, Iterable, Iterator
 
-from ..align import Pipeline, pipeline as named_pipeline
+from ..align import pipeline as named_pipeline, using_pipeline
 from ..detect import DetectOptions
 from ..environment import ray_environment
 from ..errors import FacefinderError, ModelMismatchError, os_error_sentence
@@ -219,15 +218,9 @@ class RayEngine:
     def loaded(self) -> bool:
         return bool(self._actors)
 
-    @contextlib.contextmanager
     def using(self, pipeline):
         """Like :meth:`Engine.using`: the workers crop with ``pipeline`` inside the block."""
-        previous = self.pipeline
-        self.pipeline = pipeline if isinstance(pipeline, Pipeline) else named_pipeline(pipeline)
-        try:
-            yield self
-        finally:
-            self.pipeline = previous
+        return using_pipeline(self, pipeline)
 
     @property
     def fingerprint(self) -> str:

@@ -6,6 +6,9 @@ The test photos are read from ``../shared/data`` (or ``$FACEFINDER_TEST_DATA``).
 from __future__ import annotations
 
 import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -92,3 +95,59 @@ def blob_vectors(centres: int, per: int, spread: float = 0.03, seed: int = 0):
     v = np.repeat(c, per, axis=0) + rng.normal(0, spread, (centres * per, 128))
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     return v.astype(np.float32), np.repeat(np.arange(centres), per), c.astype(np.float32)
+
+
+def ff(*args, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``facefinder ARGS...`` (this checkout's CLI) in a fresh process; ``check``: it must
+    exit 0. Returns the finished process (text output)."""
+    proc = subprocess.run([sys.executable, "-m", "facefinder.cli", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, env=env or dict(os.environ),
+                          timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def committed_photos(catalog: Path, timeout: float = 5.0) -> int:
+    """How many photos a library's catalog holds as committed, read by another connection
+    (0 while it cannot be read): for watching a job in another process."""
+    try:
+        con = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=timeout)
+        try:
+            return con.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def unit(rng, n: int):
+    """``n`` random unit vectors (n, 128) float32 from the numpy generator ``rng``."""
+    import numpy as np
+
+    v = rng.standard_normal((n, 128)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def photo_result(path, vectors):
+    """A :class:`~facefinder.core.pipeline.PhotoResult` of a 100 x 100 photo at ``path`` with
+    one small face per row of ``vectors`` (no model: for the library's plumbing)."""
+    import numpy as np
+
+    from facefinder.core.pipeline import Face, PhotoResult
+
+    faces = [Face((i, i, 10, 10), 0.99, np.zeros((5, 2), np.float32), v)
+             for i, v in enumerate(vectors)]
+    return PhotoResult(path=str(path), faces=faces, width=100, height=100)
+
+
+def rss_mib() -> float:
+    """This process's resident memory, MiB (Linux; NaN elsewhere)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")

@@ -224,7 +224,7 @@ def test_a_camera_photo_is_searched_without_holding_up_the_window(qtbot, window,
     from helpers import SHARED_DATA
     from facefinder.bench import make_large_corpus
     from facefinder.core.pipeline import Engine
-    from guihelpers import Heartbeat
+    from facefinder.gui.heartbeat import Heartbeat
 
     index(qtbot, window, small_folder)
     make_large_corpus(SHARED_DATA, tmp_path / "camera", 1)

@@ -49,7 +49,7 @@ from ..detect import DetectOptions
 from ..environment import ray_environment
 from ..errors import FacefinderError, ModelMismatchError, os_error_sentence
 from ..pipeline import Engine, PhotoResult
-from ..facenet import fingerprint
+from .. import facenet
 
 LOCAL = "local"
 SHIP_MODES = ("auto", "paths", "bytes")
@@ -197,7 +197,7 @@ class RayEngine:
         self._info = self._call(ray, [a.hello.remote(None) for a in self._actors],
                                 "start the face model on the Ray workers")
 
-        mine = fingerprint()
+        mine = facenet.fingerprint()
         for info in self._info:
             if info["fingerprint"] != mine:
                 self.close()
@@ -224,7 +224,7 @@ class RayEngine:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint()
+        return facenet.fingerprint()
 
     @property
     def judged_by(self) -> str:

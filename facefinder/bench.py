@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from . import bench_index
+from .synthetic import synthetic_embeddings
 from .core.library import Library
 from .core.pipeline import Engine, Face, PhotoResult
 
@@ -137,20 +138,11 @@ def make_large_corpus(data: Path, out: Path, n_photos: int, faces_per_photo: int
 
 
 # -- search -----------------------------------------------------------------------------------
-def _synthetic_embeddings(real: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """``n`` unit vectors around real FaceNet embeddings (each a real face plus noise that moves
-    it ~0.6 away, the spread of one person's photos), so the index sees realistic structure."""
-    rng = np.random.default_rng(seed)
-    base = real[rng.integers(0, len(real), n)]
-    v = base + rng.standard_normal(base.shape).astype(np.float32) * 0.045
-    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
-
-
 def bench_search(real: np.ndarray, work: Path, sizes: list[int], queries: int) -> list[dict]:
     out = []
     for size in sizes:
         lib = Library(work / f"lib-{size}", "bench")
-        vecs = _synthetic_embeddings(real, size, seed=size)
+        vecs = synthetic_embeddings(real, size, seed=size)
         t0 = time.perf_counter()
         chunk = 5000
         for start in range(0, size, chunk):
@@ -162,7 +154,7 @@ def bench_search(real: np.ndarray, work: Path, sizes: list[int], queries: int) -
         lib.load_index()
         lib.save_index()
         build_s = time.perf_counter() - t0
-        qs = _synthetic_embeddings(real, queries, seed=size + 1)
+        qs = synthetic_embeddings(real, queries, seed=size + 1)
         ids, emb = lib.all_embeddings()
         lat, recall = [], []
         for q in qs:

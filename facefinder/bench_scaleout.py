@@ -13,7 +13,6 @@ Needs the extras (``pip install "facefinder[ray,qdrant]"``); nothing here is a t
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import time
@@ -21,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.environment import ray_environment
 from .core.library import Library
 from .core.pipeline import Engine, Face, PhotoResult
 from .core.scan import index_folder
+from .synthetic import synthetic_embeddings
 
 
 def _index_rate(library_path: Path, engine, folder: Path) -> dict:
@@ -44,8 +45,7 @@ def _index_rate(library_path: Path, engine, folder: Path) -> dict:
 
 def bench_ray(data: Path, work: Path, n_photos: int, workers: list[int]) -> dict:
     """Photos/s of the plain run and of local Ray runs on the same ``n_photos`` real photos."""
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray_environment()
     from .core.distributed.ray_engine import RayEngine
 
     folder = work / "ray-photos"
@@ -77,10 +77,9 @@ def bench_writer(real: np.ndarray, work: Path, n_photos: int = 2000,
     """The ceiling of one library writer: photos/s committed as ``index_folder`` commits them
     (8 photos a transaction, each with ``faces_per_photo`` faces), into the embedded library
     (catalog + hnswlib patched after each commit) and into a Qdrant in-memory one."""
-    from .bench import _synthetic_embeddings
     from .core.distributed.locations import open_library
 
-    vecs = _synthetic_embeddings(real, n_photos * faces_per_photo, seed=7)
+    vecs = synthetic_embeddings(real, n_photos * faces_per_photo, seed=7)
     out: dict = {"photos": n_photos, "faces_per_photo": faces_per_photo}
     for name, spec in (("embedded", str(work / "writer-embedded")),
                        ("qdrant_memory", f"qdrant+memory:///writer?catalog={work}/writer-qm")):
@@ -103,12 +102,11 @@ def bench_qdrant(real: np.ndarray, work: Path, size: int, queries: int,
                  path_mode: bool = True) -> dict:
     """Build time and search latency/recall of hnswlib and of Qdrant's local mode on the same
     ``size`` faces (one catalog, copied into each with ``library migrate``)."""
-    from .bench import _synthetic_embeddings
     from .core.distributed.locations import migrate_library, open_library
 
     source = work / f"catalog-{size}"
     lib = Library(source, "bench")
-    vecs = _synthetic_embeddings(real, size, seed=size)
+    vecs = synthetic_embeddings(real, size, seed=size)
     for start in range(0, size, 5000):
         items = []
         for i in range(start, min(size, start + 5000)):
@@ -117,7 +115,7 @@ def bench_qdrant(real: np.ndarray, work: Path, size: int, queries: int,
         lib.store_results(items)
     ids, emb = lib.all_embeddings()
     lib.close()
-    qs = _synthetic_embeddings(real, queries, seed=size + 1)
+    qs = synthetic_embeddings(real, queries, seed=size + 1)
     exact = [set(ids[np.argpartition(np.sum((emb - q) ** 2, axis=1), 10)[:10]].tolist())
              for q in qs]
     out: dict = {"faces": size, "queries": queries}

@@ -19,8 +19,9 @@ import signal
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+from .core.environment import cli_environment
+
+cli_environment()  # before anything loads TensorFlow or LiteRT
 
 import codecs  # noqa: E402
 
@@ -177,6 +178,30 @@ def _check_file(path: str) -> None:
         raise FacefinderError(f"{path}: no such file")
 
 
+class _StopOnCtrlC:
+    """While installed: the first Ctrl+C asks a long job to stop after its current ``unit``
+    (calling the object says whether it was asked: a ``should_stop``), a second one aborts.
+    :meth:`restore` puts the previous handler back."""
+
+    def __init__(self, unit: str) -> None:
+        self.requested = False
+        self.unit = unit
+        self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(f"\nStopping after the current {self.unit} (Ctrl+C again to abort)…",
+              file=sys.stderr)
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
 # -- commands ---------------------------------------------------------------------------------
 def cmd_index(args) -> int:
     from tqdm import tqdm
@@ -186,15 +211,7 @@ def cmd_index(args) -> int:
     if not os.path.isdir(args.folder):
         raise FacefinderError(f"{args.folder}: no such folder")
     engine = _index_engine(args, args.quiet)
-    stop = {"requested": False}
-
-    def on_sigint(signum, frame):
-        if stop["requested"]:
-            raise KeyboardInterrupt
-        stop["requested"] = True
-        print("\nStopping after the current batch (Ctrl+C again to abort)…", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    stop = _StopOnCtrlC("batch")
     try:
         with _open_library(args) as library:
             engine.load()
@@ -203,7 +220,7 @@ def cmd_index(args) -> int:
             bar = None
             summary = None
             for p in index_folder(library, engine, args.folder, recursive=not args.no_recursive,
-                                  should_stop=lambda: stop["requested"]):
+                                  should_stop=stop):
                 if p.stage == "indexing" and bar is None and not args.quiet:
                     bar = tqdm(total=p.total, unit="photo", file=sys.stderr, smoothing=0.1,
                                dynamic_ncols=True)
@@ -219,7 +236,7 @@ def cmd_index(args) -> int:
             if not args.quiet:
                 _upgrade_note(library)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        stop.restore()
         if hasattr(engine, "close"):
             engine.close()
     _print_index_summary(summary, stats)
@@ -275,6 +292,7 @@ def cmd_search(args) -> int:
     photo and line, in the order given; a photo that fails gives ``{"query": {"image_path"},
     "error"}`` (and a line on stderr). Exit status 1 when any photo failed."""
     from .core.errors import ImageError, NoFaceError
+    from .core.search import search_photo
 
     if args.combine:
         return _search_combined(args)
@@ -284,17 +302,12 @@ def cmd_search(args) -> int:
         for i, image in enumerate(args.images):
             try:
                 _check_file(image)
-                if args.people:
-                    result, near = _search_people_one(library, engine, image, args)
-                else:
-                    from .core.search import search_photo
-
-                    # One photo: a one-shot search (the model leaves memory before the
-                    # index file is read; see search_photo). Several: the index loads once.
-                    result = search_photo(library, engine, image, k=args.k,
-                                          face_index=args.face, threshold=args.threshold,
-                                          unload_model=len(args.images) == 1)
-                    near = None
+                # One photo: a one-shot search (the model leaves memory before the index file
+                # is read; see search_photo). Several: the index loads once. ``--people``: the
+                # nearest people, each by its face nearest the query.
+                result = search_photo(library, engine, image, k=args.k, face_index=args.face,
+                                      threshold=args.threshold, people=args.people,
+                                      unload_model=len(args.images) == 1 and not args.people)
             except (ImageError, NoFaceError, FacefinderError) as exc:
                 if _fatal(exc):
                     raise
@@ -304,15 +317,11 @@ def cmd_search(args) -> int:
                     _print_json_line({"query": {"image_path": image}, "error": str(exc)})
                 continue
             if args.json:
-                out = result.to_json()
-                if near is not None:
-                    for item, n in zip(out["results"], near):
-                        item["person"] = {"id": n.person_id, "name": n.name, "size": n.size}
-                _print_json_line(out)
+                _print_json_line(result.to_json())
             else:
                 if i:
                     print()
-                _print_search_text(result, near)
+                _print_search_text(result)
         if not args.json:
             _upgrade_note(library)
     return 1 if failed else 0
@@ -357,7 +366,8 @@ def _print_json_line(obj) -> None:
 _TIER_TEXT = {"same": "same", "possible": "maybe", "": "no"}
 
 
-def _print_search_text(result, near=None) -> None:
+def _print_search_text(result) -> None:
+    near = result.people
     q = result.faces[result.chosen]
     small = " (small face: verdicts are at most 'maybe')" if result.judge and \
         result.judge.query_small else ""
@@ -393,29 +403,6 @@ def _upgrade_note(library) -> None:
 
 def _minutes(seconds: float) -> str:
     return f"{max(1, round(seconds / 60))} min" if seconds >= 60 else f"{max(1, round(seconds))} s"
-
-
-def _search_people_one(library, engine, image: str, args):
-    """``search --people``: the k nearest distinct people, each by its face nearest the query."""
-    from .core import people
-    from .core.library import Hit
-    from .core.search import QueryResult, judge_for
-    from .core.upgrade import library_pipeline
-
-    library.prepare_search()  # (see search_photo)
-    name = library_pipeline(library)
-    with engine.using(name):
-        photo, faces, chosen = engine.query_face(image, args.face)
-    if people.unplaced(library):
-        people.cluster(library)  # faces added since the last grouping join their people
-    near = people.nearest_people(library, faces[chosen].embedding, args.k)
-    rows = library.face_rows([n.face_id for n in near])
-    near = [n for n in near if n.face_id in rows]
-    judge = judge_for(library, faces[chosen].embedding, faces[chosen].box, args.threshold)
-    result = QueryResult(image, photo.width, photo.height, faces, chosen, args.threshold,
-                         [Hit(i + 1, n.distance, rows[n.face_id]) for i, n in enumerate(near)],
-                         judge, name)
-    return result, near
 
 
 def cmd_people(args) -> int:
@@ -891,15 +878,7 @@ def _upgrade(args, path) -> int:
 
     if not (path / "catalog.sqlite").is_file():
         raise FacefinderError(f"No library at {path}")
-    stop = {"requested": False}
-
-    def on_sigint(signum, frame):
-        if stop["requested"]:
-            raise KeyboardInterrupt
-        stop["requested"] = True
-        print("\nStopping after the current photo (Ctrl+C again to abort)…", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    stop = _StopOnCtrlC("photo")
     try:
         with Library(path, fingerprint(), create=False) as library:
             before = upgrade_state(library)
@@ -910,7 +889,7 @@ def _upgrade(args, path) -> int:
             engine = _engine(args, args.quiet)
             engine.load()
             bar, summary = None, None
-            for p in upgrade_library(library, engine, should_stop=lambda: stop["requested"]):
+            for p in upgrade_library(library, engine, should_stop=stop):
                 if p.stage == "embedding" and bar is None and not args.quiet:
                     bar = tqdm(total=p.total, initial=p.done, unit="face", file=sys.stderr,
                                smoothing=0.1, dynamic_ncols=True)
@@ -923,7 +902,7 @@ def _upgrade(args, path) -> int:
             if bar is not None:
                 bar.close()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        stop.restore()
     s = summary
     if s.cancelled:
         print(f"Stopped: {s.reembedded + s.resumed} of {s.faces} faces re-embedded; the library "
@@ -963,7 +942,8 @@ def cmd_model(args) -> int:
         path = weights.fetch_weights(progress)
     progress.close()
     from .core.facenet import ensure_fast_form
-    from .core.tflite import lite_available, prepare_lite_models
+    from .core.models import prepare_lite_models
+    from .core.tflite import lite_available
 
     ensure_fast_form(path)
     if lite_available():

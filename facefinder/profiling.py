@@ -79,7 +79,7 @@ def profile_index(paths: list[Path], library_path: Path) -> dict:
     """Index ``paths`` into a new library at ``library_path`` the single-pipeline way, timing
     each stage. Returns ``{"photos", "faces", "rnet_boxes_per_photo", "full_decodes",
     "ms_per_photo": {label: thread CPU ms per photo}, "total_ms_per_photo"}``."""
-    from .core import images, mtcnn_lite, pipeline
+    from .core import faces as photo_faces, images, mtcnn_lite, pipeline
     from .core.detect import Detector, DetectOptions
     from .core.facenet import FaceNetLite, ensure_lite_model, fingerprint
     from .core.library import Library
@@ -91,7 +91,7 @@ def profile_index(paths: list[Path], library_path: Path) -> dict:
     library = Library(library_path, fingerprint())
     lite = detector._lite
     watch = _Stopwatch()
-    watch.wrap(pipeline, "load_photo", "decode")  # the decode _decode_for_detection does
+    watch.wrap(photo_faces, "load_photo", "decode")  # the decode decode_for_detection does
     watch.wrap(images.Photo, "detection_copy", "copy")
     watch.wrap(images, "load_photo", "full_decode")  # only Photo.face_tensor calls it here
     watch.wrap(lite, "detect", "mtcnn")
@@ -109,7 +109,7 @@ def profile_index(paths: list[Path], library_path: Path) -> dict:
         faces = 0
         batch, queued = [], []
         for i, path in enumerate(paths):
-            photo, pixels, scale = pipeline._decode_for_detection(str(path), options)
+            photo, pixels, scale = photo_faces.decode_for_detection(str(path), options)
             detected = detector.detect_array(pixels, options, scale)
             del pixels
             tensors = [photo.face_tensor(d.box) for d in detected]

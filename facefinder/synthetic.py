@@ -8,12 +8,17 @@ smooth synthetic picture gives), saved as JPEG at quality 92.
 
 Every function returns ``{file name: [truth rectangles (x, y, w, h)]}`` in photo pixels; a face
 counts as found when a detected box's centre lies inside its rectangle (:func:`found`).
+
+:func:`synthetic_embeddings` makes FaceNet-like vectors around real ones, for the index and
+Qdrant benchmarks (no photos).
 """
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
+
+import numpy as np
 
 CAMERA_SIZE = (4000, 3000)
 _SCENES = ("sklearn_china.jpg", "sklearn_flower.jpg", "skimage_rocket.jpg", "skimage_coffee.png",
@@ -151,3 +156,12 @@ def found(truth: dict[str, list[tuple]], boxes_by_name: dict[str, list[tuple]]
                 missed.append((name, (x, y, w, h)))
     total = sum(len(r) for r in truth.values())
     return hit, total, missed
+
+
+def synthetic_embeddings(real: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` unit vectors around real FaceNet embeddings (each a real face plus noise that moves
+    it ~0.6 away, the spread of one person's photos), so the index sees realistic structure."""
+    rng = np.random.default_rng(seed)
+    base = real[rng.integers(0, len(real), n)]
+    v = base + rng.standard_normal(base.shape).astype(np.float32) * 0.045
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)

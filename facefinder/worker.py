@@ -121,18 +121,10 @@ def encode(message: dict) -> str:
 
 
 def merge_summaries(total, summary):
-    """Add up the summaries of several folders (a refresh); ``total`` None: the first."""
-    if total is None:
-        return summary
-    for name in ("photos_found", "processed", "unchanged", "removed", "faces_added",
-                 "photos_with_faces", "photos_without_faces", "seconds"):
-        if hasattr(total, name):
-            setattr(total, name, getattr(total, name) + getattr(summary, name))
-    if hasattr(total, "skipped"):
-        total.skipped.extend(summary.skipped)
-    if hasattr(total, "cancelled"):
-        total.cancelled = total.cancelled or summary.cancelled
-    return total
+    """Add up the summaries of several folders (a refresh: each an
+    :class:`~facefinder.core.scan.IndexSummary`, see its ``merge``); ``total`` None: the
+    first."""
+    return summary if total is None else total.merge(summary)
 
 
 # -- running one job -----------------------------------------------------------------------------

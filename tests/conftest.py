@@ -1,7 +1,13 @@
-"""Shared fixtures: real photos from ../shared/data, the real model, libraries in tmp folders.
+"""Fixtures for every test: real photos from ../shared/data, the real model, libraries in tmp
+folders; and the ``model`` marker (plain helpers and constants are in helpers.py).
 
 The FaceNet weights must be in the cache (``facefinder model fetch``; ``.ci/run`` does it).
 Each test gets its own data folder (libraries) through ``FACEFINDER_DATA_DIR``.
+
+``model`` marks the tests that need the weights and the photos, applied here: a test that uses
+one of :data:`MODEL_FIXTURES`, or whose module uses the photos (imports one of
+``helpers.PHOTO_NAMES``) or says ``pytestmark = pytest.mark.model``. ``pytest -m "not model"``
+runs the others, in seconds.
 """
 
 from __future__ import annotations
@@ -12,16 +18,29 @@ from pathlib import Path
 
 import pytest
 
+import helpers
+from helpers import FACES, PHOTO_NAMES, SHARED_DATA
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("FACEFINDER_TEST_DATA", REPO.parent / "shared" / "data"))
-FACES = SHARED_DATA / "faces"
-HOPKINS_1 = FACES / "anthony_hopkins" / "dsfacenet_Anthony_Hopkins_0001.jpg"
-HOPKINS_2 = FACES / "anthony_hopkins" / "dsfacenet_Anthony_Hopkins_0002.jpg"
-GROUPS = SHARED_DATA / "groups"
-NONFACES = SHARED_DATA / "nonfaces"
+MODEL_FIXTURES = frozenset({"engine", "shared_data", "window", "small_folder"})
+"""Fixtures that load the model or copy the test photos."""
+
+
+def needs_model(item: pytest.Item) -> bool:
+    """Whether a collected test needs the weights and the photos (see the module docstring)."""
+    if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    return module is not None and any(
+        getattr(module, name, None) is getattr(helpers, name) for name in PHOTO_NAMES)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if needs_model(item):
+            item.add_marker(pytest.mark.model)
 
 
 @pytest.fixture(scope="session")
@@ -58,60 +77,3 @@ def no_leftover_threads():
         t.join(timeout=5)
     leftover = [t for t in leftover if t.is_alive()]
     assert not leftover, f"threads left running: {leftover}"
-
-
-def copy_faces(dest: Path, people: list[str], per_person: int | None = None) -> list[Path]:
-    """Copy some labelled photos into ``dest/<person>/``; returns the copies."""
-    import shutil
-
-    out = []
-    for person in people:
-        src = FACES / person
-        files = sorted(src.iterdir())[:per_person]
-        (dest / person).mkdir(parents=True, exist_ok=True)
-        for f in files:
-            target = dest / person / f.name
-            shutil.copyfile(f, target)
-            out.append(target)
-    return out
-
-
-def require_extra(module: str, extra: str):
-    """Import an optional extra's package for a test module. Without it the module is skipped
-    (a plain install), except in CI or with FACEFINDER_REQUIRE_EXTRAS set, where the extras are
-    installed on purpose and a missing one must fail, not skip silently."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        if os.environ.get("CI") or os.environ.get("FACEFINDER_REQUIRE_EXTRAS"):
-            pytest.fail(f"{module} is not installed but this run requires the extras "
-                        f"(pip install -e '.[{extra}]'): {exc}", pytrace=False)
-        pytest.skip(f"needs {module} (pip install 'facefinder[{extra}]')",
-                    allow_module_level=True)
-
-
-def library_contents(library) -> list[tuple]:
-    """Every photo of a library with its faces, by path: ``(path, status, error, box,
-    embedding or None)`` rows (embeddings as float32 arrays)."""
-    import numpy as np
-
-    rows = library.query(
-        "SELECT photos.display, photos.status, photos.error, faces.x, faces.y, faces.w, faces.h, "
-        "faces.embedding FROM photos LEFT JOIN faces ON faces.photo_id = photos.id "
-        "ORDER BY photos.display, faces.id")
-    return [(p, s, e, (x, y, w, h) if x is not None else None,
-             np.frombuffer(emb, np.float32) if emb is not None else None)
-            for p, s, e, x, y, w, h, emb in rows]
-
-
-def assert_same_contents(a: list[tuple], b: list[tuple], tolerance: float = 1e-5) -> None:
-    """Two :func:`library_contents` are the same photos, statuses, boxes, and embeddings within
-    ``tolerance``."""
-    import numpy as np
-
-    assert [r[:4] for r in a] == [r[:4] for r in b]
-    for ra, rb in zip(a, b):
-        if ra[4] is not None:
-            assert float(np.max(np.abs(ra[4] - rb[4]))) <= tolerance, ra[0]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from conftest import FACES, NONFACES
+from helpers import FACES, NONFACES
 
 GOOD = [
     FACES / "al_gore" / "lfwdeepfunneled_Al_Gore_0001.jpg",

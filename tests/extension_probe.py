@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from helpers import rss_mib
 
 WARMUP = 50  # calls before measuring: buffers, caches and lazy imports settle
 
@@ -25,14 +26,6 @@ WARMUP = 50  # calls before measuring: buffers, caches and lazy imports settle
 def counts() -> dict[str, int]:
     return {name: sys.getrefcount(obj) for name, obj in
             (("None", None), ("True", True), ("False", False))}
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def measure(case: str, fn: Callable[[], object], calls: int) -> None:

@@ -21,19 +21,12 @@ import json
 import os
 import sys
 import time
+from helpers import rss_mib
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 faulthandler.enable()
 
 SEARCH_TIMEOUT_MS = 60_000
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def clear_caches() -> None:

@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import HOPKINS_1, HOPKINS_2, REPO
+import pytest
+
+import helpers
+from helpers import REPO
 
 BLOCK_QT = """
 import sys
@@ -20,13 +23,14 @@ sys.meta_path.insert(0, _NoQt())
 """
 
 
+@pytest.mark.model  # the import checks below need neither the weights nor the photos
 def test_core_and_cli_work_with_qt_absent():
     code = BLOCK_QT + f"""
 import pkgutil, importlib, facefinder.core
 for m in pkgutil.iter_modules(facefinder.core.__path__):
     importlib.import_module('facefinder.core.' + m.name)
 from facefinder.cli import main
-sys.exit(main(['compare', {str(HOPKINS_1)!r}, {str(HOPKINS_2)!r}, '--json']))
+sys.exit(main(['compare', {str(helpers.HOPKINS_1)!r}, {str(helpers.HOPKINS_2)!r}, '--json']))
 """
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                           text=True, timeout=300)
@@ -40,6 +44,8 @@ def test_import_contracts():
                           env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "KEPT" in proc.stdout and "BROKEN" not in proc.stdout
+    # the layers contract (pyproject.toml): the core's imports run one way, with no circle
+    assert "the core's imports run one way KEPT" in proc.stdout, proc.stdout
 
 
 def test_nothing_heavy_is_loaded_at_import_time():

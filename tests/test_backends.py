@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FACES, GROUPS, HOPKINS_1, HOPKINS_2, NONFACES
+from helpers import FACES, GROUPS, HOPKINS_1, HOPKINS_2, NONFACES
 
 from facefinder.core import facenet, mtcnn_lite, tflite
 from facefinder.core.detect import Detector, DetectOptions, copy_side

@@ -5,23 +5,13 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import FACES, GROUPS, HOPKINS_1, HOPKINS_2, NONFACES, REPO, copy_faces
+from helpers import FACES, GROUPS, HOPKINS_1, HOPKINS_2, NONFACES, REPO, copy_faces, ff
 
-
-def ff(*args, check=True, env=None):
-    proc = subprocess.run([sys.executable, "-m", "facefinder.cli", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, env=env or dict(os.environ),
-                          timeout=600)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 @pytest.fixture(scope="module")

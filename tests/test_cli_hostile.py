@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FACES, HOPKINS_1, HOPKINS_2, REPO, copy_faces
+from helpers import FACES, HOPKINS_1, HOPKINS_2, REPO, copy_faces
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from conftest import FACES, GROUPS, HOPKINS_1, HOPKINS_2, NONFACES
+from helpers import FACES, GROUPS, HOPKINS_1, HOPKINS_2, NONFACES
 from facefinder.core import weights
 from facefinder.core.errors import ModelUnavailableError, NoFaceError
 from facefinder.core.images import load_photo

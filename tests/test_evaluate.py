@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO, copy_faces
+from helpers import REPO, copy_faces
 
 PEOPLE = ["al_gore", "ana_palacio", "andre_agassi", "ari_fleischer", "anthony_hopkins"]
 

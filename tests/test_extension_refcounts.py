@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import FACES, REPO
+from helpers import FACES, REPO
 
 def tolerance(calls: int) -> int:
     """How far a count may move over a loop: a leak moves it by about ``calls`` (or more);

@@ -14,14 +14,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageOps
 from PIL.PngImagePlugin import PngInfo
 
-from conftest import FACES, GROUPS, REPO, copy_faces
+from helpers import FACES, GROUPS, copy_faces, ff
 from facefinder.core import people
 from facefinder.core.face_names import DRAWN_CONFIDENCE, write_names
 from facefinder.core.library import Library
@@ -38,13 +37,6 @@ STORE = {1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_
          6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
          8: Image.Transpose.ROTATE_270}
 
-
-def ff(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "facefinder.cli", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, env=dict(os.environ), timeout=600)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def index(lib: Library, engine, folder: Path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import FACES
+from helpers import FACES
 from corpus import EXPECTED_SKIPS, build_bad_corpus
 from facefinder.core.errors import ImageError
 from facefinder.core.images import load_photo

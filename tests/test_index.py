@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FACES, REPO, copy_faces
+from helpers import FACES, REPO, committed_photos, copy_faces
 from corpus import EXPECTED_SKIPS, build_bad_corpus
 from facefinder.core.facenet import fingerprint
 from facefinder.core.library import Library
@@ -115,17 +114,6 @@ def test_cancel_keeps_what_was_done_and_resumes(engine, tmp_path):
     assert lib.stats()["photos"] == 12
 
 
-def _count_photos(db_path: Path) -> int:
-    try:
-        con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
-        try:
-            return con.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
-
-
 def _cli(*args, env=None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "facefinder.cli", *args], cwd=REPO,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -143,10 +131,10 @@ def test_killed_or_interrupted_indexing_resumes_and_loses_nothing(engine, tmp_pa
     proc = _cli("index", str(photos), "--library", str(lib_path), "-q", env=env)
     deadline = time.monotonic() + 240
     db = lib_path / "catalog.sqlite"
-    while _count_photos(db) < 8 and time.monotonic() < deadline:
+    while committed_photos(db) < 8 and time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)
-    committed = _count_photos(db)
+    committed = committed_photos(db)
     assert 8 <= committed < 40, "indexing finished before it could be interrupted"
     started = psutil.Process(proc.pid).children(recursive=True)  # any worker processes
     proc.send_signal(sig)

@@ -10,20 +10,9 @@ import pytest
 
 from facefinder.core.errors import LibraryError, ModelMismatchError
 from facefinder.core.library import Library, list_libraries, path_key, resolve_library_path
-from facefinder.core.pipeline import Face, PhotoResult
+from helpers import photo_result as result, unit
 
 FP = "test-fingerprint"
-
-
-def unit(rng, n):
-    v = rng.standard_normal((n, 128)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-
-def result(path, vectors):
-    faces = [Face((i, i, 10, 10), 0.99, np.zeros((5, 2), np.float32), v)
-             for i, v in enumerate(vectors)]
-    return PhotoResult(path=str(path), faces=faces, width=100, height=100)
 
 
 @pytest.fixture

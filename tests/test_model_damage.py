@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FACES, HOPKINS_1, HOPKINS_2, NONFACES
+from helpers import FACES, HOPKINS_1, HOPKINS_2, NONFACES
 
 pytestmark = pytest.mark.slow
 

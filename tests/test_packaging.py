@@ -14,7 +14,7 @@ import pytest
 from facefinder import selftest
 from facefinder.core import facenet, tflite, weights
 
-from conftest import FACES, HOPKINS_1, HOPKINS_2
+from helpers import FACES, HOPKINS_1, HOPKINS_2
 
 
 def _fake_bundle(tmp_path: Path, monkeypatch, names: list[str]) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FACES, copy_faces
+from helpers import FACES, copy_faces
 from facefinder import cli
 from facefinder.bench_grouping import largest_faces
 from facefinder.core import grouping, people

@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import FACES, GROUPS, HOPKINS_1, assert_same_contents, library_contents, \
+from helpers import FACES, GROUPS, HOPKINS_1, assert_same_contents, library_contents, \
     require_extra
 
 require_extra("qdrant_client", "qdrant")

@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO
+from helpers import REPO
 from facefinder.gui.qt_refcounts import COUNTS_MEAN_SOMETHING
 
 CALLS = 3000

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FACES
+from helpers import FACES
 from facefinder.core.evaluate import embed_labelled, list_badges, retrieval_metrics
 from facefinder.core.verify import (DEFAULT_THRESHOLD, DIFFERENT_DISTANCES, SAME_DISTANCES,
                                      calibrate, distance_percentiles)

@@ -15,7 +15,7 @@ import pytest
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-from conftest import (FACES, GROUPS, NONFACES, assert_same_contents,  # noqa: E402
+from helpers import (FACES, GROUPS, NONFACES, assert_same_contents,  # noqa: E402
                       library_contents, require_extra)
 
 ray = require_extra("ray", "ray")

@@ -9,15 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import (FACES, GROUPS, REPO, assert_same_contents, library_contents,
-                      require_extra)
+from helpers import (FACES, GROUPS, REPO, assert_same_contents, committed_photos,
+                     library_contents, require_extra)
 
 require_extra("ray", "ray")
 psutil = pytest.importorskip("psutil")
@@ -31,17 +30,6 @@ pytestmark = pytest.mark.slow
 def _cli(*args: str, env: dict) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "facefinder.cli", *args], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _committed(catalog) -> int:
-    try:
-        con = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=1)
-        try:
-            return con.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
 
 
 def test_a_killed_ray_driver_resumes_and_leaves_no_ray_running(tmp_path, engine):
@@ -68,7 +56,7 @@ def test_a_killed_ray_driver_resumes_and_leaves_no_ray_running(tmp_path, engine)
     catalog = lib_path / "catalog.sqlite"
     deadline = time.monotonic() + 240
     try:
-        while _committed(catalog) < 1 and proc.poll() is None and time.monotonic() < deadline:
+        while committed_photos(catalog, timeout=1) < 1 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read()}"
         ray_processes = psutil.Process(proc.pid).children(recursive=True)
@@ -78,7 +66,7 @@ def test_a_killed_ray_driver_resumes_and_leaves_no_ray_running(tmp_path, engine)
     finally:
         if proc.poll() is None:
             proc.kill()
-    done_before = _committed(catalog)
+    done_before = committed_photos(catalog, timeout=1)
     assert 1 <= done_before < total
 
     killed_at = time.monotonic()

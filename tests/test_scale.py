@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import HOPKINS_1, HOPKINS_2, REPO, copy_faces
+from helpers import HOPKINS_1, HOPKINS_2, REPO, copy_faces
 
 
 def test_unloading_the_model_frees_it_and_the_next_query_loads_it_again(engine):

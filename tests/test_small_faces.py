@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA
+from helpers import SHARED_DATA
 from facefinder.core.facenet import fingerprint
 from facefinder.core.library import Library
 from facefinder.core.scan import index_folder

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FACES, GROUPS, NONFACES, REPO
+from helpers import FACES, GROUPS, NONFACES, REPO
 from facefinder.gui.qt_refcounts import COUNTS_MEAN_SOMETHING
 
 SEARCHES = 500

@@ -21,7 +21,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, copy_faces
+from helpers import REPO, copy_faces
 from facefinder.core import people
 from facefinder.core.library import Library
 from facefinder.core.pipeline import Engine, distance

@@ -8,14 +8,11 @@ badge does not get it now, the person's own photos do.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import FACES, HOPKINS_1, HOPKINS_2, REPO, copy_faces
+from helpers import FACES, HOPKINS_1, HOPKINS_2, copy_faces, ff
 from facefinder.core import verify
 from facefinder.core.verify import Judge, calibration, pair_verdict
 
@@ -103,14 +100,6 @@ def test_shares_follow_the_shipped_distributions():
 
 
 # -- end to end ------------------------------------------------------------------------------------
-def ff(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "facefinder.cli", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, env=dict(os.environ), timeout=600)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
-
-
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     root = tmp_path_factory.mktemp("verdict")

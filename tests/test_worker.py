@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO, copy_faces
+from helpers import REPO, copy_faces
 from test_architecture import BLOCK_QT
 
 PEOPLE = ["al_gore", "bill_clinton", "condoleezza_rice"]
@@ -86,7 +86,7 @@ def test_worker_reports_errors_by_class(tmp_path):
 def test_model_server_answers_faces_exactly_as_the_engine(tmp_path, engine):
     import numpy as np
 
-    from conftest import HOPKINS_1
+    from helpers import HOPKINS_1
 
     proc = _start(tmp_path / "data")
     _send(proc, {"job": "serve"})
@@ -186,7 +186,7 @@ def test_model_server_embeds_with_the_pipeline_asked(tmp_path, engine):
     pipeline (an older library's article crop); none asked: the default."""
     import numpy as np
 
-    from conftest import HOPKINS_1
+    from helpers import HOPKINS_1
 
     proc = _start(tmp_path / "data")
     _send(proc, {"job": "serve"})

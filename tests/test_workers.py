@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import FACES, GROUPS, HOPKINS_1, NONFACES, SHARED_DATA
+from helpers import FACES, GROUPS, HOPKINS_1, NONFACES, SHARED_DATA
 from facefinder.core.pipeline import Engine
 
 

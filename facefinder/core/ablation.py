@@ -23,11 +23,15 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .align import ARTICLE_CROP, CropSpec, face_crop, prewhiten
+from .align import ARTICLE, ARTICLE_CROP, DEFAULT_PIPELINE, PIPELINES, CropSpec, face_crop, \
+    prewhiten
 from .evaluate import labelled_photos
-from .verify import balanced_threshold
-
-Progress = Callable[[str, int, int], None]
+from .faces import decode_for_detection
+from .images import load_photo
+from .pipeline import prominence
+from .progress import Progress
+from .verify import CALIBRATIONS, COHORT, PERCENTILES, Calibration, Judge, balanced_threshold, \
+    fit_tail, query_norm, tail_points
 
 
 # -- detection, once per photo ------------------------------------------------------------------
@@ -62,8 +66,6 @@ def _files_key(items: list[tuple[str, str]], extra: str) -> str:
 def detect_labelled(engine, root: str | os.PathLike, cache: Path | None = None,
                     progress: Progress | None = None) -> list[PhotoFaces]:
     """Every face in every photo of ``root/<person>/``, detected as indexing detects them."""
-    from .pipeline import _decode_for_detection
-
     items = labelled_photos(root)
     key = _files_key(items, repr(engine.options))
     target = cache / f"detections-{key}.json" if cache else None
@@ -72,7 +74,7 @@ def detect_labelled(engine, root: str | os.PathLike, cache: Path | None = None,
     engine.load()
     out: list[PhotoFaces] = []
     for i, (path, label) in enumerate(items):
-        photo, pixels, scale = _decode_for_detection(path, engine.options)
+        photo, pixels, scale = decode_for_detection(path, engine.options)
         found = engine._detector.detect_array(pixels, engine.options, scale)
         out.append(PhotoFaces(
             path, label, photo.width, photo.height,
@@ -142,8 +144,6 @@ def embed_faces(engine, photos: list[PhotoFaces], rendering: Rendering,
                 only: np.ndarray | None = None) -> Embedded:
     """Embed every face (or the rows flagged in ``only``, a bool mask over all faces; others are
     NaN) of ``photos`` as ``rendering`` says."""
-    from .images import load_photo
-
     total = sum(p.n for p in photos)
     mask_key = "" if only is None else hashlib.sha256(np.packbits(only).tobytes()).hexdigest()[:8]
     key = _files_key([(p.path, p.label) for p in photos], rendering.key() + mask_key)
@@ -241,8 +241,6 @@ def chosen_faces(photos: list[PhotoFaces], rule: str) -> np.ndarray:
         if rule == "largest":
             out[i] = off[i] + int(np.argmax(p.boxes[:, 2] * p.boxes[:, 3]))
         else:
-            from .pipeline import prominence
-
             scores = [prominence(p.boxes[j], p.confidence[j], p.width, p.height)
                       for j in range(p.n)]
             out[i] = off[i] + int(np.argmax(scores))
@@ -258,26 +256,7 @@ def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def retrieval(query: np.ndarray, labels: list[str]) -> dict:
     """P@1 and mAP: each photo (row of ``query``; NaN = no face) whose person has another photo
     queries all other photos' faces; photos without a face count as misses."""
-    labels_arr = np.asarray(labels)
-    found = ~np.isnan(query).any(axis=1)
-    counts = {lbl: int((labels_arr == lbl).sum()) for lbl in set(labels)}
-    valid = np.where(found)[0]
-    d = _dist(np.nan_to_num(query), query[valid])
-    hits, aps = [], []
-    for q, lbl in enumerate(labels):
-        if counts[lbl] < 2:
-            continue
-        if not found[q]:
-            hits.append(0.0)
-            aps.append(0.0)
-            continue
-        keep = valid != q
-        order = valid[keep][np.argsort(d[q][keep], kind="stable")]
-        rel = labels_arr[order] == lbl
-        hits.append(float(rel[0]) if len(rel) else 0.0)
-        prec = np.cumsum(rel) / np.arange(1, len(rel) + 1)
-        aps.append(float((prec * rel).sum() / (counts[lbl] - 1)))
-    return {"queries": len(hits), "p_at_1": float(np.mean(hits)), "map": float(np.mean(aps))}
+    return cross_retrieval(query, query, labels)
 
 
 def pair_sets(vectors: np.ndarray, labels: list[str],
@@ -497,8 +476,6 @@ class Harness:
 
     # -- cost, measured in this run (cached embeddings carry timings from other runs) ---------
     def _cost_sample(self, n: int = 120):
-        from .images import load_photo
-
         if not hasattr(self, "_sample"):
             picks = [(i, int(self.truth[i])) for i in np.linspace(
                 0, len(self.photos) - 1, min(n, len(self.photos))).astype(int)
@@ -680,8 +657,6 @@ def calibration_figures(h: "Harness", vectors: np.ndarray, pipeline: str,
                         small_face: int, people: set[str] | None = None):
     """The :class:`~facefinder.core.verify.Calibration` of ``vectors`` (every face embedded
     with ``pipeline``), measured on the labelled faces of ``people`` (None: everyone)."""
-    from .verify import PERCENTILES, Calibration, fit_tail, query_norm, tail_points
-
     keep = np.array([people is None or lbl in people for lbl in h.labels])
     rows = h.truth[(h.truth >= 0) & keep]
     labels = [h.labels[i] for i in np.where((h.truth >= 0) & keep)[0]]
@@ -717,8 +692,6 @@ def calibration_figures(h: "Harness", vectors: np.ndarray, pipeline: str,
 def _cohort(distances: np.ndarray, seed: int = 0) -> np.ndarray:
     """What production samples: all distances, or :data:`~facefinder.core.verify.COHORT` of
     them at random."""
-    from .verify import COHORT
-
     if len(distances) <= COHORT:
         return distances
     rng = np.random.default_rng(seed)
@@ -758,8 +731,6 @@ def list_study(h: "Harness", vectors: np.ndarray, cal, k: int = 20, face_rule: s
     (re-normalized), the way ``facefinder bench`` makes large libraries; the query's own person's
     copies are left out, so they stand for a library ``synthetic + 1`` times larger where almost
     every face is a stranger. ``threshold``: a fixed threshold instead of the rule."""
-    from .verify import Judge, query_norm
-
     ident = face_identities(h)
     rows = chosen_faces(h.photos, face_rule)
     rng = np.random.default_rng(seed)
@@ -838,9 +809,6 @@ def run_evaluation(engine, root: str | os.PathLike, cache: str | os.PathLike | N
                    report: Callable[[str, object], None] | None = None) -> dict:
     """The whole study (see the module docstring); ``quick``: a few rows only (a smoke run).
     ``report(section, rows)`` is called as each section is done."""
-    from .align import ARTICLE, DEFAULT_PIPELINE, PIPELINES
-    from .verify import CALIBRATIONS
-
     t0 = time.perf_counter()
     h = Harness(engine, root, cache, pairs_file, holdout, progress)
     out: dict = {"photos": len(h.photos), "faces": int(len(h.face_labels)),

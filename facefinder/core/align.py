@@ -21,8 +21,10 @@ pixels of the photo the crop is taken from.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, replace
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
@@ -102,9 +104,24 @@ DEFAULT_PIPELINE = "rel25"
 """What index, search, compare, people and the app use for new libraries."""
 
 
-def pipeline(name: str | None) -> Pipeline:
-    """The pipeline called ``name`` (None: the default). Raises KeyError for unknown names."""
+def pipeline(name: str | Pipeline | None) -> Pipeline:
+    """The pipeline called ``name`` (None: the default; a :class:`Pipeline` is itself). Raises
+    KeyError for unknown names."""
+    if isinstance(name, Pipeline):
+        return name
     return PIPELINES[name or DEFAULT_PIPELINE]
+
+
+@contextlib.contextmanager
+def using_pipeline(holder, name: str | Pipeline | None) -> Iterator:
+    """Run the ``with`` block with ``holder.pipeline`` (an engine's) set to the pipeline
+    ``name``, then put the previous one back; yields ``holder``."""
+    previous = holder.pipeline
+    holder.pipeline = pipeline(name)
+    try:
+        yield holder
+    finally:
+        holder.pipeline = previous
 
 
 def crop_box(box: tuple[float, float, float, float], width: int, height: int,

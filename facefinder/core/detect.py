@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .images import Photo
+from .mtcnn_lite import MTCNNLite
+from .tflite import resolve_backend
 
 DETECTOR_VERSION = 2
 """Bump when detection changes what it finds (pyramid, thresholds, resizing), so that photos
@@ -66,19 +68,12 @@ class Detector:
 
     def __init__(self, backend: str | None = None, num_threads: int | None = None) -> None:
         """``num_threads``: LiteRT threads (default: one per core); not used by "tf"."""
-        import os
-
-        from .tflite import resolve_backend
-
         self.backend = resolve_backend(backend)
         if self.backend == "lite":
-            from .mtcnn_lite import MTCNNLite
-
             self._lite = MTCNNLite(num_threads=num_threads)
             self._mtcnn = None
         else:
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-            from mtcnn import MTCNN
+            from mtcnn import MTCNN  # imports TensorFlow (its log level: .tflite, above)
 
             self._lite = None
             self._mtcnn = MTCNN(device="CPU:0")

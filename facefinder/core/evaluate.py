@@ -18,6 +18,7 @@ import numpy as np
 
 from .images import is_photo_name
 from .pipeline import Engine, main_face
+from .verify import Judge, calibration, query_norm
 
 
 @dataclass
@@ -109,8 +110,6 @@ def list_badges(data: Labelled, pipeline: str | None = None, k: int = 20) -> Lis
     """Each photo searches a library of the other photos' faces; the verdicts
     (:class:`~facefinder.core.verify.Judge` with the pipeline's shipped figures, as the app
     gives them) of the top ``k`` are scored against the folders' labels."""
-    from .verify import Judge, calibration, query_norm
-
     cal = calibration(pipeline)
     labels = np.asarray(data.labels)
     valid = np.where(data.found)[0]

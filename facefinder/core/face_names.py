@@ -31,7 +31,11 @@ from .errors import FacefinderError, ImageError
 from .library import Library, display_path, fs_path
 from .orientation import iou, normalize, shown_to_stored, stored_to_shown, to_pixels
 from .xmp import SAME_FACE_IOU, Region, XmpError
-from .xmp_files import Geometry
+from . import people, xmp, xmp_files
+from .. import __version__
+from .images import load_photo
+from .pipeline import Face
+from .xmp_files import Geometry, find_sidecars
 
 DRAWN_CONFIDENCE = 0.0
 """The confidence stored for a face drawn by hand in another program (a region read from XMP
@@ -85,8 +89,6 @@ class WriteReport:
 def _photo_faces(library: Library, person: str | None) -> dict[int, tuple[tuple, list]]:
     """``{photo id: ((path, size, mtime_ns, width, height), [(box, name), ...])}`` for the
     photos with faces of named people (of ``person`` only, when given)."""
-    from . import people
-
     named = people.named_faces(library, person)
     if person is not None and not named:
         raise FacefinderError(f"No person named '{person}' in the library "
@@ -113,8 +115,6 @@ def write_names(library: Library, person: str | None = None, dry_run: bool = Fal
     """Write the names of the library's named people into their photos' sidecars (only
     ``person``'s, when given); ``dry_run``: work out what would change, write nothing.
     ``progress(done, total)`` after each photo."""
-    from .. import __version__
-
     report = WriteReport(dry_run=dry_run)
     photos = sorted(_photo_faces(library, person).values(), key=lambda p: p[0][0])
     for done, ((key, size, mtime, width, height), faces) in enumerate(photos, 1):
@@ -142,8 +142,6 @@ class _Skip(Exception):
 
 def _write_one(path: str, shown: str, size: int, mtime: int, dims: tuple[int, int],
                faces: list, dry_run: bool, version: str) -> SidecarChange | None:
-    from . import xmp, xmp_files
-
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -244,7 +242,6 @@ def to_read(library: Library, photos: dict[bytes, int], sidecars: set[str] | Non
     _ensure_table(library)
     done = {r[0]: tuple(r[1:]) for r in library.query(
         "SELECT path, photo_id, sidecar, sidecar_size, sidecar_mtime_ns FROM xmp_read")}
-    from .xmp_files import find_sidecars
 
     out = []
     for key, photo_id in photos.items():
@@ -258,8 +255,6 @@ def to_read(library: Library, photos: dict[bytes, int], sidecars: set[str] | Non
 def _regions(path: str, sidecars: list[str]) -> tuple[list[Region], tuple | None, str | None]:
     """The face regions of the first sidecar that has any, else of the photo's own XMP:
     ``(regions, AppliedToDimensions, problem)``; ``problem`` names a damaged source."""
-    from . import xmp, xmp_files
-
     problems = []
     for name in sidecars:
         try:
@@ -313,10 +308,6 @@ def _match(regions: list[tuple[float, float, float, float]], boxes: list[tuple]
 def _apply(library: Library, engine, key: bytes, photo_id: int, regions: list[Region],
            applied, summary: NamesSummary) -> dict[int, str]:
     """Match one photo's regions to its faces, add faces for the others; ``{face id: name}``."""
-    from . import xmp_files
-    from .images import load_photo
-    from .pipeline import Face
-
     path = fs_path(key)
     geo = xmp_files.geometry(path)
     width, height = geo.shown
@@ -363,8 +354,6 @@ def read_names(library: Library, engine, photos: dict[bytes, int],
     """Read the names of ``photos`` (``{path key: photo id}``, indexed already) from their XMP,
     where it is new or changed; yields ``(done, total, photo)`` as it goes and fills
     ``summary``. Damaged XMP is one line in ``summary.problems``, never an error."""
-    from . import people
-
     todo = to_read(library, photos, sidecars)
     names: dict[int, str] = {}
     where: dict[int, str] = {}

@@ -22,10 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelDamagedError
+from .model_files import REF_SHAPES, by_last_dim, check_lite, compare, record_written, \
+    reference_input, verify
 from .paths import cache_dir
-from .weights import WEIGHTS_SHA256
+from .tflite import LiteModel, bundled_model, convert_concrete_function, ensure_model
+from .weights import FAST_FORM_VERSION, WEIGHTS_SHA256, facenet_lite_name
 
-FAST_FORM_VERSION = 1
 INPUT_SIZE = 160
 EMBEDDING_DIM = 128
 _BN_EPS_DEFAULT = 1e-3
@@ -143,8 +145,6 @@ def compile_model(h5_path: Path, out_path: Path | None = None) -> Path:
         np.savez(tmp, **arrays)
         data = Path(tmp).read_bytes()
         os.replace(tmp, out_path)
-        from .model_files import record_written
-
         record_written(out_path, data)
     finally:
         if os.path.exists(tmp):
@@ -238,8 +238,6 @@ class FaceNet:
     def __init__(self, fast_form: Path):
         import tensorflow as tf
 
-        from .model_files import REF_SHAPES, by_last_dim, compare, reference_input, verify
-
         self._fn = tf.function(_forward_function(fast_form), input_signature=[_input_spec()])
         self._fn.get_concrete_function()  # trace now, not on the first face
         self.sha256 = verify(fast_form, lambda: compare(
@@ -255,24 +253,16 @@ class FaceNet:
 
 # -- LiteRT -----------------------------------------------------------------------------------
 
-LITE_VERSION = 1
-"""Bump when the conversion changes, so stale ``.tflite`` files in users' caches are not used."""
-
-
 def lite_path() -> Path:
     """The cached FaceNet ``.tflite``, named by the weights' sha and both format versions (the one
     shipped inside a packaged app, if any)."""
-    from .tflite import bundled_model
-
-    name = f"facenet-{WEIGHTS_SHA256[:12]}-folded-v{FAST_FORM_VERSION}-lite-v{LITE_VERSION}.tflite"
+    name = facenet_lite_name()
     return bundled_model(name) or cache_dir() / name
 
 
 def ensure_lite_model(h5_path: Path) -> Path:
     """The FaceNet ``.tflite``, converting it first (with TensorFlow, a minute or so, once) when
     it is missing. Float32, no quantization. Does not import TensorFlow when it is cached."""
-    from .tflite import convert_concrete_function, ensure_model
-
     def make() -> bytes:
         fast = ensure_fast_form(h5_path)
         return convert_concrete_function(_forward_function(fast), [_input_spec()])
@@ -285,9 +275,6 @@ class FaceNetLite:
     as :class:`FaceNet`; create it on the thread that will use it."""
 
     def __init__(self, tflite_path: Path, num_threads: int | None = None):
-        from .model_files import check_lite
-        from .tflite import LiteModel
-
         self._model = LiteModel(tflite_path, num_threads)
         self.sha256 = check_lite(self._model, Path(tflite_path), "FaceNet", "facenet")
 

@@ -26,10 +26,16 @@ MAX_PIXELS = 250_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
-PHOTO_EXTENSIONS = frozenset({
-    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif",
-    ".heic", ".heif",
-})
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff",
+                  ".gif", ".heic", ".heif")
+"""The file extensions facefinder reads as photos (lower case), in the order shown to people: the
+one list the folder scan and the app's file dialogs take them from."""
+PHOTO_EXTENSIONS = frozenset(PHOTO_SUFFIXES)
+
+
+def photo_globs() -> str:
+    """``"*.jpg *.jpeg ..."``: :data:`PHOTO_SUFFIXES` as file-name patterns (file dialogs)."""
+    return " ".join("*" + s for s in PHOTO_SUFFIXES)
 
 _heif_registered: bool | None = None
 

@@ -57,7 +57,9 @@ from .hnsw_index import (DIM, NEW_PARAMS, FaceIndex, IndexParams, IndexRecord, I
 from .library_files import (CATALOG, INDEX, MARKER, catalog_identity, foreign_entries,
                             read_marker, write_marker)
 from .paths import libraries_dir
-from .pipeline import PhotoResult
+from .faces import PhotoResult
+from .align import ARTICLE, DEFAULT_PIPELINE
+from .library_files import salvage_rows
 
 SCHEMA_VERSION = 2
 DEFAULT_LIBRARY = "default"
@@ -1065,8 +1067,6 @@ class Library:
         """The name of the crop pipeline the library's embeddings were made with
         (:data:`facefinder.core.align.PIPELINES`). Libraries that record none were built before
         pipelines were recorded, by the article's; an empty one takes the default."""
-        from .align import ARTICLE, DEFAULT_PIPELINE
-
         stored = self.meta("pipeline")
         if stored:
             return stored
@@ -1132,8 +1132,6 @@ def repair_library(path: Path) -> dict:
     damaged file is kept beside it (``catalog.sqlite.damaged-<time>``), never deleted. Photos
     whose faces could not all be read are marked to be indexed again. Returns a report
     ``{"tables": {name: [kept, lost ranges]}, "damaged_copy": path}``."""
-    from .library_files import salvage_rows
-
     path = Path(path)
     catalog = path / CATALOG
     if not catalog.is_file():

@@ -8,7 +8,7 @@ checked before use in two ways:
   changes: it is hashed at most once per change.
 * **what it computes**: a *self-check* runs the loaded network on a fixed synthetic input and
   compares the outputs with reference values stored in the package (``model_refs.json``,
-  written by ``python -m facefinder.core.model_files --write-refs`` from models converted and
+  written by ``python -m facefinder.core.models --write-refs`` from models converted and
   cross-checked against TensorFlow). This catches damage the stamp cannot see (a file damaged
   before any sha was recorded, a cache from an older facefinder, a packaged app) and a
   conversion gone wrong. It also runs once per file change.
@@ -174,34 +174,6 @@ def compare(name: str, outputs: dict[str, np.ndarray], path: Path, ref: str | No
             raise ModelDamagedError(
                 f"The {name} model file {path} is damaged: it does not compute what it should "
                 "(its self-check on a fixed input failed).", path)
-
-
-def write_refs() -> None:
-    """Compute the reference outputs from the cached models and store them in the package;
-    FaceNet's are cross-checked against the TensorFlow function built from the weights."""
-    from . import facenet, mtcnn_lite, weights
-    from .tflite import LiteModel
-
-    refs: dict = {}
-    h5 = weights.fetch_weights()
-    lite = LiteModel(facenet.ensure_lite_model(h5))
-    x = reference_input(REF_SHAPES["facenet"])
-    out = by_last_dim(lite.run(x))
-    tf_out = facenet.FaceNet(facenet.ensure_fast_form(h5)).embed(x)
-    assert float(np.max(np.abs(tf_out - out["128"]))) < 1e-4, "LiteRT and TensorFlow disagree"
-    refs["facenet"] = {k: np.round(v.astype(np.float64), 6).tolist() for k, v in out.items()}
-    for net, path in mtcnn_lite.ensure_lite_models().items():
-        out = by_last_dim(LiteModel(path).run(reference_input(REF_SHAPES[net])))
-        refs[net] = {k: np.round(v.astype(np.float64), 6).tolist() for k, v in out.items()}
-    REFS_FILE.write_text(json.dumps(refs, separators=(",", ":")) + "\n", encoding="utf-8")
-
-
-if __name__ == "__main__":
-    import sys
-
-    if sys.argv[1:] == ["--write-refs"]:
-        write_refs()
-        print(f"wrote {REFS_FILE}")
 
 
 def check_lite(model, path: Path, name: str, ref: str) -> str:

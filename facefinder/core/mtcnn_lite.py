@@ -25,7 +25,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .model_files import check_lite
 from .paths import cache_dir
+from .tflite import LiteModel, convert_concrete_function, ensure_model
 
 LITE_VERSION = 1
 """Bump when the conversion changes, so stale ``.tflite`` files in caches are not used."""
@@ -56,16 +58,11 @@ def lite_paths() -> dict[str, Path]:
 
 def _convert(net: str) -> bytes:
     """Build one of the package's Keras networks with its weights and convert it (imports TF)."""
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    import tensorflow as tf  # the log level is set by .tflite, imported above
     from mtcnn.network.onet import ONet
     from mtcnn.network.pnet import PNet
     from mtcnn.network.rnet import RNet
     from mtcnn.utils.tensorflow import load_weights
-
-    from .tflite import convert_concrete_function
 
     cls, size = {"pnet": (PNet, None), "rnet": (RNet, 24), "onet": (ONet, 48)}[net]
     model = cls()
@@ -79,8 +76,6 @@ def _convert(net: str) -> bytes:
 def ensure_lite_models() -> dict[str, Path]:
     """The three ``.tflite`` files, converting the missing ones first (with TensorFlow, a few
     seconds, once). Does not import TensorFlow when they are all cached."""
-    from .tflite import ensure_model
-
     return {n: ensure_model(p, lambda n=n: _convert(n)) for n, p in lite_paths().items()}
 
 
@@ -354,10 +349,6 @@ class MTCNNLite:
     Not thread-safe; create it on the thread that uses it."""
 
     def __init__(self, paths: dict[str, Path] | None = None, num_threads: int | None = None):
-        from .tflite import LiteModel
-
-        from .model_files import check_lite
-
         paths = paths or ensure_lite_models()
         self._pnet_path, self._threads = paths["pnet"], num_threads
         self._nets = {n: LiteModel(paths[n], num_threads) for n in NETS}
@@ -448,8 +439,6 @@ class MTCNNLite:
 
     def _tile_model(self, side: int):
         if side not in self._tiles:
-            from .tflite import LiteModel
-
             self._tiles[side] = (LiteModel(self._pnet_path, self._threads),
                                  np.zeros((1, side, side, 3), np.float32))
         return self._tiles[side]

@@ -10,54 +10,31 @@ helper thread while the current ones run through MTCNN, and sends faces to FaceN
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .align import Pipeline, face_crop, pipeline as named_pipeline
-from .detect import DetectedFace, DetectOptions, copy_side
+from . import facenet, weights
+from .align import Pipeline, face_crop, pipeline as named_pipeline, using_pipeline
+from .detect import DETECTOR_VERSION, DetectedFace, Detector, DetectOptions
 from .errors import FacefinderError, ImageError, ModelDamagedError, NoFaceError, notice
+from .faces import Face, PhotoResult, decode_for_detection
 from .images import Photo, load_photo
-
-Progress = Callable[[str, int, int], None]
+from .model_files import forget
+from .paths import cache_dir
+from .progress import Progress
+from .tflite import resolve_backend
+from .workers import analyse_in_parallel, default_workers
 MIN_EARLY_BATCH = 8
 """Faces the parallel pipeline embeds while it waits for the next photo (fewer wait for more)."""
 PARALLEL_BATCH = 16
 """Largest FaceNet batch of the parallel pipeline (see :meth:`Engine._process_in_parallel`)."""
-
-
-@dataclass
-class Face:
-    """A detected and embedded face. ``box`` is (x, y, w, h) in integer photo pixels;
-    ``landmarks`` (5, 2) float32; ``embedding`` (128,) float32, unit norm."""
-
-    box: tuple[int, int, int, int]
-    confidence: float
-    landmarks: np.ndarray
-    embedding: np.ndarray
-
-    @property
-    def area(self) -> int:
-        return self.box[2] * self.box[3]
-
-
-@dataclass
-class PhotoResult:
-    """What one photo gave: its faces (largest first), or ``error`` when it was skipped."""
-
-    path: str
-    faces: list[Face] = field(default_factory=list)
-    error: str | None = None
-    width: int = 0
-    height: int = 0
 
 
 class Engine:
@@ -72,8 +49,7 @@ class Engine:
         workers for :meth:`process_paths` (None: one per core, see
         :func:`~facefinder.core.workers.default_workers`; 1: one photo at a time)."""
         self.backend = backend
-        self.pipeline: Pipeline = (pipeline if isinstance(pipeline, Pipeline)
-                                   else named_pipeline(pipeline))
+        self.pipeline: Pipeline = named_pipeline(pipeline)
         self.workers = workers
         self.options = options
         self.batch_size = batch_size
@@ -99,12 +75,10 @@ class Engine:
         with self._lock:
             if self._facenet is not None:
                 return
-            from . import facenet, weights
-            from .detect import Detector
-            from .tflite import resolve_backend
-
             backend = resolve_backend(self.backend)
-            h5 = weights.fetch_weights(self._progress)
+            # The .h5, or in a packaged app (no TensorFlow to convert with) FaceNet already
+            # converted for LiteRT.
+            weights_file = weights.fetch_weights(self._progress)
             if self._progress:
                 first = backend == "lite" and not facenet.lite_path().is_file()
                 self._progress("Preparing the face models (once, about a minute)" if first
@@ -113,9 +87,9 @@ class Engine:
             while True:
                 try:
                     if backend == "lite":
-                        net = facenet.FaceNetLite(facenet.ensure_lite_model(h5))
+                        net = facenet.FaceNetLite(facenet.ensure_lite_model(weights_file))
                     else:
-                        net = facenet.FaceNet(facenet.ensure_fast_form(h5))
+                        net = facenet.FaceNet(facenet.ensure_fast_form(weights_file))
                     detector = Detector(backend)
                     break
                 except ModelDamagedError as exc:
@@ -146,9 +120,7 @@ class Engine:
 
     @property
     def fingerprint(self) -> str:
-        from .facenet import fingerprint
-
-        return fingerprint()
+        return facenet.fingerprint()
 
     @property
     def judged_by(self) -> str:
@@ -160,16 +132,10 @@ class Engine:
         return (f"{self._judged_by};min_face={o.min_face};detect_size={o.detect_size};"
                 f"thresholds={','.join(map(str, o.thresholds))}")
 
-    @contextlib.contextmanager
     def using(self, pipeline: str | Pipeline | None):
         """Run the ``with`` block with another :attr:`pipeline` (a library's own), then put the
         previous one back."""
-        previous = self.pipeline
-        self.pipeline = pipeline if isinstance(pipeline, Pipeline) else named_pipeline(pipeline)
-        try:
-            yield self
-        finally:
-            self.pipeline = previous
+        return using_pipeline(self, pipeline)
 
     # -- single photos ------------------------------------------------------------------------
     def detect(self, photo: Photo) -> list[DetectedFace]:
@@ -250,8 +216,6 @@ class Engine:
         result with ``error`` set. Stops early (after the current batch) when ``should_stop()``."""
         self.load()
         paths = list(paths)
-        from .workers import default_workers
-
         workers = self.workers or default_workers()
         if workers > 1 and self.backend == "lite":
             yield from self._process_in_parallel(paths, should_stop, workers, prefetch)
@@ -267,7 +231,7 @@ class Engine:
                     nxt = next(it, None)
                     if nxt is None:
                         return
-                    futures.append((nxt, pool.submit(_decode_for_detection, nxt, self.options)))
+                    futures.append((nxt, pool.submit(decode_for_detection, nxt, self.options)))
 
             refill()
             while futures:
@@ -304,9 +268,6 @@ class Engine:
 
     def _process_in_parallel(self, paths: list[str], should_stop: Callable[[], bool],
                              workers: int, prefetch: int) -> Iterator[PhotoResult]:
-        from .detect import Detector
-        from .workers import analyse_in_parallel
-
         while len(self._photo_detectors) < workers:
             # One LiteRT thread each: the workers are the parallelism (LiteRT's own threads scale
             # poorly on PNet's small tiles and RNet's small batches).
@@ -358,9 +319,6 @@ class Engine:
 def _discard_damaged(exc: ModelDamagedError) -> bool:
     """Delete a damaged model file from facefinder's cache so that it is made again (never a
     file outside the cache, such as one shipped inside a packaged app). Returns whether it did."""
-    from .model_files import forget
-    from .paths import cache_dir
-
     path = exc.path
     if path is None:
         return False
@@ -380,8 +338,6 @@ def _discard_damaged(exc: ModelDamagedError) -> bool:
 
 
 def _judged_by(backend: str, net, detector) -> str:
-    from .detect import DETECTOR_VERSION
-
     shas = getattr(getattr(detector, "_lite", None), "sha256", None)
     if shas:
         models = "mtcnn-lite:" + "+".join(shas[n][:12] for n in sorted(shas))
@@ -393,17 +349,6 @@ def _judged_by(backend: str, net, detector) -> str:
         except PackageNotFoundError:
             models = "mtcnn-tf"
     return f"detector-v{DETECTOR_VERSION};{models};facenet:{getattr(net, 'sha256', '?')[:12]}"
-
-
-def _decode_for_detection(path: str, options: DetectOptions) -> tuple[Photo, np.ndarray, float]:
-    # Decoded whole, once, and the detection copy made from that. A DCT-scaled decode (1/2) is
-    # only a fifth cheaper for a 12 Mpx JPEG (reading the entropy-coded data costs the same at
-    # any scale), and any face under about 280 px then needs a full decode as well for its crop
-    # (most photos of people have one): measured on camera-size photos with 1-4 faces, decoding
-    # whole at once took 85 ms a photo where reduced-then-full took 140.
-    photo = load_photo(path)
-    pixels, scale = photo.detection_copy(copy_side(options, photo.width, photo.height))
-    return photo, pixels, scale
 
 
 def prominence(box, confidence: float, width: int, height: int) -> float:
@@ -461,7 +406,7 @@ def crop_image(path: str | os.PathLike, box, size: int = 160, landmarks=None,
     """The crop of a face as a PIL image (thumbnails, comparisons), framed as ``pipeline``
     (default: the default pipeline) frames it for FaceNet."""
     photo = load_photo(path)
-    p = pipeline if isinstance(pipeline, Pipeline) else named_pipeline(pipeline)
+    p = named_pipeline(pipeline)
     return face_crop(photo.image, box, size=size, spec=p.crop, landmarks=landmarks)
 
 

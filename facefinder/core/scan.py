@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable, Iterator
 
 from .images import PHOTO_EXTENSIONS, check_file
 from .library import Library, display_path, path_key
 from .pipeline import Engine, PhotoResult
 from .upgrade import library_pipeline, record_new_library
+from .errors import FacefinderError
+from .face_names import NamesSummary, read_names
 
 
 @dataclass
@@ -50,6 +52,19 @@ class IndexSummary:
     faces_drawn: int = 0  # faces added from XMP regions no detected face matched
     xmp_problems: list[Skipped] = field(default_factory=list)  # damaged XMP, name conflicts
 
+    def merge(self, other: "IndexSummary") -> "IndexSummary":
+        """Add ``other`` (another folder's summary, a refresh) into this one and return it:
+        counts and seconds add up, lists join, ``cancelled`` if either was; ``folder`` stays."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, bool):
+                setattr(self, f.name, mine or theirs)
+            elif isinstance(mine, (int, float)):
+                setattr(self, f.name, mine + theirs)
+            elif isinstance(mine, list):
+                mine.extend(theirs)
+        return self
+
 
 @dataclass
 class IndexProgress:
@@ -77,8 +92,6 @@ def find_photos(folder: str | os.PathLike, recursive: bool = True,
     given, receives the paths of the ``.xmp`` files seen on the way."""
     folder = os.path.abspath(os.fspath(folder))
     if not os.path.isdir(folder):
-        from .errors import FacefinderError
-
         raise FacefinderError(f"{folder}: not a folder")
     found: list[Candidate] = []
     problems: list[Skipped] = []
@@ -245,8 +258,6 @@ def _names_from_xmp(library: Library, engine: Engine, folder: str, recursive: bo
     """A step of its own after indexing: names (and faces drawn by hand) from the XMP of the
     folder's photos that are new, indexed again, or whose sidecar changed (see
     :mod:`facefinder.core.face_names`). Returns whether it read them all (not stopped)."""
-    from .face_names import NamesSummary, read_names
-
     known = library.known_photos(under=folder)
     photos = {k: v[0] for k, v in known.items() if v[3] in ("ok", "noface")
               and (recursive or os.path.dirname(k) == path_key(folder))}

@@ -21,11 +21,15 @@ from typing import Callable
 
 import numpy as np
 
+from .environment import quiet_native_logs
+from .errors import ModelDamagedError, ModelUnavailableError, os_error_sentence
+from .model_files import record_written
+
 BACKENDS = ("auto", "lite", "tf")
 
-# LiteRT reads this when its library loads (every import of it goes through this module); at the
-# default it prints "INFO: Created TensorFlow Lite XNNPACK delegate" on every start.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# LiteRT reads this when its library loads (every import of it, and of TensorFlow, goes through
+# this module or comes after it).
+quiet_native_logs()
 
 
 def lite_available() -> bool:
@@ -120,8 +124,6 @@ class LiteModel:
                 self._interp = Interpreter(model_path=str(path),
                                            num_threads=num_threads or os.cpu_count() or 1)
         except (ValueError, RuntimeError) as exc:  # truncated or not a model at all
-            from .errors import ModelDamagedError
-
             raise ModelDamagedError(f"The face model file {path} is damaged and cannot be "
                                     f"loaded ({str(exc).splitlines()[0]}).", path) from None
         self._inputs = [d["index"] for d in self._interp.get_input_details()]
@@ -171,9 +173,6 @@ def ensure_model(path: Path, make: Callable[[], bytes]) -> Path:
     if bundled is not None:
         return bundled
     if not is_tflite_file(path):
-        from .errors import ModelDamagedError, ModelUnavailableError, os_error_sentence
-        from .model_files import record_written
-
         try:
             with _quiet_stderr(always=True):  # TensorFlow's start-up chatter (oneDNN, absl)
                 data = make()
@@ -190,7 +189,6 @@ def ensure_model(path: Path, make: Callable[[], bytes]) -> Path:
             ) from None
         record_written(path, data)
     return path
-
 
 
 _announced = False  # LiteRT logs its delegate line once per process, on the first invoke
@@ -228,12 +226,3 @@ def _quiet_stderr(first_invoke: bool = False, always: bool = False):
             os.dup2(saved, 2)
             os.close(saved)
             os.close(devnull)
-
-
-def prepare_lite_models(h5_path: Path) -> list[Path]:
-    """Convert every model the lite backend needs (FaceNet from ``h5_path``, and MTCNN's three
-    nets) into the cache where missing; for ``facefinder model fetch``, so that the first search
-    does not pay for the conversion (about half a minute, with TensorFlow). Returns the paths."""
-    from . import facenet, mtcnn_lite
-
-    return [facenet.ensure_lite_model(h5_path), *mtcnn_lite.ensure_lite_models().values()]

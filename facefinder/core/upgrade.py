@@ -26,6 +26,7 @@ import numpy as np
 from .align import ARTICLE, DEFAULT_PIPELINE, PIPELINES
 from .errors import FacefinderError, ImageError
 from .library import Library, display_path, fs_path
+from .images import load_photo
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS next_embeddings (
@@ -113,8 +114,6 @@ def upgrade_library(library: Library, engine, target: str = DEFAULT_PIPELINE,
     """Re-embed every face of ``library`` with pipeline ``target``; yields progress, the last
     item carrying the summary. Stops between photos when ``should_stop()`` (what was done is
     kept for the next run). See the module docstring."""
-    from .images import load_photo
-
     if target not in PIPELINES:
         raise FacefinderError(f"unknown pipeline {target!r}")
     t0 = time.monotonic()

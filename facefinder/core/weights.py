@@ -19,10 +19,11 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .errors import ModelUnavailableError, os_error_sentence
 from .paths import cache_dir
+from .progress import Progress
+from .tflite import bundled_model
 
 WEIGHTS_FILE = "facenet_keras.h5"
 WEIGHTS_SHA256 = "6acdd8fb3a3fb2b54257abdd1879246a3fcbe18fbe53a41c751e141abe63a0af"
@@ -52,8 +53,17 @@ class ModelInfo:
 
 MODEL_INFO = ModelInfo()
 
-Progress = Callable[[str, int, int], None]
-"""progress(message, done, total): ``total`` is 0 when unknown."""
+FAST_FORM_VERSION = 1
+"""Bump when FaceNet's fast form (:func:`facefinder.core.facenet.compile_model`) changes."""
+LITE_VERSION = 1
+"""Bump when FaceNet's conversion to ``.tflite`` changes, so stale files in caches are not used."""
+
+
+def facenet_lite_name() -> str:
+    """The file name of FaceNet converted for LiteRT, by the weights' sha and both format
+    versions. Here, beside the weights, because a packaged app ships this file as its weights."""
+    return (f"facenet-{WEIGHTS_SHA256[:12]}-folded-v{FAST_FORM_VERSION}"
+            f"-lite-v{LITE_VERSION}.tflite")
 
 
 def weights_path() -> Path:
@@ -133,10 +143,7 @@ def bundled_weights() -> Path | None:
                 f"FACEFINDER_WEIGHTS points at {c}, which is not the FaceNet 20170512-110547 "
                 f"weights file ({WEIGHTS_FILE}, sha256 {WEIGHTS_SHA256[:12]}…).")
     if base:
-        from .facenet import lite_path
-        from .tflite import bundled_model
-
-        return bundled_model(lite_path().name)
+        return bundled_model(facenet_lite_name())
     return None
 
 

@@ -28,8 +28,8 @@ import numpy as np
 
 from .detect import DetectedFace, Detector, DetectOptions
 from .errors import ImageError
+from .faces import PhotoResult, decode_for_detection
 from .images import Photo
-from .pipeline import PhotoResult, _decode_for_detection
 
 WORKERS_ENV = "FACEFINDER_WORKERS"
 MAX_DEFAULT_WORKERS = 3
@@ -77,7 +77,7 @@ def analyse(path: str, detector: Detector, options: DetectOptions, crop: Crop) -
     says why, never an exception."""
     item = Analysed(PhotoResult(path=path))
     try:
-        photo, pixels, scale = _decode_for_detection(path, options)
+        photo, pixels, scale = decode_for_detection(path, options)
         item.result.width, item.result.height = photo.width, photo.height
         item.detected = detector.detect_array(pixels, options, scale)
         del pixels

@@ -21,8 +21,10 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 
-from .errors import os_error_sentence
 from .xmp import MAX_XMP_BYTES, XmpError
+from .errors import ImageError, os_error_sentence
+from .images import _register_heif
+from .orientation import valid
 
 JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 JPEG_EXTENDED = b"http://ns.adobe.com/xmp/extension/\x00"
@@ -155,8 +157,6 @@ def _pillow_xmp(path: str) -> list[bytes]:
     """HEIC/HEIF (with pillow-heif), WebP, TIFF: Pillow reads the XMP with the header."""
     from PIL import Image, UnidentifiedImageError
 
-    from .images import _register_heif
-
     _register_heif()
     try:
         with Image.open(path) as im:
@@ -193,10 +193,6 @@ def geometry(path: str) -> Geometry:
     so that the orientation is exactly the one its boxes were found under. Raises OSError, or
     ImageError for files that are not photos."""
     from PIL import Image, UnidentifiedImageError
-
-    from .errors import ImageError
-    from .images import _register_heif
-    from .orientation import valid
 
     _register_heif()
     try:

@@ -28,8 +28,16 @@ from typing import Callable
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QImage
 
-from ..core.errors import NoFaceError
-from .messages import kind_of
+from ..core.align import face_crop, pipeline
+from ..core.errors import NoFaceError, notice
+from ..core.images import load_photo
+from ..worker import command
+from .messages import MODEL_SERVER, WorkerCrashed, exception_from_wire, kind_of, worker_crashed
+from .worker_job import worker_environment
+
+# The rest of the core (the model's side, search, people, upgrade, Qdrant) is imported where it
+# is used: about 0.1 s that the window does not wait for when it starts (measured: 0.09 s on
+# top of the window's 0.46 s).
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +65,6 @@ def face_thumbnails(path: str, boxes: list, size: int) -> list[QImage]:
     ``size`` px: for a camera photo that is 4-16x less work than a full decode. Raises
     ImageError when the photo cannot be read."""
     from PIL import Image
-
-    from ..core.align import face_crop, pipeline
-    from ..core.images import load_photo
 
     spec = pipeline(None).crop
     try:
@@ -147,10 +152,6 @@ class ModelServer:
         import json
         import subprocess
 
-        from ..worker import command
-        from .messages import MODEL_SERVER, exception_from_wire, worker_crashed
-        from .worker_job import worker_environment
-
         env = worker_environment()
         self.proc = subprocess.Popen(
             command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True,
@@ -160,9 +161,7 @@ class ModelServer:
         while True:
             line = self.proc.stdout.readline()
             if not line:
-                code = self.proc.wait()
-                self.proc = None
-                raise worker_crashed(MODEL_SERVER, code)
+                raise self._crashed()
             m = json.loads(line)
             if m.get("type") == "notice":
                 _notice(m)
@@ -187,6 +186,12 @@ class ModelServer:
                                        "pipeline": pipeline or None})
         return tuple(faces[0].box), faces[0].embedding
 
+    def _crashed(self) -> Exception:
+        """The server's output ended: it died. Its exit status, as the error to raise."""
+        code = self.proc.wait()
+        self.proc = None
+        return worker_crashed(MODEL_SERVER, code)
+
     def faces(self, path: str, pipeline: str = "") -> tuple[int, int, list]:
         """``(width, height, faces)`` of a photo, largest face first, each a
         :class:`~facefinder.core.pipeline.Face` embedded with ``pipeline`` (a name of
@@ -202,7 +207,6 @@ class ModelServer:
         import numpy as np
 
         from ..core.pipeline import Face
-        from .messages import MODEL_SERVER, exception_from_wire, worker_crashed
 
         try:
             self.proc.stdin.write(json.dumps(request) + "\n")
@@ -215,9 +219,7 @@ class ModelServer:
         except (OSError, ValueError):
             line = ""
         if not line:
-            code = self.proc.wait()
-            self.proc = None
-            raise worker_crashed(MODEL_SERVER, code)
+            raise self._crashed()
         m = json.loads(line)
         if m.get("type") == "error":
             raise exception_from_wire(m.get("error", ""), m.get("message", ""))
@@ -274,8 +276,6 @@ class Models:
         try:
             return server.faces(path, pipeline)
         except Exception as exc:
-            from .messages import WorkerCrashed
-
             if not isinstance(exc, WorkerCrashed):
                 raise
         return self.ensure().faces(path, pipeline)  # the server died: once more, a new one
@@ -284,8 +284,6 @@ class Models:
         """The faces of a query photo, embedded with ``pipeline`` (the library's own; empty: the
         default), remembered (picking another face, or another ``k``, does not run the detector
         again), and the photo, decoded here for showing."""
-        from ..core.images import load_photo
-
         try:
             st = os.stat(path)
             key = (path, st.st_size, st.st_mtime_ns, pipeline)
@@ -309,10 +307,8 @@ class Models:
         and ``info``: ``{"pipeline", "small"}``, what
         :func:`~facefinder.core.verify.pair_verdict` needs. An exception carries ``which``: 0
         or 1, the photo at fault (-1: neither)."""
-        from ..core.align import face_crop, pipeline
-        from ..core.images import load_photo
-        from ..core.pipeline import distance, main_face
-        from ..core.verify import is_small
+        from ..core.pipeline import main_face
+        from ..core.search import compare_faces
 
         default = pipeline(None)
         found = []
@@ -325,12 +321,10 @@ class Models:
             except Exception as exc:
                 exc.which = which
                 raise
-        d = distance(found[0][1].embedding, found[1][1].embedding)
+        c = compare_faces(found[0][1], found[1][1], default.name)
         crops = [pil_to_qimage(face_crop(photo.image, face.box, size=160, spec=default.crop))
                  for photo, face in found]
-        info = {"pipeline": default.name,
-                "small": any(is_small(face.box, default.name) for _, face in found)}
-        return d, crops[0], crops[1], info
+        return c.distance, crops[0], crops[1], {"pipeline": c.pipeline, "small": c.small}
 
     def forget(self) -> None:
         self._query = None
@@ -355,7 +349,6 @@ class Libraries:
         if lib is not None and (checked or not check_model):
             return lib
         from ..core.facenet import fingerprint
-        from ..core.library import Library
 
         if lib is not None:  # opened unchecked (by the People view): open again, checked
             self._open.pop(name)
@@ -428,23 +421,26 @@ class Libraries:
         default) of ``query``; each hit's verdict comes from the outcome's ``judge``.
         ``distinct``: the ``k`` nearest people instead of the ``k`` nearest faces."""
         from ..core.pipeline import main_face
-        from ..core.search import judge_for
+        from ..core.search import search_faces
 
         if not query.faces:
             raise NoFaceError(f"{query.path}: no face found in this photo")
         chosen = (main_face(query.faces, query.width, query.height)
                   if face_index < 0 or face_index >= len(query.faces) else face_index)
         lib = self.get(library)
-        embedding = query.faces[chosen].embedding
         if distinct:
-            hits, owners = nearest_people(lib, embedding, k)
+            group_new_faces(lib)  # here a failure is logged, and the search goes on
+        result = search_faces(lib, query.path, query.width, query.height, query.faces, chosen,
+                              k, people=distinct, place_new=False,
+                              pipeline=query.pipeline or None)
+        if distinct:
+            owners = {n.face_id: (n.person_id, n.name, int(n.size)) for n in result.people
+                      if n.person_id is not None}
         else:
-            hits = lib.search(embedding, k)
-            owners = owners_of(lib, [h.face.face_id for h in hits])
-        judge = judge_for(lib, embedding, query.faces[chosen].box)
+            owners = owners_of(lib, [h.face.face_id for h in result.hits])
         return SearchOutcome(query.path, query.image, query.width, query.height, query.scale,
-                             [tuple(f.box) for f in query.faces], chosen, hits, library,
-                             owners, distinct, judge, query.pipeline)
+                             [tuple(f.box) for f in query.faces], chosen, result.hits, library,
+                             owners, distinct, result.judge, query.pipeline)
 
     def after_indexing(self, name: str) -> dict:
         """New faces join their people; returns the library's stats (as :meth:`stats`)."""
@@ -468,59 +464,30 @@ def embed_drawn_box(path: str, box, pipeline: str | None = None):
 
 
 def owners_of(lib, face_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:
-    """``{face id: (person id, name, group size)}`` for the faces that are in a group."""
-    from ..core import people
+    """``{face id: (person id, name, group size)}`` for the faces that are in a group
+    (:func:`facefinder.core.owners.owners_of`); none when the people tables cannot be read."""
+    from ..core import owners
 
-    if not face_ids:
-        return {}
     try:
-        found = people.person_of(lib, face_ids)
-        if not found:
-            return {}
-        sizes = dict(lib.query("SELECT person_id, COUNT(*) FROM face_person GROUP BY person_id"))
+        return owners.owners_of(lib, face_ids)
     except Exception:  # a library the people tables cannot be added to (read-only, say)
         log.warning("people of the hits: %s", traceback.format_exc())
         return {}
-    return {f: (pid, name, int(sizes.get(pid, 1))) for f, (pid, name) in found.items()}
 
 
 def group_new_faces(lib) -> None:
     """New faces join the people they look like (incremental: about 0.1 s for 500 new faces),
     so search results show names at once, without opening the People window first."""
-    from ..core import people
+    from ..core.search import place_new_faces
 
     try:
-        if people.unplaced(lib) > 0:
-            people.cluster(lib)
+        place_new_faces(lib)
     except Exception:  # grouping is a nicety here; indexing itself has succeeded
         log.warning("grouping new faces: %s", traceback.format_exc())
 
 
-def nearest_people(lib, embedding, k: int):
-    """The ``k`` nearest distinct people as :class:`~facefinder.core.library.Hit` objects (each
-    by its face nearest the query) and their owners (as :func:`owners_of`). New faces are
-    grouped first (incrementally: placed faces keep their people)."""
-    from ..core import people
-    from ..core.library import Hit
-
-    group_new_faces(lib)
-    near = people.nearest_people(lib, embedding, k)
-    rows = lib.face_rows([p.face_id for p in near])
-    hits, owners = [], {}
-    for p in near:
-        row = rows.get(p.face_id)
-        if row is None:
-            continue
-        hits.append(Hit(len(hits) + 1, float(p.distance), row))
-        if p.person_id is not None:
-            owners[p.face_id] = (p.person_id, p.name, int(p.size))
-    return hits, owners
-
-
 def _notice(message: dict) -> None:
     """A notice another process's core gave: said again here (the status bar shows it)."""
-    from ..core.errors import notice
-
     text = message.get("message")
     if text:
         notice(str(text))

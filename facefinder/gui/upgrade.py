@@ -88,13 +88,19 @@ class UpgradeBar(QFrame):
         self.text.setText(self.tr("Upgrading the library: {done} of {total} faces{eta}")
                           .format(done=progress.done, total=progress.total, eta=eta))
 
-    def _done(self, req: int, summary) -> None:
+    def _ended(self, req: int) -> bool:
+        """Whether ``req`` is this bar's upgrade; if so the bar goes back to its button."""
         if req != self.req:
-            return
+            return False
         self.req = None
         self.bar.hide()
         self.stop_button.hide()
         self.button.show()
+        return True
+
+    def _done(self, req: int, summary) -> None:
+        if not self._ended(req):
+            return
         if summary is not None and summary.switched:
             self.hide()
             self.upgraded.emit(self.library or "")
@@ -103,12 +109,8 @@ class UpgradeBar(QFrame):
                                       "to continue."))
 
     def _failed(self, req: int, message: str) -> None:
-        if req != self.req:
+        if not self._ended(req):
             return
-        self.req = None
-        self.bar.hide()
-        self.stop_button.hide()
-        self.button.show()
         if self.client.can_resume(req):  # the worker died: the message says to upgrade again
             self.text.setText(message)
         else:

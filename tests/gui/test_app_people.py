@@ -8,9 +8,8 @@ import threading
 from PySide6.QtCore import QMimeData, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
-from conftest import FACES, HOPKINS_1, HOPKINS_2, NONFACES, copy_faces
-from guihelpers import PEOPLE, clipboard, drop, file_mime, index, settings, small_folder, \
-    window  # noqa: F401
+from helpers import FACES, HOPKINS_1, HOPKINS_2, NONFACES, copy_faces
+from guihelpers import PEOPLE, drop, file_mime, index
 from facefinder.core.verify import DEFAULT_THRESHOLD
 from facefinder.gui.results import GroupSizeRole, PersonRole
 

@@ -15,8 +15,9 @@ import hnswlib
 import numpy as np
 from PySide6.QtWidgets import QWizard
 
-from conftest import FACES, HOPKINS_1, copy_faces
-from guihelpers import JOB_TIMEOUT, Heartbeat, index, settings, small_folder, window  # noqa: F401
+from helpers import FACES, HOPKINS_1, copy_faces
+from guihelpers import JOB_TIMEOUT, index
+from facefinder.gui.heartbeat import Heartbeat
 from facefinder.core.library import Library, resolve_library_path
 
 BIG = ["abdullah_gul", "adrien_brody", "al_gore", "alejandro_toledo", "ali_naimi",

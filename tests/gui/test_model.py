@@ -9,8 +9,8 @@ from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 
-from conftest import HOPKINS_1
-from guihelpers import MODEL_TIMEOUT, index, settings, small_folder, window  # noqa: F401
+from helpers import HOPKINS_1
+from guihelpers import MODEL_TIMEOUT, index
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from PySide6.QtCore import QCoreApplication, QLocale, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QImage
 
-from conftest import HOPKINS_1
+from helpers import HOPKINS_1
 from facefinder import __version__
 from facefinder.gui.drops import read_mime
 from facefinder.gui.progress import format_eta

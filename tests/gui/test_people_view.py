@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtWidgets import QMessageBox
 
-from conftest import copy_faces
+from helpers import copy_faces
 from facefinder.core.library import Library
 from facefinder.core.scan import index_folder
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import copy_faces
+from helpers import copy_faces
 from facefinder.core import xmp, xmp_files
 from facefinder.core.library import Library
 from facefinder.core.scan import index_folder

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import HOPKINS_1, require_extra
-from guihelpers import drop, file_mime, settings, small_folder, window  # noqa: F401
+from helpers import HOPKINS_1, require_extra
+from guihelpers import drop, file_mime
 
 require_extra("qdrant_client", "qdrant")
 

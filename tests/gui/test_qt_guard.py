@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 import facefinder.gui.qt_refcounts as qt_refcounts
-from conftest import REPO
+from helpers import REPO
 
 LEAKY = {"None": -600, "True": 0, "False": 0}  # what quick_probe() gives on 6.12.0 / 3.11
 

@@ -12,9 +12,8 @@ from PySide6.QtCore import QMimeData, QSettings, Qt, QUrl
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from conftest import GROUPS, HOPKINS_1, HOPKINS_2, NONFACES
-from guihelpers import clipboard, drop, file_mime, index, settings, small_folder, \
-    window  # noqa: F401
+from helpers import GROUPS, HOPKINS_1, HOPKINS_2, NONFACES
+from guihelpers import drop, file_mime, index
 from facefinder.gui.results import DistanceRole, RankRole, SameRole
 
 TIMEOUT = 60_000
@@ -222,10 +221,10 @@ def test_a_camera_photo_is_searched_without_holding_up_the_window(qtbot, window,
     """Detection and embedding run in the model server process: MTCNN's preprocessing of a
     12-megapixel photo holds the GIL for hundreds of ms, which in the app's process froze the
     window."""
-    from conftest import SHARED_DATA
+    from helpers import SHARED_DATA
     from facefinder.bench import make_large_corpus
     from facefinder.core.pipeline import Engine
-    from guihelpers import Heartbeat
+    from facefinder.gui.heartbeat import Heartbeat
 
     index(qtbot, window, small_folder)
     make_large_corpus(SHARED_DATA, tmp_path / "camera", 1)

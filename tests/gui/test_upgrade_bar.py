@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from conftest import FACES, copy_faces
-from guihelpers import JOB_TIMEOUT, settings, window  # noqa: F401
+from helpers import FACES, copy_faces
+from guihelpers import JOB_TIMEOUT
 
 TIMEOUT = 60_000
 

@@ -51,7 +51,9 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from ..errors import FacefinderError, LibraryDamagedError, LibraryError, StorageError
-from ..hnsw_index import DIM, IndexParams, IndexRecord, IndexRejected
+from ..hnsw_index import DIM, IndexParams, IndexRecord, IndexRejected, chunked
+from ..library import EXACT_CHECK, _statements, ef_for, unit_rows
+from ..people import NearPerson, ensure_tables, person_of
 
 TAG_SIZE = -1
 """The ``size`` of a Qdrant record in the catalog (never the size of an index file)."""
@@ -330,8 +332,6 @@ class QdrantVectors:
             PERSON_OBJECTS)}
         if have >= set(PERSON_OBJECTS) | {"face_person"}:
             return
-        from ..people import ensure_tables
-        from ..library import _statements
 
         ensure_tables(lib)
         with lib.transaction() as cur:
@@ -411,9 +411,6 @@ class QdrantVectors:
     def nearest_people(self, library, embedding: np.ndarray, k: int):
         """The ``k`` nearest people by Qdrant's grouping, checked against the catalog; None when
         Qdrant's answer disagrees with the catalog (the caller then uses the embedded method)."""
-        from ..library import EXACT_CHECK, ef_for
-        from ..people import NearPerson, ensure_tables, person_of
-
         ensure_tables(library)
         query = np.asarray(embedding, np.float32).reshape(DIM)
         with library.lock:
@@ -571,9 +568,6 @@ def rows_after(library, face_id: int, size: int = 20_000) -> Iterator[tuple[int,
 
 def _arrays_checked(library, rows: Iterator[tuple[int, bytes]]
                     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    from ..hnsw_index import chunked
-    from ..library import unit_rows
-
     for ids, vectors in chunked(_blobs_checked(library, rows)):
         bad = ~unit_rows(vectors)
         if bad.any():

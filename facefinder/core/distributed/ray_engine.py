@@ -39,16 +39,17 @@ same, so the indexing job is unchanged::
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import tempfile
 from typing import Callable, Iterable, Iterator
 
-from ..align import Pipeline, pipeline as named_pipeline
+from ..align import pipeline as named_pipeline, using_pipeline
 from ..detect import DetectOptions
+from ..environment import ray_environment
 from ..errors import FacefinderError, ModelMismatchError, os_error_sentence
-from ..pipeline import PhotoResult
+from ..pipeline import Engine, PhotoResult
+from .. import facenet
 
 LOCAL = "local"
 SHIP_MODES = ("auto", "paths", "bytes")
@@ -81,8 +82,6 @@ class _Worker:
                  env: dict[str, str]) -> None:
         for key, value in env.items():
             os.environ.setdefault(key, value)
-        from facefinder.core.pipeline import Engine
-
         self.engine = Engine(options, batch_size, backend=backend)
         self._tmp = tempfile.TemporaryDirectory(prefix="facefinder-ray-")
 
@@ -197,9 +196,8 @@ class RayEngine:
             for _ in range(n)]
         self._info = self._call(ray, [a.hello.remote(None) for a in self._actors],
                                 "start the face model on the Ray workers")
-        from ..facenet import fingerprint
 
-        mine = fingerprint()
+        mine = facenet.fingerprint()
         for info in self._info:
             if info["fingerprint"] != mine:
                 self.close()
@@ -220,21 +218,13 @@ class RayEngine:
     def loaded(self) -> bool:
         return bool(self._actors)
 
-    @contextlib.contextmanager
     def using(self, pipeline):
         """Like :meth:`Engine.using`: the workers crop with ``pipeline`` inside the block."""
-        previous = self.pipeline
-        self.pipeline = pipeline if isinstance(pipeline, Pipeline) else named_pipeline(pipeline)
-        try:
-            yield self
-        finally:
-            self.pipeline = previous
+        return using_pipeline(self, pipeline)
 
     @property
     def fingerprint(self) -> str:
-        from ..facenet import fingerprint
-
-        return fingerprint()
+        return facenet.fingerprint()
 
     @property
     def judged_by(self) -> str:
@@ -304,11 +294,8 @@ class RayEngine:
 
     # -- internals ------------------------------------------------------------------------------
     def _connect(self):
-        if self.address == LOCAL:
-            # Keep a private local Ray on the loopback interface: no probe of the network for
-            # this machine's address (read by Ray when it is imported).
-            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        # A local Ray stays private, on the loopback interface (read by Ray when it is imported).
+        ray_environment(local=self.address == LOCAL)
         ray = _import_ray()
         if ray.is_initialized():
             return ray  # the caller (a test, a notebook) runs Ray already: use it

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FACES, GROUPS
+from helpers import FACES, GROUPS
 from facefinder.core import grouping, people
 from facefinder.core.library import Library
 from facefinder.core.scan import index_folder

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FACES, GROUPS, copy_faces
+from helpers import FACES, GROUPS, copy_faces
 from facefinder import cli
 from facefinder.bench_grouping import largest_faces
 from facefinder.core import people

@@ -20,8 +20,12 @@ from typing import Sequence
 import numpy as np
 
 from .errors import FacefinderError
+from .face_names import DRAWN_CONFIDENCE, MIN_DRAWN_PX
+from .images import load_photo
 from .library import Library
 from .people import MIN_GROUP_FACE, ensure_tables, log_correction, person_row
+from .pipeline import Face
+from .upgrade import library_pipeline
 
 __all__ = ["hide", "unhide", "hide_small", "set_cover", "find_named", "undo", "last_correction",
            "ReviewItem", "review_queue", "answer", "add_face", "together", "REVIEW_DISTANCE",
@@ -339,8 +343,6 @@ def drawn_rect(path: str | os.PathLike, box: Sequence[float]) -> tuple[int, int,
     """``box`` (x, y, w, h) clipped to the photo and rounded to whole pixels; raises
     FacefinderError when less than :data:`~facefinder.core.face_names.MIN_DRAWN_PX` of the
     photo is left on a side."""
-    from .face_names import MIN_DRAWN_PX
-    from .images import load_photo
 
     photo = load_photo(path)
     x, y, w, h = (float(v) for v in box)
@@ -358,8 +360,6 @@ def embed_box(engine, path: str | os.PathLike, rect: Sequence[int],
     """The embedding (128,) of the face in ``rect`` (x, y, w, h) of a photo, cropped the way
     ``pipeline`` (a library's own; None: the engine's) cuts faces, without landmarks (a face
     drawn by hand has none)."""
-    from .images import load_photo
-    from .pipeline import Face
 
     photo = load_photo(path)
     with engine.using(pipeline or None):
@@ -375,9 +375,6 @@ def add_face(library: Library, engine, path: str | os.PathLike, box: Sequence[fl
     ``embed(path, rect, pipeline)``: where the embedding comes from instead of ``engine`` (the
     app's model server). With ``name``: it joins the person of that name (a new, confirmed one
     when there is none). Returns the new face id."""
-    from .face_names import DRAWN_CONFIDENCE
-    from .pipeline import Face
-    from .upgrade import library_pipeline
 
     ensure_tables(library)
     rect = drawn_rect(path, box)

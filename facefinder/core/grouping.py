@@ -24,6 +24,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from .progress import Progress
+
 DEFAULT_CLUSTER_THRESHOLD = 1.0
 """Edge threshold (Euclidean distance between unit embeddings). Lower than the verification
 threshold (1.2): a group is built from chains of edges, so each edge must be surer than a single
@@ -38,8 +40,7 @@ ITERATIONS = 30
 BLOCKS = 16
 """Each round updates the nodes in this many random blocks (see the module docstring)."""
 
-Progress = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``; stages 'neighbours', 'grouping', 'saving'."""
+# progress(stage, done, total) with the stages 'neighbours', 'grouping', 'saving'
 
 
 class Cancelled(Exception):

@@ -219,7 +219,7 @@ def ef_for(faces: int, M: int = NEW_PARAMS.M) -> int:
     return int(min(1024, max(64, ef)))
 
 
-def _statements(script: str) -> Iterator[str]:
+def sql_statements(script: str) -> Iterator[str]:
     """The SQL statements of a script, one by one (``executescript`` would commit the
     transaction they belong in)."""
     buf = ""
@@ -337,7 +337,7 @@ class Library:
             pass
         db.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _statements(_SCHEMA + _SCHEMA_2):
+            for statement in sql_statements(_SCHEMA + _SCHEMA_2):
                 db.execute(statement)
             schema = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             self._migrated_from = int(schema[0]) if schema else SCHEMA_VERSION

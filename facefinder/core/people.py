@@ -47,7 +47,7 @@ import numpy as np
 
 from .grouping import (DEFAULT_CLUSTER_THRESHOLD, NEIGHBOURS, Cancelled, Progress,
                        chinese_whispers, distinct, edge_graph, knn, linked_neighbours, widen)
-from .library import Library
+from .library import Library, sql_statements
 
 __all__ = [
     "DEFAULT_CLUSTER_THRESHOLD", "MIN_GROUP_FACE", "NEIGHBOURS", "EXACT_LIMIT", "Cancelled",
@@ -202,26 +202,15 @@ def ensure_tables(library: Library) -> None:
                 # again, before they take over.
                 cur.execute("UPDATE people SET size = (SELECT COUNT(*) FROM face_person WHERE "
                             "person_id = people.id)")
-                for statement in _statements(_SIZE):
+                for statement in sql_statements(_SIZE):
                     cur.execute(statement)
                 if "hidden" not in columns:
                     cur.execute("ALTER TABLE people ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0")
                 if "cover" not in columns:
                     cur.execute("ALTER TABLE people ADD COLUMN cover INTEGER")
-                for statement in _statements(_TOOLS):
+                for statement in sql_statements(_TOOLS):
                     cur.execute(statement)
         _ensured.add(library)
-
-
-def _statements(script: str) -> Iterator[str]:
-    """The SQL statements of a script, one by one (triggers hold semicolons)."""
-    buf = ""
-    for line in script.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            if buf.strip():
-                yield buf
-            buf = ""
 
 
 def log_correction(cur, kind: str, data: dict) -> int:

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, QPoint, QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from conftest import GROUPS, copy_faces
+from helpers import GROUPS, copy_faces
 from facefinder.core import people
 from facefinder.core.face_names import DRAWN_CONFIDENCE
 from facefinder.core.library import Library

@@ -52,7 +52,7 @@ import numpy as np
 
 from ..errors import FacefinderError, LibraryDamagedError, LibraryError, StorageError
 from ..hnsw_index import DIM, IndexParams, IndexRecord, IndexRejected, chunked
-from ..library import EXACT_CHECK, _statements, ef_for, unit_rows
+from ..library import EXACT_CHECK, ef_for, sql_statements, unit_rows
 from ..people import NearPerson, ensure_tables, person_of
 
 TAG_SIZE = -1
@@ -335,7 +335,7 @@ class QdrantVectors:
 
         ensure_tables(lib)
         with lib.transaction() as cur:
-            for statement in _statements(_PERSON_SCHEMA):
+            for statement in sql_statements(_PERSON_SCHEMA):
                 cur.execute(statement)
 
     def search_params(self, ef: int):

@@ -1,4 +1,4 @@
-"""The verbs the CLI and the app share (:mod:`facefinder.core.search`, :mod:`facefinder.core.owners`),
+"""The verbs the CLI and the app share (:mod:`facefinder.core.search`, :func:`facefinder.core.people.owners`),
 the refresh summaries' merge and the photo extensions, on synthetic libraries (no model).
 
 End to end with the real model: ``search``/``compare`` in test_cli.py and test_people.py, and the
@@ -11,7 +11,7 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from facefinder.core import owners, search
+from facefinder.core import people, search
 from facefinder.core.images import PHOTO_EXTENSIONS, PHOTO_SUFFIXES, is_photo_name
 from facefinder.core.library import Library
 from facefinder.core.pipeline import Face, PhotoResult
@@ -72,14 +72,14 @@ def test_owners_of_counts_each_person_s_faces(blobs):
     lib, blob, _ = blobs
     search.place_new_faces(lib)
     ids = sorted(blob)[::4]
-    found = owners.owners_of(lib, ids)
+    found = people.owners(lib, ids)
     assert set(found) == set(ids)
     assert all(size == PER for _, _, size in found.values())
     same_blob = {}
     for f, (pid, _, _) in found.items():
         same_blob.setdefault(blob[f], set()).add(pid)
     assert all(len(p) == 1 for p in same_blob.values())  # a blob is one person
-    assert owners.owners_of(lib, []) == {}
+    assert people.owners(lib, []) == {}
 
 
 def test_compare_faces_judges_a_pair():

@@ -465,11 +465,12 @@ def embed_drawn_box(path: str, box, pipeline: str | None = None):
 
 def owners_of(lib, face_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:
     """``{face id: (person id, name, group size)}`` for the faces that are in a group
-    (:func:`facefinder.core.owners.owners_of`); none when the people tables cannot be read."""
-    from ..core import owners
+    (:func:`facefinder.core.people.owners`: the size the people table keeps); none when the
+    people tables cannot be read."""
+    from ..core import people
 
     try:
-        return owners.owners_of(lib, face_ids)
+        return people.owners(lib, face_ids)
     except Exception:  # a library the people tables cannot be added to (read-only, say)
         log.warning("people of the hits: %s", traceback.format_exc())
         return {}

@@ -23,7 +23,8 @@ from .errors import FacefinderError
 from .face_names import DRAWN_CONFIDENCE, MIN_DRAWN_PX
 from .images import load_photo
 from .library import Library
-from .people import MIN_GROUP_FACE, ensure_tables, log_correction, person_row
+from .people import (MIN_GROUP_FACE, ensure_tables, log_correction, person_row,
+                     rows_in_chunks)
 from .pipeline import Face
 from .upgrade import library_pipeline
 
@@ -252,8 +253,9 @@ def review_queue(library: Library, person_id: int | None = None, limit: int = 50
         if not faces:
             continue
         _ids, vecs = library.embeddings_of(faces)
-        photos = {p for (p,) in _rows_in(library, "SELECT DISTINCT photo_id FROM faces WHERE id "
-                                                  "IN ({marks})", faces)}
+        photos = {p for (p,) in rows_in_chunks(
+            library, "SELECT DISTINCT photo_id FROM faces WHERE id "
+            "IN ({marks})", faces)}
         skip = {f for (f,) in library.query(
             "SELECT face_id FROM face_exclusion WHERE person_id=? UNION "
             "SELECT face_id FROM review_answers WHERE person_id=?", (pid, pid))}
@@ -269,9 +271,10 @@ def review_queue(library: Library, person_id: int | None = None, limit: int = 50
         if not cand:
             continue
         cand_list = sorted(cand)
-        owner = dict(_rows_in(library, "SELECT face_person.face_id, people.name FROM "
-                                       "face_person JOIN people ON people.id = person_id WHERE "
-                                       "face_id IN ({marks})", cand_list))
+        owner = dict(rows_in_chunks(
+            library, "SELECT face_person.face_id, people.name FROM "
+            "face_person JOIN people ON people.id = person_id WHERE "
+            "face_id IN ({marks})", cand_list))
         rows = library.face_rows(cand_list)
         keep = [f for f in cand_list if f in rows and owner.get(f) is None
                 and rows[f].photo_id not in photos and min(rows[f].box[2:]) >= min_face]
@@ -286,14 +289,6 @@ def review_queue(library: Library, person_id: int | None = None, limit: int = 50
     rows = library.face_rows([f for f, _ in order])
     return [ReviewItem(f, pid, names[pid], dist, rows[f].path, tuple(rows[f].box))
             for f, (dist, pid) in order if f in rows]
-
-
-def _rows_in(library: Library, sql: str, ids: list[int]) -> list[tuple]:
-    out: list[tuple] = []
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
-        out += library.query(sql.format(marks=",".join("?" * len(chunk))), chunk)
-    return out
 
 
 def answer(library: Library, face_id: int, person_id: int, reply: str) -> None:

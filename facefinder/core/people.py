@@ -985,7 +985,9 @@ def named_faces(library: Library, name: str | None = None) -> dict[int, str]:
     return dict(rows)
 
 
-def _ids_in(library: Library, sql: str, ids: list[int]) -> list[tuple]:
+def rows_in_chunks(library: Library, sql: str, ids: list[int]) -> list[tuple]:
+    """The rows of ``sql`` (whose ``{marks}`` is an ``IN`` list) for all ``ids``, 900 at a time
+    (older SQLite builds allow 999 parameters)."""
     out: list[tuple] = []
     for start in range(0, len(ids), 900):
         chunk = ids[start:start + 900]
@@ -1010,8 +1012,9 @@ def name_faces(library: Library, names: dict[int, str]) -> NamedFaces:
         return out
     ids = list(wanted)
     person_name = dict(library.query("SELECT id, name FROM people"))
-    current = dict(_ids_in(library, "SELECT face_id, person_id FROM face_person WHERE face_id "
-                                    "IN ({marks})", ids))
+    current = dict(rows_in_chunks(
+        library, "SELECT face_id, person_id FROM face_person WHERE face_id "
+        "IN ({marks})", ids))
     # An unnamed person whose named faces agree on one name is that person.
     votes: dict[int, set[str]] = {}
     for f, n in wanted.items():
@@ -1026,12 +1029,14 @@ def name_faces(library: Library, names: dict[int, str]) -> NamedFaces:
     # A merge puts every face of the group into the named person: not where the user has taken
     # one of them out of that person (those faces are handled one by one below).
     members: dict[int, list[int]] = {}
-    for f, p in _ids_in(library, "SELECT face_id, person_id FROM face_person WHERE person_id "
-                                 "IN ({marks})", list(votes)):
+    for f, p in rows_in_chunks(
+        library, "SELECT face_id, person_id FROM face_person WHERE person_id "
+        "IN ({marks})", list(votes)):
         members.setdefault(p, []).append(f)
     excluded: dict[int, set[int]] = {}
-    for f, p in _ids_in(library, "SELECT face_id, person_id FROM face_exclusion WHERE face_id "
-                                 "IN ({marks})", ids + [f for m in members.values() for f in m]):
+    for f, p in rows_in_chunks(
+        library, "SELECT face_id, person_id FROM face_exclusion WHERE face_id "
+        "IN ({marks})", ids + [f for m in members.values() for f in m]):
         excluded.setdefault(f, set()).add(p)
     renamed: set[int] = set()  # faces whose group took their name just now
     for p in sorted(votes):

@@ -23,6 +23,7 @@ from . import messages
 from .jobs import IO, LIBRARY, MODEL, Cancelled, Job, JobRunner
 from .service import Libraries, Models, WeightsMissing, face_thumbnails
 from .worker_job import WorkerJob
+from ..worker import NEEDS_ENGINE
 
 log = logging.getLogger(__name__)
 
@@ -324,10 +325,19 @@ class ServiceClient(QObject):
         worker = WorkerJob(job, library, params, env=self.worker_env)
         self.runner.adopt(worker)
         self._workers.add(worker)
-        worker.finished.connect(lambda: self._workers.discard(worker))
+        worker.finished.connect(lambda: self._worker_finished(worker))
+        if job in NEEDS_ENGINE:
+            # The worker loads its own face model: the model server's (about 240 MiB) is
+            # parked meanwhile and comes back after the job, or at the first search before.
+            self.runner.run(self.models.park, lane=MODEL, name="park the model server")
         if start:
             worker.start()
         return worker
+
+    def _worker_finished(self, worker: WorkerJob) -> None:
+        self._workers.discard(worker)
+        if not self._closed and not any(w.name in NEEDS_ENGINE for w in self._workers):
+            self.runner.run(self.models.unpark, lane=MODEL, name="model server back")
 
     def _index_progress(self, req: int, request: IndexRequest, progress) -> None:
         if getattr(progress, "stage", "") == "status":

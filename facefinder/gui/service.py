@@ -247,6 +247,8 @@ class Models:
         self.server = ModelServer()
         self.weights_ok = False
         self._query: Query | None = None
+        self.parked = False
+        """The server was ended for a worker job (:meth:`park`) and is to come back."""
 
     @property
     def loaded(self) -> bool:
@@ -325,6 +327,21 @@ class Models:
         crops = [pil_to_qimage(face_crop(photo.image, face.box, size=160, spec=default.crop))
                  for photo, face in found]
         return c.distance, crops[0], crops[1], {"pipeline": c.pipeline, "small": c.small}
+
+    def park(self) -> None:
+        """End the model server while a worker process indexes with a model of its own (peak
+        memory of indexing: the app and the worker, not a third process holding the same model).
+        The next search starts it again (:meth:`ensure`), as does :meth:`unpark`."""
+        if self.server.running:
+            self.server.stop()
+            self.parked = True
+
+    def unpark(self) -> None:
+        """Start the model server again if :meth:`park` ended it (the job is over), so the next
+        search does not wait for the model."""
+        if self.parked:
+            self.parked = False
+            self.ensure()
 
     def forget(self) -> None:
         self._query = None

@@ -304,3 +304,26 @@ def test_the_wizard_offers_to_resume_after_a_crash(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.summary_page, timeout=5_000)
     assert not page.resume.isVisible() and "Faces found" in page.text.text()
     assert len(_committed("default")) == n
+
+
+def test_the_model_server_is_parked_while_a_worker_indexes(qtbot, window, small_folder,
+                                                           tmp_path):
+    """Peak memory of indexing: the worker loads its own face model, so the model server's
+    process (the same model again) ends while the job runs and comes back after it."""
+    index(qtbot, window, small_folder)
+    models = window.client.models
+    window.client.load()
+    qtbot.waitUntil(lambda: models.loaded, timeout=JOB_TIMEOUT)
+    server_pid = models.server.proc.pid
+    seen = []
+    window.client.indexProgress.connect(
+        lambda *a: seen.append((models.server.running, os.path.exists(f"/proc/{server_pid}"))))
+    with qtbot.waitSignal(window.client.indexDone, timeout=JOB_TIMEOUT):
+        window.client.index("default", str(big_folder(tmp_path, per_person=2)))
+    assert len(seen) >= 3
+    assert seen[-1] == (False, False), "the model server kept running beside the worker"
+    qtbot.waitUntil(lambda: models.loaded, timeout=JOB_TIMEOUT)  # back for the next search
+    assert models.server.proc.pid != server_pid
+    with qtbot.waitSignal(window.client.searchDone, timeout=JOB_TIMEOUT):
+        window.search_files([str(HOPKINS_1)])
+    assert "hopkins" in window.model.row(0).path.lower()

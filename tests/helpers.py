@@ -21,7 +21,7 @@ HOPKINS_2 = FACES / "anthony_hopkins" / "dsfacenet_Anthony_Hopkins_0002.jpg"
 GROUPS = SHARED_DATA / "groups"
 NONFACES = SHARED_DATA / "nonfaces"
 PHOTO_NAMES = frozenset({"SHARED_DATA", "FACES", "HOPKINS_1", "HOPKINS_2", "GROUPS", "NONFACES",
-                         "copy_faces"})
+                         "copy_faces", "index_people_with_groups"})
 """The names of this module that reach the test photos: a test module that imports any of them
 needs the photos (and, with them, the model), and is marked ``model`` (conftest.py)."""
 
@@ -40,6 +40,29 @@ def copy_faces(dest: Path, people: list[str], per_person: int | None = None) -> 
             shutil.copyfile(f, target)
             out.append(target)
     return out
+
+
+def index_people_with_groups(root: Path, engine, people: list[str], per_person: int = 5,
+                             group: bool = False) -> Path:
+    """``root/photos``: ``per_person`` photos of each of ``people`` and every group photo,
+    indexed with ``engine`` into the library ``root/lib`` (grouped into people when ``group``);
+    returns ``root``. What the people tools' tests start from."""
+    import shutil
+
+    from facefinder.core import people as people_mod
+    from facefinder.core.library import Library
+    from facefinder.core.scan import index_folder
+
+    copy_faces(root / "photos", people, per_person=per_person)
+    (root / "photos" / "groups").mkdir()
+    for src in sorted(GROUPS.iterdir()):
+        shutil.copyfile(src, root / "photos" / "groups" / src.name)
+    with Library(root / "lib", engine.fingerprint) as lib:
+        for _ in index_folder(lib, engine, root / "photos"):
+            pass
+        if group:
+            people_mod.cluster(lib)
+    return root
 
 
 def require_extra(module: str, extra: str):

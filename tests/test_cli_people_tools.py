@@ -10,28 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from helpers import FACES, GROUPS, copy_faces
+from helpers import FACES, index_people_with_groups
 from facefinder import cli
 from facefinder.bench_grouping import largest_faces
 from facefinder.core import people
 from facefinder.core.library import Library
-from facefinder.core.scan import index_folder
 
 PEOPLE = ["al_gore", "bill_clinton", "david_beckham"]
 
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory, engine) -> Path:
-    root = tmp_path_factory.mktemp("clitools")
-    copy_faces(root / "photos", PEOPLE, per_person=5)
-    (root / "photos" / "groups").mkdir()
-    for src in sorted(GROUPS.iterdir()):
-        shutil.copyfile(src, root / "photos" / "groups" / src.name)
-    with Library(root / "lib", engine.fingerprint) as lib:
-        for _ in index_folder(lib, engine, root / "photos"):
-            pass
-        people.cluster(lib)
-    return root
+    return index_people_with_groups(tmp_path_factory.mktemp("clitools"), engine, PEOPLE, group=True)
 
 
 @pytest.fixture

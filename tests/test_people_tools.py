@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import FACES, GROUPS, copy_faces
+from helpers import FACES, index_people_with_groups
 from facefinder.bench_grouping import largest_faces
 from facefinder.core import corrections, people
 from facefinder.core.errors import FacefinderError
@@ -24,15 +24,7 @@ PEOPLE = ["al_gore", "bill_clinton", "condoleezza_rice", "david_beckham"]
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory, engine) -> Path:
-    root = tmp_path_factory.mktemp("tools")
-    copy_faces(root / "photos", PEOPLE, per_person=5)
-    (root / "photos" / "groups").mkdir()
-    for src in sorted(GROUPS.iterdir()):
-        shutil.copyfile(src, root / "photos" / "groups" / src.name)
-    with Library(root / "lib", engine.fingerprint) as lib:
-        for _ in index_folder(lib, engine, root / "photos"):
-            pass
-    return root
+    return index_people_with_groups(tmp_path_factory.mktemp("tools"), engine, PEOPLE)
 
 
 @pytest.fixture

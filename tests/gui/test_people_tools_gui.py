@@ -12,11 +12,10 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, QPoint, QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from helpers import GROUPS, copy_faces
+from helpers import index_people_with_groups
 from facefinder.core import people
 from facefinder.core.face_names import DRAWN_CONFIDENCE
 from facefinder.core.library import Library
-from facefinder.core.scan import index_folder
 
 TIMEOUT = 60_000
 PEOPLE = ["al_gore", "bill_clinton", "condoleezza_rice", "david_beckham"]
@@ -24,15 +23,7 @@ PEOPLE = ["al_gore", "bill_clinton", "condoleezza_rice", "david_beckham"]
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory, engine) -> Path:
-    root = tmp_path_factory.mktemp("guitools")
-    copy_faces(root / "photos", PEOPLE, per_person=5)
-    (root / "photos" / "groups").mkdir()
-    for src in sorted(GROUPS.iterdir()):
-        shutil.copyfile(src, root / "photos" / "groups" / src.name)
-    with Library(root / "lib", engine.fingerprint) as lib:
-        for _ in index_folder(lib, engine, root / "photos"):
-            pass
-    return root
+    return index_people_with_groups(tmp_path_factory.mktemp("guitools"), engine, PEOPLE)
 
 
 @pytest.fixture

@@ -122,3 +122,21 @@ def test_photo_extensions_come_from_one_list():
 
 def test_esc_makes_text_safe_in_rich_text():
     assert esc('<b>Tom & "Jerry"</b>') == '&lt;b&gt;Tom &amp; "Jerry"&lt;/b&gt;'
+
+
+@pytest.mark.parametrize("combine", ["mean", "any"])
+def test_search_with_faces_finds_the_person_s_other_faces_and_leaves_the_query_out(blobs,
+                                                                                  combine):
+    lib, blob, _ = blobs
+    mine = [f for f, b in sorted(blob.items()) if b == 4]
+    asked = mine[:3]
+    hits, judge = search.search_with_faces(lib, asked, k=6, combine=combine)
+    found = [h.face.face_id for h in hits]
+    assert not set(found) & set(asked)
+    assert set(found[:PER - 3]) == set(mine[3:])  # the person's other faces come first
+    assert {blob[f] for f in found[PER - 3:]} <= set(range(CENTRES)) - {4}
+    verdicts = [judge.verdict(h.distance, 60) for h in hits]
+    assert all(v.same for v in verdicts[:PER - 3]) and not any(v.same for v in verdicts[PER - 3:])
+    assert [h.rank for h in hits] == list(range(1, 7))
+    with pytest.raises(LookupError):
+        search.search_with_faces(lib, [10_000], k=3)

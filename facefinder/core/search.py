@@ -19,6 +19,7 @@ import numpy as np
 
 from . import people as people_store
 from .library import Hit, Library
+from .multi_query import mean_query, search_many
 from .people import NearPerson
 from .pipeline import Engine, Face, distance
 from .verify import COHORT, Judge, PairVerdict, calibration, is_small, pair_verdict, \
@@ -121,6 +122,23 @@ def library_cohort(library: Library, size: int = COHORT, seed: int = 0) -> np.nd
             _cohorts.clear()
         _cohorts[key] = emb
     return emb
+
+
+def search_with_faces(library: Library, face_ids: list[int], k: int = 10,
+                      combine: str = "mean") -> tuple[list[Hit], Judge]:
+    """The ``k`` faces nearest several faces of the library (a person's: "Search with this
+    person"), those faces left out, combined as ``combine`` says
+    (:func:`facefinder.core.multi_query.search_many`: ``mean`` ranked better on the shared
+    photos), and the :class:`Judge` of their verdicts (judged from the query the search used:
+    the faces' mean, or the first face for ``any``). Raises LookupError when none of the faces
+    is in the library."""
+    ids, vecs = library.embeddings_of(face_ids)
+    if not len(ids):
+        raise LookupError("none of these faces is in the library any more")
+    hits = search_many(library, vecs, k, combine, exclude={int(i) for i in ids})
+    query = mean_query(vecs) if combine == "mean" and len(vecs) > 1 else vecs[0]
+    first = library.face_rows([int(ids[0])])[int(ids[0])]
+    return hits, judge_for(library, query, first.box)
 
 
 def judge_for(library: Library, embedding: np.ndarray, query_box=None,

@@ -177,6 +177,18 @@ class ServiceClient(QObject):
         job.done.connect(lambda _r: (self.weightsDone.emit(True, ""), self.load()))
         job.failed.connect(lambda exc: self.weightsDone.emit(False, str(exc)))
 
+    def search_faces(self, library: str, face_ids: list[int], k: int = 20) -> int:
+        """Search ``library`` with several of its own faces (People: "Search with this person");
+        answered by ``searchDone`` or ``searchFailed`` with the returned request id, as
+        :meth:`search` is."""
+        req = self._new_id()
+        job = self.runner.run(self.libraries.search_with_faces, library, list(face_ids), k,
+                              lane=LIBRARY, name="search with faces")
+        job.done.connect(lambda outcome: self.searchDone.emit(req, outcome))
+        job.failed.connect(lambda exc: isinstance(exc, Cancelled) or self.searchFailed.emit(
+            req, messages.kind_of(exc), messages.detail(exc)))
+        return req
+
     # -- libraries --------------------------------------------------------------------------------
     def library_info(self, name: str) -> None:
         """Emit ``libraryStats`` for a library (an empty dict when it does not exist yet)."""

@@ -459,6 +459,28 @@ class Libraries:
                              [tuple(f.box) for f in query.faces], chosen, result.hits, library,
                              owners, distinct, result.judge, query.pipeline)
 
+    def search_with_faces(self, library: str, face_ids: list[int], k: int) -> SearchOutcome:
+        """Search ``library`` with several of its own faces (a person's: "Search with this
+        person" in People), nearest to their mean, those faces left out
+        (:func:`facefinder.core.search.search_with_faces`). The query shown is the first face's
+        photo with that face boxed."""
+        from ..core.search import search_with_faces
+
+        lib = self.get(library)
+        hits, judge = search_with_faces(lib, face_ids, k)
+        first = lib.face_rows([int(face_ids[0])]).get(int(face_ids[0]))
+        if first is None:
+            raise LookupError("the face searched with is not in the library any more")
+        photo = load_photo(first.path, max_side_hint=MAX_QUERY_SIDE)
+        width, height = photo.width, photo.height
+        scale = min(1.0, MAX_QUERY_SIDE / max(width, height, 1))
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        shown = photo.image if photo.image.size == size else photo.image.resize(size)
+        return SearchOutcome(first.path, pil_to_qimage(shown), width, height, scale,
+                             [tuple(first.box)], 0, hits, library,
+                             owners_of(lib, [h.face.face_id for h in hits]), False, judge,
+                             self.pipeline(library))
+
     def after_indexing(self, name: str) -> dict:
         """New faces join their people; returns the library's stats (as :meth:`stats`)."""
         from ..core.upgrade import upgrade_state

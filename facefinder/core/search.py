@@ -124,21 +124,31 @@ def library_cohort(library: Library, size: int = COHORT, seed: int = 0) -> np.nd
     return emb
 
 
+def search_combined(library: Library, embeddings: np.ndarray, query_box, k: int = 10,
+                    combine: str = "mean", exclude: set[int] | None = None
+                    ) -> tuple[list[Hit], Judge]:
+    """The ``k`` faces nearest several query faces ``embeddings`` (M, 128) of one person (photos
+    of one person, or a person's faces), combined as ``combine`` says
+    (:func:`facefinder.core.multi_query.search_many`: ``mean`` ranked better on the shared
+    photos), ``exclude`` left out, and the :class:`Judge` of their verdicts (judged from the
+    query the search used: the mean, or the first face for ``any``; ``query_box``: that face's
+    box, for the small-face rule)."""
+    vecs = np.asarray(embeddings, np.float32).reshape(-1, 128)
+    hits = search_many(library, vecs, k, combine, exclude=exclude)
+    query = mean_query(vecs) if combine == "mean" and len(vecs) > 1 else vecs[0]
+    return hits, judge_for(library, query, query_box)
+
+
 def search_with_faces(library: Library, face_ids: list[int], k: int = 10,
                       combine: str = "mean") -> tuple[list[Hit], Judge]:
-    """The ``k`` faces nearest several faces of the library (a person's: "Search with this
-    person"), those faces left out, combined as ``combine`` says
-    (:func:`facefinder.core.multi_query.search_many`: ``mean`` ranked better on the shared
-    photos), and the :class:`Judge` of their verdicts (judged from the query the search used:
-    the faces' mean, or the first face for ``any``). Raises LookupError when none of the faces
-    is in the library."""
+    """:func:`search_combined` with several faces of the library itself (a person's: "Search
+    with this person"), those faces left out. Raises LookupError when none of them is in the
+    library."""
     ids, vecs = library.embeddings_of(face_ids)
     if not len(ids):
         raise LookupError("none of these faces is in the library any more")
-    hits = search_many(library, vecs, k, combine, exclude={int(i) for i in ids})
-    query = mean_query(vecs) if combine == "mean" and len(vecs) > 1 else vecs[0]
     first = library.face_rows([int(ids[0])])[int(ids[0])]
-    return hits, judge_for(library, query, first.box)
+    return search_combined(library, vecs, first.box, k, combine, {int(i) for i in ids})
 
 
 def judge_for(library: Library, embedding: np.ndarray, query_box=None,

@@ -177,6 +177,33 @@ class ServiceClient(QObject):
         job.done.connect(lambda _r: (self.weightsDone.emit(True, ""), self.load()))
         job.failed.connect(lambda exc: self.weightsDone.emit(False, str(exc)))
 
+    def search_photos(self, library: str, paths: list[str], k: int = 20) -> int:
+        """One search with the main faces of several photos of one person (nearest to their
+        mean); answered by ``searchDone`` / ``searchFailed`` with the returned request id."""
+        req = self._new_id()
+
+        def failed(exc: BaseException) -> None:
+            if not isinstance(exc, Cancelled):
+                self.searchFailed.emit(req, messages.kind_of(exc), messages.detail(exc))
+
+        def found(queries) -> None:
+            job = self.runner.run(self.libraries.search_photos, queries, library, k,
+                                  lane=LIBRARY, name="search with photos")
+            job.done.connect(lambda outcome: self.searchDone.emit(req, outcome))
+            job.failed.connect(failed)
+
+        def embed(pipeline: str) -> None:
+            job = self._model_job(
+                lambda say, name: [self.models.query(p, name) for p in paths], pipeline,
+                name="queries")
+            job.done.connect(found)
+            job.failed.connect(failed)
+
+        job = self.runner.run(self.libraries.pipeline, library, lane=LIBRARY, name="pipeline")
+        job.done.connect(embed)
+        job.failed.connect(failed)
+        return req
+
     def search_faces(self, library: str, face_ids: list[int], k: int = 20) -> int:
         """Search ``library`` with several of its own faces (People: "Search with this person");
         answered by ``searchDone`` or ``searchFailed`` with the returned request id, as

@@ -481,6 +481,28 @@ class Libraries:
                              owners_of(lib, [h.face.face_id for h in hits]), False, judge,
                              self.pipeline(library))
 
+    def search_photos(self, queries: list[Query], library: str, k: int) -> SearchOutcome:
+        """Search ``library`` with the main face of each of several photos of one person,
+        nearest to their mean (:func:`facefinder.core.search.search_combined`); photos without
+        a face are passed over (NoFaceError when none has one); the first photo with a face is
+        the query shown."""
+        from ..core.pipeline import main_face
+        from ..core.search import search_combined
+
+        with_faces = [q for q in queries if q.faces]  # a photo without a face is passed over
+        if not with_faces:
+            raise NoFaceError(f"{queries[0].path}: no face found in these photos")
+        queries = with_faces
+        chosen = [main_face(q.faces, q.width, q.height) for q in queries]
+        first = queries[0]
+        lib = self.get(library)
+        hits, judge = search_combined(lib, [q.faces[c].embedding for q, c in zip(queries, chosen)],
+                                      first.faces[chosen[0]].box, k)
+        return SearchOutcome(first.path, first.image, first.width, first.height, first.scale,
+                             [tuple(f.box) for f in first.faces], chosen[0], hits, library,
+                             owners_of(lib, [h.face.face_id for h in hits]), False, judge,
+                             first.pipeline)
+
     def after_indexing(self, name: str) -> dict:
         """New faces join their people; returns the library's stats (as :meth:`stats`)."""
         from ..core.upgrade import upgrade_state

@@ -32,8 +32,8 @@ def test_people_window_groups_and_names_on_results(qtbot, window, small_folder, 
     import facefinder.core.people as people_mod
 
     threads = []
-    real = people_mod.person_of
-    monkeypatch.setattr(people_mod, "person_of", lambda *a, **k: (
+    real = people_mod.owners
+    monkeypatch.setattr(people_mod, "owners", lambda *a, **k: (
         threads.append(threading.current_thread()), real(*a, **k))[1])
     outcome = _search(qtbot, window, lambda: window.search_files([str(HOPKINS_1)]))
     # Indexing grouped the new faces at once, but nobody is named yet: no person line.

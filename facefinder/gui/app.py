@@ -87,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     photos = [a for a in argv if not a.startswith("-")]
     if photos:
         window.search_files(photos)
-    return app.exec()
+    code = app.exec()
+    # Closing the window shut the background work down already; a quit that closed no window
+    # (QApplication.quit(), the session ending) must not leave a worker or the model server.
+    window.client.shutdown()
+    return code
 
 
 if __name__ == "__main__":

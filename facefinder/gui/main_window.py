@@ -157,8 +157,10 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.refresh_action = self._action(self.tr("&Refresh library"), self.refresh_library,
                                            "F5", self.tr("Index again what changed"))
         self.cancel_action = self._action(self.tr("Cancel"), self.cancel, "Esc")
-        self.quit_action = self._action(self.tr("&Quit"), self.close,
-                                        QKeySequence.StandardKey.Quit)
+        # Ctrl+Q everywhere (QKeySequence.Quit is empty on Windows and some platform themes),
+        # and from every window of the app: People and Compare too.
+        self.quit_action = self._action(self.tr("&Quit"), self.close, "Ctrl+Q")
+        self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.about_action = self._action(self.tr("&About facefinder"), self.show_about)
         self.compare_action = self._action(self.tr("&Compare two photos…"), self.show_compare,
                                            "Ctrl+Shift+C",

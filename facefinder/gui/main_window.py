@@ -85,9 +85,11 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.query_caption.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse)
         self.queue_label = QLabel()
+        self.welcome = self._welcome_panel()
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.welcome)
         lv.addWidget(self.query_view, 1)
         lv.addWidget(self.query_caption)
         lv.addWidget(self.message)
@@ -131,6 +133,37 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.library_stats = QLabel()
         self.statusBar().addPermanentWidget(self.library_stats)
         self._actions()
+
+    def _welcome_panel(self) -> QFrame:
+        """What an empty library shows: what to do first, a button for it, and the hint that a
+        folder can be dropped (hidden once the library has faces)."""
+        panel = QFrame()
+        panel.setObjectName("welcome")
+        panel.setFrameShape(QFrame.Shape.StyledPanel)
+        v = QVBoxLayout(panel)
+        self.welcome_text = QLabel()
+        self.welcome_text.setObjectName("welcome-text")
+        self.welcome_text.setWordWrap(True)
+        self.welcome_text.setTextFormat(Qt.TextFormat.RichText)
+        self.welcome_button = QPushButton(self.tr("Index a folder…  (Ctrl+I)"))
+        self.welcome_button.setObjectName("welcome-index")
+        self.welcome_button.setDefault(True)
+        self.welcome_button.clicked.connect(lambda: self.show_wizard())
+        v.addWidget(self.welcome_text)
+        v.addWidget(self.welcome_button, 0, Qt.AlignmentFlag.AlignLeft)
+        panel.hide()
+        return panel
+
+    def _show_welcome(self, empty: bool) -> None:
+        """Show (``empty``) or hide the first-run guidance for the current library."""
+        if empty:
+            self.welcome_text.setText(
+                "<b>" + _esc(self.tr("The library “{name}” has no photos yet.").format(
+                    name=self.library)) + "</b><br>" + _esc(self.tr(
+                    "Index a folder of photos first: facefinder finds the faces in it, then "
+                    "you can search them with any photo. You can also drop a folder on this "
+                    "window to index it.")))
+        self.welcome.setVisible(empty)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         act = QAction(text, self)
@@ -275,10 +308,13 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.library_box.addItems(names)
         self.library_box.setCurrentText(select)
         self.library_box.blockSignals(False)
+        if select not in library_names():  # known at once: no need to wait for the stats
+            self._show_welcome(True)
         if self.model_ready:
             self.client.library_info(select)
 
     def _library_changed(self, name: str) -> None:
+        self._show_welcome(name not in library_names())
         if self.model_ready:
             self.client.library_info(name)
         if self.query_path:
@@ -287,6 +323,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
     def _library_stats(self, name: str, stats: dict) -> None:
         if name != self.library:
             return
+        self._show_welcome(not stats or not stats.get("faces"))
         if not stats:
             self.library_stats.setText(self.tr("Library “{name}”: empty").format(name=name))
         else:

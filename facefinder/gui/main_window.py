@@ -49,6 +49,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.weights_dialog: WeightsDialog | None = None
         self.people_view = None  # PeopleView, made on first use
         self.compare_dialog: CompareDialog | None = None
+        self.last_menu: QMenu | None = None  # the results' context menu shown last
         self.setWindowTitle("facefinder")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -106,6 +107,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         rv.addWidget(self.results_header)
         rv.addWidget(self.results, 1)
 
+        QWidget.setTabOrder(self.query_view, self.results)  # the photo, then its results
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
@@ -200,6 +202,14 @@ class MainWindow(MimeDropTarget, QMainWindow):
                                            self.tr("Are two photos of the same person?"))
         self.people_action = self._action(self.tr("&People…"), self.show_people,
                                           "Ctrl+Shift+P", self.tr("Faces grouped by person"))
+        self.next_face_action = self._action(
+            self.tr("Search with the next face"), lambda: self.query_view.choose(
+                self.query_view.chosen + 1), "Ctrl+]",
+            self.tr("In a photo with several faces, search with the next one"))
+        self.previous_face_action = self._action(
+            self.tr("Search with the previous face"), lambda: self.query_view.choose(
+                self.query_view.chosen - 1), "Ctrl+[",
+            self.tr("In a photo with several faces, search with the previous one"))
         self.distinct_action = self._action(self.tr("People, not photos"),
                                             self._distinct_toggled)
         self.distinct_action.setCheckable(True)
@@ -215,6 +225,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
         view_menu = self.menuBar().addMenu(self.tr("&View"))
         view_menu.addAction(self.people_action)
         view_menu.addAction(self.distinct_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.next_face_action)
+        view_menu.addAction(self.previous_face_action)
         help_menu = self.menuBar().addMenu(self.tr("&Help"))
         help_menu.addAction(self.about_action)
         bar = QToolBar(self.tr("Main"))
@@ -252,6 +265,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         svc.indexProgress.connect(self._resumed_progress)
         svc.indexDone.connect(self._resumed_done)
         self.query_view.faceClicked.connect(self._face_clicked)
+        self.query_view.openRequested.connect(self.open_photo)
         self.results.openRequested.connect(self.open_result)
         self.results.customContextMenuRequested.connect(self._context_menu)
         self.threshold_box.valueChanged.connect(self.model.set_threshold)
@@ -408,13 +422,15 @@ class MainWindow(MimeDropTarget, QMainWindow):
                                   outcome.boxes, outcome.chosen)
         self.model.set_threshold(self.threshold_box.value())
         self.model.set_hits(outcome.hits, outcome.people, outcome.distinct, outcome.judge)
+        self.results.show_first()  # a new search opens at #1, not at the old scroll position
         faces = len(outcome.boxes)
         name = self.query_caption.fontMetrics().elidedText(
             os.path.basename(outcome.path), Qt.TextElideMode.ElideMiddle, 260)
         self.query_caption.setToolTip(outcome.path)
         self.query_caption.setText(
             self.tr("{name}: 1 face").format(name=name) if faces == 1 else
-            self.tr("{name}: {n} faces; searching with face {i} (click another to switch)")
+            self.tr("{name}: {n} faces; searching with face {i} (click another, or press "
+                    "Ctrl+] / Ctrl+[, to switch)")
             .format(name=name, n=faces, i=outcome.chosen + 1))
         n = len(outcome.hits)
         if outcome.distinct:
@@ -482,13 +498,36 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.handle_mime(mime)
 
     # -- results ----------------------------------------------------------------------------------
-    def open_result(self, row: int) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(self.model.row(row).path))
+    def open_result(self, row: int) -> bool:
+        """Open result ``row``'s photo in the system's viewer (Enter, double-click)."""
+        return self._open_local(self.model.row(row).path)
+
+    def show_in_folder(self, row: int) -> bool:
+        """Open the folder holding result ``row``'s photo in the file manager."""
+        return self._open_local(os.path.dirname(self.model.row(row).path))
+
+    def _open_local(self, path: str) -> bool:
+        """Hand ``path`` to the desktop; where nothing can open it (no launcher, the file
+        gone), say so in the window instead of failing silently."""
+        if not os.path.exists(path):
+            ok = False
+            reason = self.tr("It is not there any more.")
+        else:
+            ok = QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+            reason = self.tr("No program to open it was found on this system (select the path "
+                             "above to copy it).")
+        if not ok:
+            headline = self.tr("Could not open {path}").format(path=path)
+            self.show_message(headline, reason)
+            self.statusBar().showMessage(headline, 8000)
+        return ok
 
     def _context_menu(self, pos) -> None:
         index = self.results.indexAt(pos)
         if index.isValid():
-            self.result_menu(index.row()).popup(self.results.viewport().mapToGlobal(pos))
+            self.results.setCurrentIndex(index)
+            self.last_menu = self.result_menu(index.row())
+            self.last_menu.popup(self.results.viewport().mapToGlobal(pos))
 
     def result_menu(self, row: int) -> QMenu:
         """Open, Show in folder, Copy path, Compare with query: for result ``row``."""
@@ -496,8 +535,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.addAction(self.tr("Open"), lambda: self.open_result(row))
-        menu.addAction(self.tr("Show in folder"), lambda: QDesktopServices.openUrl(
-            QUrl.fromLocalFile(os.path.dirname(path))))
+        menu.addAction(self.tr("Show in folder"), lambda: self.show_in_folder(row))
         menu.addAction(self.tr("Copy path"),
                        lambda: QGuiApplication.clipboard().setText(path))
         menu.addSeparator()

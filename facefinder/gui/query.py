@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPalette, QPen, \
+    QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
@@ -11,10 +12,14 @@ class QueryView(QWidget):
     """Paints the photo scaled to fit and its face boxes (photo pixels, (x, y, w, h)).
 
     The chosen face is drawn in the palette's highlight colour, the others dashed; each box is
-    numbered 1.. (largest first). ``faceClicked(index)`` fires when the user clicks a box.
+    numbered 1.. (largest first). ``faceClicked(index)`` fires when the user clicks a box, or
+    picks one from the keyboard: the view takes focus with Tab; the arrow keys step through the
+    faces and the digits 1-9 pick one. Enter or Space on an empty view asks to open a photo
+    (``openRequested``).
     """
 
     faceClicked = Signal(int)
+    openRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,6 +32,8 @@ class QueryView(QWidget):
         self.setMinimumSize(220, 220)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName(self.tr("Query photo"))
         self.setAutoFillBackground(True)
         self.setBackgroundRole(QPalette.ColorRole.Base)
 
@@ -46,6 +53,20 @@ class QueryView(QWidget):
     def set_chosen(self, chosen: int) -> None:
         self._chosen = chosen
         self.update()
+
+    def choose(self, i: int) -> bool:
+        """Pick face ``i`` (wrapping around) as a click on it would; False when there is no
+        other face to pick."""
+        n = len(self._boxes)
+        if n < 2:
+            return False
+        i %= n
+        if i == self._chosen:
+            return False
+        self._chosen = i
+        self.update()
+        self.faceClicked.emit(i)
+        return True
 
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
@@ -69,7 +90,8 @@ class QueryView(QWidget):
 
     def _update_tooltip(self) -> None:
         if len(self._boxes) > 1:
-            self.setToolTip(self.tr("Click a face to search with it."))
+            self.setToolTip(self.tr("Click a face to search with it (or Tab here, then the "
+                                    "arrow keys or 1-9)."))
         else:
             self.setToolTip("")
 
@@ -102,6 +124,30 @@ class QueryView(QWidget):
         return QSize(360, 360)
 
     # -- events --------------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        k = Qt.Key
+        if key in (k.Key_Right, k.Key_Down):
+            self.choose(self._chosen + 1)
+        elif key in (k.Key_Left, k.Key_Up):
+            self.choose(self._chosen - 1)
+        elif k.Key_1 <= key <= k.Key_9 and key - k.Key_1 < len(self._boxes):
+            self.choose(key - k.Key_1)
+        elif key in (k.Key_Return, k.Key_Enter, k.Key_Space) and self._pixmap is None:
+            self.openRequested.emit()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def focusInEvent(self, event) -> None:
+        self.update()
+        super().focusInEvent(event)
+
+    def focusOutEvent(self, event) -> None:
+        self.update()
+        super().focusOutEvent(event)
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         over = self.face_at(event.position()) >= 0 and len(self._boxes) > 1
         self.setCursor(Qt.CursorShape.PointingHandCursor if over else Qt.CursorShape.ArrowCursor)
@@ -121,6 +167,9 @@ class QueryView(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
+        if self.hasFocus():  # a clear focus ring: the keyboard user sees where they are
+            p.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 3))
+            p.drawRect(QRectF(self.rect()).adjusted(1.5, 1.5, -1.5, -1.5))
         if self._pixmap is None:
             p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
             f = p.font()

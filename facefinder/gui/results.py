@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, \
     Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, \
     QStyleOptionViewItem
 
@@ -211,6 +211,11 @@ class ResultDelegate(QStyledItemDelegate):
             painter.drawText(thumb, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                              _missing_text() if failed else "…")
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if option.state & QStyle.StateFlag.State_HasFocus and option.widget is not None \
+                and option.widget.hasFocus():  # a focus ring that shows in every theme
+            painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(r.adjusted(1, 1, -1, -1))
         text_role = (QPalette.ColorRole.HighlightedText if selected
                      else QPalette.ColorRole.Text)
         line = option.fontMetrics.height()
@@ -309,7 +314,12 @@ def _missing_text() -> str:
 
 
 class ResultsView(QListView):
-    """Icon-mode grid of results, uniform item sizes (1000 results scroll smoothly)."""
+    """Icon-mode grid of results, uniform item sizes (1000 results scroll smoothly).
+
+    Keyboard: the arrow keys move between results, Enter opens the current one
+    (``openRequested(row)``, as a double-click does), the Menu key or Shift+F10 asks for its
+    context menu (``customContextMenuRequested`` at the current result, as a right-click
+    does)."""
 
     openRequested = Signal(int)
 
@@ -330,3 +340,44 @@ class ResultsView(QListView):
         self.setItemDelegate(ResultDelegate(self))
         self.setAcceptDrops(False)  # drops go to the window
         self.doubleClicked.connect(lambda idx: self.openRequested.emit(idx.row()))
+        self.setAccessibleName(self.tr("Results"))
+
+    def keyPressEvent(self, event) -> None:
+        key, mods = event.key(), event.modifiers()
+        current = self.currentIndex()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and current.isValid():
+            self.openRequested.emit(current.row())
+            event.accept()
+        elif (key == Qt.Key.Key_F10 and mods & Qt.KeyboardModifier.ShiftModifier) or \
+                key == Qt.Key.Key_Menu:
+            self._menu_at_current()
+            event.accept()
+        else:
+            super().keyPressEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        from PySide6.QtGui import QContextMenuEvent
+
+        if event.reason() == QContextMenuEvent.Reason.Keyboard:
+            self._menu_at_current()
+            event.accept()
+        else:
+            super().contextMenuEvent(event)
+
+    def _menu_at_current(self) -> None:
+        """The context menu of the current result, opened where it is (keyboard)."""
+        current = self.currentIndex()
+        if not current.isValid() and self.model() is not None and self.model().rowCount():
+            current = self.model().index(0, 0)
+            self.setCurrentIndex(current)
+        if current.isValid():
+            self.scrollTo(current)
+            self.customContextMenuRequested.emit(self.visualRect(current).center())
+
+    def show_first(self) -> None:
+        """A new set of results: back to the top, the first result current (so Tab then
+        Enter opens it)."""
+        self.scrollToTop()
+        model = self.model()
+        if model is not None and model.rowCount():
+            self.setCurrentIndex(model.index(0, 0))

@@ -107,13 +107,13 @@ class MainWindow(MimeDropTarget, QMainWindow):
         rv.addWidget(self.results_header)
         rv.addWidget(self.results, 1)
 
-        QWidget.setTabOrder(self.query_view, self.results)  # the photo, then its results
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.setCentralWidget(self.splitter)
+        QWidget.setTabOrder(self.query_view, self.results)  # the photo, then its results
 
         self.library_box = QComboBox()
         self.library_box.setMinimumContentsLength(12)

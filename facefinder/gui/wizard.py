@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, \
     QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QSpinBox, \
@@ -41,6 +41,48 @@ def library_names() -> list[str]:
         return []
 
 
+def dropped_folder(mime) -> str | None:
+    """The local folder a drop names: a folder itself, or the folder of a dropped file (file://
+    URLs and pasted paths alike); None when the drop holds no local path."""
+    urls = list(mime.urls()) if mime.hasUrls() else []
+    if not urls and mime.hasText():
+        text = mime.text().strip().splitlines()[0].strip() if mime.text().strip() else ""
+        urls = [QUrl(text) if "://" in text else QUrl.fromLocalFile(text)] if text else []
+    for url in urls:
+        if url.isLocalFile():
+            path = url.toLocalFile()
+            if os.path.isdir(path):
+                return path
+            if os.path.isfile(path):
+                return os.path.dirname(path)
+    return None
+
+
+class FolderEdit(QLineEdit):
+    """The folder field: a dropped folder (or file) becomes its local path, never a
+    ``file:///`` URL; a typed or pasted URL is turned into a path too."""
+
+    def dragEnterEvent(self, event) -> None:
+        if dropped_folder(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:
+        if dropped_folder(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:
+        folder = dropped_folder(event.mimeData())
+        if folder:
+            self.setText(folder)
+            event.acceptProposedAction()
+        else:
+            super().dropEvent(event)
+
+
 class FolderPage(QWizardPage):
     """Step 1: the photo folder (typed, picked, or dropped on the page) and the library."""
 
@@ -49,7 +91,7 @@ class FolderPage(QWizardPage):
         self.setTitle(self.tr("Choose a photo folder"))
         self.setSubTitle(self.tr("Pick the folder to index, or drop it on this page. New and "
                                  "changed photos are added to the library you choose."))
-        self.folder = QLineEdit()
+        self.folder = FolderEdit()
         self.folder.setPlaceholderText(self.tr("A folder of photos"))
         browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse)
@@ -62,6 +104,9 @@ class FolderPage(QWizardPage):
         self.library.setCurrentText(library or "default")
         self.library.setToolTip(self.tr("Pick a library, or type a new name to create one."))
         self.new_hint = QLabel()
+        self.why = QLabel()  # why Next is not available yet
+        self.why.setObjectName("why")
+        self.why.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
@@ -69,17 +114,51 @@ class FolderPage(QWizardPage):
         form.addRow(self.tr("Folder:"), row)
         form.addRow(self.tr("Library:"), self.library)
         form.addRow("", self.new_hint)
+        form.addRow(self.why)
         self.setAcceptDrops(True)
-        self.folder.textChanged.connect(self.completeChanged)
+        self.folder.textChanged.connect(self._folder_changed)
+        self.folder.editingFinished.connect(self._editing_finished)
         self.library.currentTextChanged.connect(self._library_changed)
         self._library_changed(self.library.currentText())
         self.registerField("folder*", self.folder)
+
+    def _folder_changed(self, _text: str = "") -> None:
+        self._explain()
+        self.completeChanged.emit()
+
+    def folder_path(self) -> str:
+        """The folder typed, dropped or picked; a ``file://`` URL stands for its path."""
+        text = self.folder.text().strip()
+        if text.startswith("file:"):
+            return QUrl(text).toLocalFile() or text
+        return text
+
+    def _editing_finished(self) -> None:
+        path = self.folder_path()
+        if path != self.folder.text():  # show the path a URL named
+            self.folder.setText(path)
 
     def _library_changed(self, name: str) -> None:
         new = name.strip() not in library_names()
         self.new_hint.setText(self.tr("A new library will be created.") if new and name.strip()
                               else "")
+        self._explain()
         self.completeChanged.emit()
+
+    def problem(self) -> str:
+        """Why Next is not available (empty when it is)."""
+        folder = self.folder_path()
+        if not folder:
+            return self.tr("Choose a folder of photos (Browse…, or drop it on this page).")
+        if not os.path.isdir(folder):
+            return self.tr("There is no folder “{path}”.").format(path=folder)
+        if not _NAME.match(self.library_name()):
+            return self.tr("A library name cannot be empty, start with a dot, or contain a "
+                           "slash.")
+        return ""
+
+    def _explain(self) -> None:
+        self.why.setText(self.problem())
 
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, self.tr("Photo folder"),
@@ -88,19 +167,24 @@ class FolderPage(QWizardPage):
             self.folder.setText(path)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile() and os.path.isdir(urls[0].toLocalFile()):
+        if dropped_folder(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        if dropped_folder(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        self.folder.setText(event.mimeData().urls()[0].toLocalFile())
-        event.acceptProposedAction()
+        folder = dropped_folder(event.mimeData())
+        if folder:
+            self.folder.setText(folder)
+            event.acceptProposedAction()
 
     def library_name(self) -> str:
         return self.library.currentText().strip()
 
     def isComplete(self) -> bool:
-        return os.path.isdir(self.folder.text()) and bool(_NAME.match(self.library_name()))
+        return not self.problem()
 
 
 class OptionsPage(QWizardPage):
@@ -165,7 +249,8 @@ class OptionsPage(QWizardPage):
         self.found.setText(self.tr("Counting photos…"))
         self.completeChanged.emit()
         generation = self._generation
-        folder = self.field("folder")
+        page = getattr(self.wizard(), "folder_page", None)
+        folder = page.folder_path() if page is not None else self.field("folder")
         recursive, exts = self.recursive.isChecked(), frozenset(self.extensions())
         if getattr(self, "_count_job", None) is not None:
             self._count_job.cancel()
@@ -297,11 +382,25 @@ class IndexWizard(QWizard):
         svc.indexFailed.connect(self._failed)
         self.job: int | None = None
         self.summary = None
+        self.setAcceptDrops(True)  # a folder dropped anywhere on the first step (its header too)
         self.resize(640, 520)
 
     @property
     def running(self) -> bool:
         return self.job is not None
+
+    def dragEnterEvent(self, event) -> None:
+        if self.currentPage() is self.folder_page and dropped_folder(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        folder = dropped_folder(event.mimeData())
+        if self.currentPage() is self.folder_page and folder:
+            self.folder_page.folder.setText(folder)
+            event.acceptProposedAction()
 
     def _page_changed(self, page_id: int) -> None:
         page = self.page(page_id)
@@ -317,7 +416,7 @@ class IndexWizard(QWizard):
         self.progress_page.panel.reset()
         self.progress_page.cancel.setEnabled(True)
         self.job = self.client.index(
-            self.folder_page.library_name(), self.folder_page.folder.text(),
+            self.folder_page.library_name(), self.folder_page.folder_path(),
             self.options_page.recursive.isChecked(), self.options_page.min_face.value(),
             self.options_page.extensions())
 

@@ -1012,7 +1012,7 @@ def cmd_bench_grouping(args) -> int:
 def cmd_gui(args) -> int:
     from .gui.app import main as gui_main
 
-    return gui_main([])
+    return gui_main(list(args.photos))
 
 
 # -- parser -----------------------------------------------------------------------------------
@@ -1198,7 +1198,9 @@ def build_parser() -> argparse.ArgumentParser:
                    default=[0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2])
     b.set_defaults(func=cmd_bench_grouping)
 
-    p = sub.add_parser("gui", help="open the desktop app")
+    p = sub.add_parser("gui", help="open the desktop app (searching with PHOTO; when it is open "
+                                   "already, PHOTO goes to its window)")
+    p.add_argument("photos", nargs="*", metavar="PHOTO")
     p.set_defaults(func=cmd_gui)
     return parser
 

@@ -50,6 +50,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.people_view = None  # PeopleView, made on first use
         self.compare_dialog: CompareDialog | None = None
         self.last_menu: QMenu | None = None  # the results' context menu shown last
+        self.instance_server = None  # set by app.main: later starts hand their photos here
         self.setWindowTitle("facefinder")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -494,6 +495,23 @@ class MainWindow(MimeDropTarget, QMainWindow):
         else:
             self.show_message(content.problem or "")
 
+    def open_paths(self, paths: list[str]) -> None:
+        """Photos (or a folder) given on the command line or by a later start ("Open with"):
+        bring the window to the front, search with the photos, or index the folder."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        files = [p for p in paths if os.path.isfile(p)]
+        folders = [p for p in paths if os.path.isdir(p)]
+        if files:
+            self.search_files(files)
+        elif folders:
+            self.show_wizard(folders[0])
+        elif paths:
+            self.show_message(self.tr("That file cannot be found."), paths[0])
+
     def take_drop(self, mime) -> None:
         self.handle_mime(mime)
 
@@ -712,6 +730,8 @@ class MainWindow(MimeDropTarget, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save settings, stop the job (what was done is kept) and end the background work."""
         self._save()
+        if self.instance_server is not None:  # a start from now on opens a new app
+            self.instance_server.close()
         self.statusBar().showMessage(self.tr("Closing…"))
         for w in (self.wizard, self.refresh_dialog, self.compare_dialog, self.people_view):
             if w is not None:

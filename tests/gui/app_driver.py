@@ -14,6 +14,8 @@ Scenarios:
 * ``indexing``: index the folder ``PHOTO``; Ctrl+Q at the first progress.
 * ``search-close``: search with ``PHOTO``, close the window (the title bar's button), then
   press Ctrl+Q again while it is closing.
+* ``cli-gui``: start the app as ``facefinder gui PHOTO...`` does; when the search of the first
+  photo is done, report what was searched and queued (``searched``, ``queued``), then Ctrl+Q.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from facefinder.gui import app as app_module
 from facefinder.gui.main_window import MainWindow
 
 PIDS: set[int] = set()
+REPORT: dict = {}
 
 
 def _ctrl_q() -> None:
@@ -81,6 +84,18 @@ def _play(scenario: str, args: list[str]) -> None:
             w.close()
 
         w.client.searchDone.connect(searched)
+    elif scenario == "cli-gui":
+        def searched(_req, outcome) -> None:
+            REPORT.update(searched=outcome.path, faces=len(outcome.boxes),
+                          results=w.model.rowCount(), queued=list(w.queue))
+            QTimer.singleShot(0, _ctrl_q)
+
+        def failed(_req, kind, message) -> None:
+            REPORT.update(failed=kind, message=message)
+            QTimer.singleShot(0, _ctrl_q)
+
+        w.client.searchDone.connect(searched)
+        w.client.searchFailed.connect(failed)
     else:
         raise SystemExit(f"unknown scenario {scenario}")
 
@@ -90,8 +105,13 @@ def main() -> int:
     app = app_module.create_app([])  # noqa: F841 (main() finds it)
     QTimer.singleShot(0, lambda: _play(scenario, args))
     photos = args if scenario in ("windows", "search-close") else []
-    code = app_module.main(photos)
-    print(json.dumps({"pids": sorted(PIDS)}), flush=True)
+    if scenario == "cli-gui":
+        from facefinder import cli
+
+        code = cli.main(["gui", *args])
+    else:
+        code = app_module.main(photos)
+    print(json.dumps({"pids": sorted(PIDS), **REPORT}), flush=True)
     return code
 
 

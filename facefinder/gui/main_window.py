@@ -8,8 +8,9 @@ import os
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTemporaryDir, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, \
     QGuiApplication, QImage, QKeySequence, QPalette, QPixmap
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, \
-    QLabel, QMainWindow, QMenu, QPushButton, QSpinBox, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFrame, \
+    QHBoxLayout, QLabel, QMainWindow, QMenu, QProgressBar, QPushButton, QSpinBox, QSplitter, \
+    QToolBar, QVBoxLayout, QWidget
 
 from ..core.library import DEFAULT_LIBRARY
 from .dialogs import AboutDialog, CompareDialog, WeightsDialog
@@ -50,6 +51,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.people_view = None  # PeopleView, made on first use
         self.compare_dialog: CompareDialog | None = None
         self.last_menu: QMenu | None = None  # the results' context menu shown last
+        self._want_box: tuple | None = None  # "Search with this face": the face's box
         self.instance_server = None  # set by app.main: later starts hand their photos here
         self.setWindowTitle("facefinder")
         self.setWindowIcon(app_icon())
@@ -76,8 +78,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.message.setMargin(8)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setAutoFillBackground(True)
-        self.message.setBackgroundRole(QPalette.ColorRole.ToolTipBase)
-        self.message.setForegroundRole(QPalette.ColorRole.ToolTipText)
+        # The theme's own colours (a tooltip's yellow stayed bright in dark themes).
+        self.message.setBackgroundRole(QPalette.ColorRole.AlternateBase)
+        self.message.setForegroundRole(QPalette.ColorRole.Text)
         self.message.hide()
         self.resume_button = QPushButton(self.tr("Resume indexing"))
         self.resume_button.clicked.connect(self.resume_indexing)
@@ -134,6 +137,13 @@ class MainWindow(MimeDropTarget, QMainWindow):
             "in a library this size would be as close (the calibrated verdict). A number: "
             "faces closer than this distance are called the same person."))
         self.library_stats = QLabel()
+        self.index_bar = QProgressBar()  # any indexing job, also while the wizard is hidden
+        self.index_bar.setObjectName("index-progress")
+        self.index_bar.setMaximumWidth(220)
+        self.index_bar.setFormat(self.tr("Indexing %v of %m"))
+        self.index_bar.setToolTip(self.tr("Indexing: Ctrl+I shows the wizard, Esc stops"))
+        self.index_bar.hide()
+        self.statusBar().addPermanentWidget(self.index_bar)
         self.statusBar().addPermanentWidget(self.library_stats)
         self._actions()
 
@@ -248,7 +258,14 @@ class MainWindow(MimeDropTarget, QMainWindow):
             h.addWidget(QLabel(label))
             h.addWidget(w)
             bar.addWidget(holder)
-        bar.addAction(self.distinct_action)
+        # A check box, so "People, not photos" reads as the on/off switch it is.
+        self.distinct_box = QCheckBox(self.tr("People, not photos"))
+        self.distinct_box.setToolTip(self.distinct_action.toolTip())
+        self.distinct_box.setChecked(self.distinct_action.isChecked())
+        self.distinct_box.toggled.connect(
+            lambda on: on != self.distinct_action.isChecked() and self.distinct_action.trigger())
+        self.distinct_action.toggled.connect(self.distinct_box.setChecked)
+        bar.addWidget(self.distinct_box)
         self.addToolBar(bar)
 
     def _connect(self) -> None:
@@ -265,6 +282,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
         svc.indexFailed.connect(self._index_failed)
         svc.indexProgress.connect(self._resumed_progress)
         svc.indexDone.connect(self._resumed_done)
+        svc.indexProgress.connect(self._show_index_progress)
+        svc.indexDone.connect(lambda *_: self.index_bar.hide())
+        svc.indexFailed.connect(lambda *_: self.index_bar.hide())
         self.query_view.faceClicked.connect(self._face_clicked)
         self.query_view.openRequested.connect(self.open_photo)
         self.results.openRequested.connect(self.open_result)
@@ -385,6 +405,12 @@ class MainWindow(MimeDropTarget, QMainWindow):
                                             self.count_box.value(),
                                             self.distinct_action.isChecked())
 
+    def search_face(self, row: int) -> None:
+        """Search with result ``row``'s face: its photo, and in it the face at its box."""
+        r = self.model.row(row)
+        self._want_box = tuple(r.box)
+        self.search_file(r.path)
+
     def search_files(self, paths: list[str]) -> None:
         """Search with the first photo; queue the others (File ▸ Next queued photo)."""
         if not paths:
@@ -417,12 +443,19 @@ class MainWindow(MimeDropTarget, QMainWindow):
     def _search_done(self, req: int, outcome: SearchOutcome) -> None:
         if req != self.search_id:
             return  # an answer to a request that was superseded
+        want, self._want_box = self._want_box, None
+        if want is not None and outcome.boxes:
+            best = max(range(len(outcome.boxes)), key=lambda i: _overlap(outcome.boxes[i], want))
+            if best != outcome.chosen and _overlap(outcome.boxes[best], want) > 0.3:
+                self.search_file(outcome.path, best)  # the face asked for, not the largest
+                return
         self.outcome = outcome
         self.face_index = outcome.chosen
         self.query_view.set_photo(outcome.image, outcome.width, outcome.height, outcome.scale,
                                   outcome.boxes, outcome.chosen)
         self.model.set_threshold(self.threshold_box.value())
-        self.model.set_hits(outcome.hits, outcome.people, outcome.distinct, outcome.judge)
+        self.model.set_hits(outcome.hits, outcome.people, outcome.distinct, outcome.judge,
+                            query_path=outcome.path)
         self.results.show_first()  # a new search opens at #1, not at the old scroll position
         faces = len(outcome.boxes)
         name = self.query_caption.fontMetrics().elidedText(
@@ -450,12 +483,31 @@ class MainWindow(MimeDropTarget, QMainWindow):
         from . import messages
 
         headline = messages.headline(kind, name=self.library)
-        if kind in ("image", "noface"):
-            self.query_view.clear()
+        if kind in ("image", "noface", "library"):
+            self.outcome = None
             self.model.clear()
             self.results_header.setText(self.tr("No results."))
-        self.show_message(headline, message)
-        self.statusBar().showMessage(headline, 8000)
+            if not self._show_photo_only(self.query_path):  # keep the photo when it is one
+                self.query_view.clear()
+        self.show_message(headline, message)  # said once, here (not in the status bar too)
+        self.statusBar().clearMessage()
+
+    def _show_photo_only(self, path: str | None) -> bool:
+        """Show the photo ``path`` with no face boxes (a search that found no face); False
+        when it cannot be read."""
+        from .service import MAX_QUERY_SIDE
+
+        image = QImage(path) if path else QImage()
+        if image.isNull():
+            return False
+        w, h = image.width(), image.height()
+        scale = min(1.0, MAX_QUERY_SIDE / max(w, h))
+        if scale < 1.0:
+            image = image.scaled(max(1, round(w * scale)), max(1, round(h * scale)),
+                                 Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+        self.query_view.set_photo(image, w, h, scale, [], -1)
+        return True
 
     def show_message(self, headline: str, detail: str = "") -> None:
         """A plain-words message above the results (errors, hints)."""
@@ -515,6 +567,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
     def take_drop(self, mime) -> None:
         self.handle_mime(mime)
 
+    def drag_highlight(self, on: bool) -> None:
+        self.query_view.set_drag_over(on)
+
     # -- results ----------------------------------------------------------------------------------
     def open_result(self, row: int) -> bool:
         """Open result ``row``'s photo in the system's viewer (Enter, double-click)."""
@@ -556,6 +611,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         menu.addAction(self.tr("Show in folder"), lambda: self.show_in_folder(row))
         menu.addAction(self.tr("Copy path"),
                        lambda: QGuiApplication.clipboard().setText(path))
+        menu.addAction(self.tr("Search with this face"), lambda: self.search_face(row))
         menu.addSeparator()
         menu.addAction(self.tr("Compare with query"), lambda: self.compare(row))
         return menu
@@ -704,6 +760,12 @@ class MainWindow(MimeDropTarget, QMainWindow):
             self.statusBar().showMessage(self.tr("Indexing: {done} of {total} photos").format(
                 done=progress.done, total=progress.total))
 
+    def _show_index_progress(self, _req: int, progress, _crops) -> None:
+        if getattr(progress, "stage", "") == "indexing" and getattr(progress, "total", 0):
+            self.index_bar.setRange(0, int(progress.total))
+            self.index_bar.setValue(int(progress.done))
+            self.index_bar.show()
+
     def _resumed_done(self, req: int, summary) -> None:
         if req == self.resumed:
             self.resumed = None
@@ -742,6 +804,16 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.client.shutdown()
         self.notices.detach()
         event.accept()
+
+
+def _overlap(a, b) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0, min(ay + ah, by + bh) - max(ay, by))
+    union = aw * ah + bw * bh - w * h
+    return w * h / union if union > 0 else 0.0
 
 
 def _esc(text: str) -> str:

@@ -29,6 +29,7 @@ class QueryView(QWidget):
         self._boxes: list[tuple[int, int, int, int]] = []
         self._chosen = -1
         self._busy = False
+        self._drag_over = False
         self.setMinimumSize(220, 220)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
@@ -68,6 +69,15 @@ class QueryView(QWidget):
         self.faceClicked.emit(i)
         return True
 
+    def set_drag_over(self, on: bool) -> None:
+        """Highlight the view while something is dragged over the window."""
+        self._drag_over = on
+        self.update()
+
+    @property
+    def drag_over(self) -> bool:
+        return self._drag_over
+
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.update()
@@ -102,6 +112,9 @@ class QueryView(QWidget):
             return QRectF()
         pw, ph = self._photo_size.width(), self._photo_size.height()
         s = min((self.width() - 8) / pw, (self.height() - 8) / ph)
+        # Never larger than the decoded image (device pixels): an upscaled photo is blurred.
+        dpr = self._pixmap.devicePixelRatio() or 1.0
+        s = min(s, self._pixmap.width() / dpr / pw)
         w, h = pw * s, ph * s
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
@@ -178,8 +191,12 @@ class QueryView(QWidget):
             p.drawText(self.rect().adjusted(16, 16, -16, -16),
                        Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                        self.tr("Drop a photo of a face here\nor press Ctrl+O to open one"))
-            pen = QPen(pal.color(QPalette.ColorRole.Mid), 2, Qt.PenStyle.DashLine)
-            p.setPen(pen)
+            # The border in the text's colour: visible in light and dark themes alike.
+            border = QColor(pal.color(QPalette.ColorRole.Highlight) if self._drag_over
+                            else pal.color(QPalette.ColorRole.WindowText))
+            if not self._drag_over:
+                border.setAlpha(150)
+            p.setPen(QPen(border, 3 if self._drag_over else 2, Qt.PenStyle.DashLine))
             p.drawRoundedRect(QRectF(self.rect()).adjusted(8, 8, -8, -8), 12, 12)
             return
         target = self._target()
@@ -187,19 +204,24 @@ class QueryView(QWidget):
         for i in range(len(self._boxes)):
             r = self.box_rect(i)
             chosen = i == self._chosen
-            color = pal.color(QPalette.ColorRole.Highlight) if chosen \
-                else pal.color(QPalette.ColorRole.Light)
-            pen = QPen(color, 3 if chosen else 2,
-                       Qt.PenStyle.SolidLine if chosen else Qt.PenStyle.DashLine)
-            p.setPen(pen)
+            # Boxes are drawn over the photo, not the window: fixed white-on-black for the
+            # others (visible on any photo, in any theme), the highlight for the chosen one.
+            color = pal.color(QPalette.ColorRole.Highlight) if chosen else QColor("white")
             p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(QColor(0, 0, 0, 170), 5 if chosen else 4))
+            p.drawRect(r)
+            p.setPen(QPen(color, 3 if chosen else 2,
+                          Qt.PenStyle.SolidLine if chosen else Qt.PenStyle.DashLine))
             p.drawRect(r)
             if len(self._boxes) > 1:  # number the faces so the choice is visible
                 tag = QRectF(r.x(), r.y() - 18 if r.y() > target.y() + 18 else r.y(), 20, 18)
-                p.fillRect(tag, color)
+                p.fillRect(tag, color if chosen else QColor(0, 0, 0, 190))
                 p.setPen(pal.color(QPalette.ColorRole.HighlightedText) if chosen
-                         else pal.color(QPalette.ColorRole.Dark))
+                         else QColor("white"))
                 p.drawText(tag, Qt.AlignmentFlag.AlignCenter, str(i + 1))
+        if self._drag_over:
+            p.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 4))
+            p.drawRect(QRectF(self.rect()).adjusted(2, 2, -2, -2))
         if self._busy:
             veil = QColor(pal.color(QPalette.ColorRole.Window))
             veil.setAlpha(140)  # dim the photo while the search runs

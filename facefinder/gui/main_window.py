@@ -707,7 +707,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
     # -- indexing ---------------------------------------------------------------------------------
     def show_wizard(self, folder: str | None = None) -> IndexWizard:
         if self.wizard is None or not self.wizard.isVisible():
-            self.wizard = IndexWizard(self.client, self.library, self)
+            self.wizard = IndexWizard(self.client, self.library, self, self.settings)
             self.wizard.indexed.connect(self._indexed)
         if isinstance(folder, str) and folder:
             self.wizard.folder_page.folder.setText(folder)

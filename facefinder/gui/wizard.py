@@ -314,9 +314,9 @@ class SummaryPage(QWizardPage):
         self.skipped = QPlainTextEdit()
         self.skipped.setReadOnly(True)
         self.skipped.setPlaceholderText(self.tr("No files were skipped."))
-        copy = QPushButton(self.tr("Copy list"))
-        copy.clicked.connect(
-            lambda: QGuiApplication.clipboard().setText(self.skipped.toPlainText()))
+        self.copy = copy = QPushButton(self.tr("Copy list"))
+        copy.clicked.connect(self.copy_list)
+        self.copied = QLabel()  # "Copied": the button's feedback
         self.resume = QPushButton(self.tr("Resume indexing"))
         self.resume.hide()
         lay = QVBoxLayout(self)
@@ -326,9 +326,17 @@ class SummaryPage(QWizardPage):
         row = QHBoxLayout()
         row.addWidget(self.resume)
         row.addStretch(1)
+        row.addWidget(self.copied)
         row.addWidget(copy)
         lay.addLayout(row)
         self.setFinalPage(True)
+
+    def copy_list(self) -> None:
+        QGuiApplication.clipboard().setText(self.skipped.toPlainText())
+        n = self.skipped.blockCount() if self.skipped.toPlainText() else 0
+        self.copied.setText(self.tr("Copied: 1 line.") if n == 1 else
+                            self.tr("Copied: {n} lines.").format(n=n))
+        QTimer.singleShot(4000, self.copied.clear)
 
     def show_summary(self, summary, error: str = "", resumable: bool = False) -> None:
         """The summary of a job, or ``error`` (with a Resume button when ``resumable``)."""
@@ -341,19 +349,34 @@ class SummaryPage(QWizardPage):
         lines = []
         if summary.cancelled:
             self.setTitle(self.tr("Cancelled"))
-            lines.append(self.tr("Indexing was cancelled; what was done so far is kept."))
+            lines.append(self.tr("Indexing was cancelled; what was done so far is kept. To "
+                                 "finish, index the same folder into the same library again "
+                                 "(Ctrl+I): photos already done are not read again."))
+        # Parts that add up to the files found: with faces, without, unchanged, skipped, and
+        # (cancelled) not done yet.
+        skipped = len(summary.skipped)
+        parts = (summary.photos_with_faces, summary.photos_without_faces, summary.unchanged,
+                 skipped)
+        rest = max(0, summary.photos_found - sum(parts))
         lines += [
-            self.tr("Photos found: {n}").format(n=summary.photos_found),
-            self.tr("Photos indexed now: {n} ({unchanged} unchanged)").format(
-                n=summary.processed, unchanged=summary.unchanged),
-            self.tr("Faces found: {n}").format(n=summary.faces_added),
-            self.tr("Photos without faces: {n}").format(n=summary.photos_without_faces),
-            self.tr("Files skipped: {n}").format(n=len(summary.skipped)),
+            self.tr("Files found: {n}").format(n=summary.photos_found),
+            "&nbsp;&nbsp;" + self.tr("indexed now, with faces: {n}").format(
+                n=summary.photos_with_faces),
+            "&nbsp;&nbsp;" + self.tr("indexed now, without faces: {n}").format(
+                n=summary.photos_without_faces),
+            "&nbsp;&nbsp;" + self.tr("already in the library, unchanged: {n}").format(
+                n=summary.unchanged),
+            "&nbsp;&nbsp;" + self.tr("skipped (listed below): {n}").format(n=skipped),
         ]
+        if rest:
+            lines.append("&nbsp;&nbsp;" + self.tr("not done yet: {n}").format(n=rest))
+        lines.append(self.tr("Faces found: {n}").format(n=summary.faces_added))
         if summary.removed:
             lines.append(self.tr("Deleted photos forgotten: {n}").format(n=summary.removed))
         self.text.setText("<br>".join(lines))
-        self.skipped.setPlainText("\n".join(f"{s.path}\t{s.reason}" for s in summary.skipped))
+        # One file a line, its reason under it: a list that reads evenly whatever the lengths.
+        self.skipped.setPlainText("\n".join(f"{s.path}\n    {s.reason}"
+                                            for s in summary.skipped))
 
 
 class IndexWizard(QWizard):
@@ -361,11 +384,15 @@ class IndexWizard(QWizard):
 
     indexed = Signal(str)
 
-    def __init__(self, client, library: str, parent: QWidget | None = None) -> None:
+    def __init__(self, client, library: str, parent: QWidget | None = None,
+                 settings=None) -> None:
         super().__init__(parent)
         self.client = client
+        self.settings = settings
         self.setWindowTitle(self.tr("Index a folder"))
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        # The summary's Back would return to a finished progress page.
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.folder_page = FolderPage(library)
         self.options_page = OptionsPage(client.runner)
         self.progress_page = ProgressPage()
@@ -382,6 +409,10 @@ class IndexWizard(QWizard):
         svc.indexFailed.connect(self._failed)
         self.job: int | None = None
         self.summary = None
+        if settings is not None:  # the folder indexed last time
+            last = str(settings.value("wizard/folder", "") or "")
+            if last and os.path.isdir(last):
+                self.folder_page.folder.setText(last)
         self.setAcceptDrops(True)  # a folder dropped anywhere on the first step (its header too)
         self.resize(640, 520)
 
@@ -415,6 +446,8 @@ class IndexWizard(QWizard):
         """Start the job (it runs in a worker process)."""
         self.progress_page.panel.reset()
         self.progress_page.cancel.setEnabled(True)
+        if self.settings is not None:
+            self.settings.setValue("wizard/folder", self.folder_page.folder_path())
         self.job = self.client.index(
             self.folder_page.library_name(), self.folder_page.folder_path(),
             self.options_page.recursive.isChecked(), self.options_page.min_face.value(),

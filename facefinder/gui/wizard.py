@@ -84,7 +84,10 @@ class FolderEdit(QLineEdit):
 
 
 class FolderPage(QWizardPage):
-    """Step 1: the photo folder (typed, picked, or dropped on the page) and the library."""
+    """Step 1: the photo folder (typed, picked, or dropped on the page) and the library.
+    ``stats_wanted(name)``: an existing library was picked (its counts are shown)."""
+
+    stats_wanted = Signal(str)
 
     def __init__(self, library: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,8 +145,17 @@ class FolderPage(QWizardPage):
         new = name.strip() not in library_names()
         self.new_hint.setText(self.tr("A new library will be created.") if new and name.strip()
                               else "")
+        if not new:
+            self.stats_wanted.emit(name.strip())  # the wizard asks; show_stats answers
         self._explain()
         self.completeChanged.emit()
+
+    def show_stats(self, name: str, stats: dict) -> None:
+        """An existing library's counts, under its name."""
+        if name == self.library_name() and stats:
+            self.new_hint.setText(self.tr("This library has {photos} photos and {faces} faces; "
+                                          "new and changed photos are added.").format(
+                photos=stats.get("photos", 0), faces=stats.get("faces", 0)))
 
     def problem(self) -> str:
         """Why Next is not available (empty when it is)."""
@@ -400,6 +412,9 @@ class IndexWizard(QWizard):
         for page in (self.folder_page, self.options_page, self.progress_page,
                      self.summary_page):
             self.addPage(page)
+        client.libraryStats.connect(self.folder_page.show_stats)
+        self.folder_page.stats_wanted.connect(client.library_info)
+        self.folder_page._library_changed(self.folder_page.library_name())
         self.progress_page.cancel.clicked.connect(self.cancel_job)
         self.summary_page.resume.clicked.connect(self.resume)
         self.currentIdChanged.connect(self._page_changed)

@@ -215,62 +215,67 @@ or click to choose</source>
 <context>
     <name>FolderPage</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="91" />
+        <location filename="../../facefinder/gui/wizard.py" line="94" />
         <source>Choose a photo folder</source>
         <translation>写真フォルダーを選ぶ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="92" />
+        <location filename="../../facefinder/gui/wizard.py" line="95" />
         <source>Pick the folder to index, or drop it on this page. New and changed photos are added to the library you choose.</source>
         <translation>登録するフォルダーを選ぶか、このページにドロップしてください。新しい写真と変更された写真が、選んだライブラリに追加されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="95" />
+        <location filename="../../facefinder/gui/wizard.py" line="98" />
         <source>A folder of photos</source>
         <translation>写真のフォルダー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="96" />
+        <location filename="../../facefinder/gui/wizard.py" line="99" />
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="105" />
+        <location filename="../../facefinder/gui/wizard.py" line="108" />
         <source>Pick a library, or type a new name to create one.</source>
         <translation>ライブラリを選ぶか、新しい名前を入力して作成します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="114" />
+        <location filename="../../facefinder/gui/wizard.py" line="117" />
         <source>Folder:</source>
         <translation>フォルダー:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="115" />
+        <location filename="../../facefinder/gui/wizard.py" line="118" />
         <source>Library:</source>
         <translation>ライブラリ:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="143" />
+        <location filename="../../facefinder/gui/wizard.py" line="146" />
         <source>A new library will be created.</source>
         <translation>新しいライブラリが作成されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="152" />
+        <location filename="../../facefinder/gui/wizard.py" line="156" />
+        <source>This library has {photos} photos and {faces} faces; new and changed photos are added.</source>
+        <translation>このライブラリには写真 {photos} 枚、顔 {faces} 個があります。新しい写真と変更された写真が追加されます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="164" />
         <source>Choose a folder of photos (Browse…, or drop it on this page).</source>
         <translation>写真のフォルダーを選んでください（「参照…」、またはこのページにドロップ）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="154" />
+        <location filename="../../facefinder/gui/wizard.py" line="166" />
         <source>There is no folder “{path}”.</source>
         <translation>フォルダー「{path}」はありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="156" />
+        <location filename="../../facefinder/gui/wizard.py" line="168" />
         <source>A library name cannot be empty, start with a dot, or contain a slash.</source>
         <translation>ライブラリ名は空にできず、ドットで始めたりスラッシュを含めたりできません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="164" />
+        <location filename="../../facefinder/gui/wizard.py" line="176" />
         <source>Photo folder</source>
         <translation>写真フォルダー</translation>
     </message>
@@ -327,22 +332,22 @@ or click to choose</source>
 <context>
     <name>IndexWizard</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="392" />
+        <location filename="../../facefinder/gui/wizard.py" line="404" />
         <source>Index a folder</source>
         <translation>フォルダーを登録</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="459" />
+        <location filename="../../facefinder/gui/wizard.py" line="474" />
         <source>Stopping…</source>
         <translation>停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="504" />
+        <location filename="../../facefinder/gui/wizard.py" line="519" />
         <source>Stop indexing?</source>
         <translation>登録を中止しますか？</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="505" />
+        <location filename="../../facefinder/gui/wizard.py" line="520" />
         <source>Indexing is still running. Stop it? What was indexed so far is kept.</source>
         <translation>登録はまだ実行中です。中止しますか？ここまでに登録した分は保持されます。</translation>
     </message>
@@ -782,67 +787,67 @@ or click to choose</source>
 <context>
     <name>OptionsPage</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="196" />
+        <location filename="../../facefinder/gui/wizard.py" line="208" />
         <source>Options</source>
         <translation>オプション</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="197" />
+        <location filename="../../facefinder/gui/wizard.py" line="209" />
         <source>Nothing is indexed until you press Index.</source>
         <translation>「登録」を押すまで何も登録されません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="198" />
+        <location filename="../../facefinder/gui/wizard.py" line="210" />
         <source>Include subfolders</source>
         <translation>サブフォルダーも含める</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="203" />
+        <location filename="../../facefinder/gui/wizard.py" line="215" />
         <source> px</source>
         <translation> px</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="204" />
+        <location filename="../../facefinder/gui/wizard.py" line="216" />
         <source>Faces smaller than this (in photo pixels) are ignored. Faces under 50 px are matched less reliably.</source>
         <translation>これより小さい顔（写真のピクセル数）は無視されます。50 px 未満の顔は照合の信頼性が下がります。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="218" />
+        <location filename="../../facefinder/gui/wizard.py" line="230" />
         <source>Smallest face:</source>
         <translation>最小の顔:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="219" />
+        <location filename="../../facefinder/gui/wizard.py" line="231" />
         <source>File types:</source>
         <translation>ファイルの種類:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="229" />
+        <location filename="../../facefinder/gui/wizard.py" line="241" />
         <source>Index</source>
         <translation>登録</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="249" />
+        <location filename="../../facefinder/gui/wizard.py" line="261" />
         <source>Counting photos…</source>
         <translation>写真を数えています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="272" />
+        <location filename="../../facefinder/gui/wizard.py" line="284" />
         <source>The folder cannot be read.</source>
         <translation>フォルダーを読み込めません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="274" />
+        <location filename="../../facefinder/gui/wizard.py" line="286" />
         <source>No photos found with these options.</source>
         <translation>この設定では写真が見つかりません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="276" />
+        <location filename="../../facefinder/gui/wizard.py" line="288" />
         <source>1 photo found.</source>
         <translation>写真が 1 枚見つかりました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="277" />
+        <location filename="../../facefinder/gui/wizard.py" line="289" />
         <source>{n} photos found.</source>
         <translation>写真が {n} 枚見つかりました。</translation>
     </message>
@@ -982,17 +987,17 @@ facefinder は各写真の隣にサイドカーファイルを書き込みます
 <context>
     <name>ProgressPage</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="289" />
+        <location filename="../../facefinder/gui/wizard.py" line="301" />
         <source>Indexing</source>
         <translation>登録中</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="290" />
+        <location filename="../../facefinder/gui/wizard.py" line="302" />
         <source>You can keep searching while this runs.</source>
         <translation>実行中も検索を続けられます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="292" />
+        <location filename="../../facefinder/gui/wizard.py" line="304" />
         <source>Stop indexing</source>
         <translation>登録を中止</translation>
     </message>
@@ -1177,93 +1182,93 @@ distance {distance:.3f} ({verdict})</source>
 <context>
     <name>SummaryPage</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="310" />
-        <location filename="../../facefinder/gui/wizard.py" line="348" />
+        <location filename="../../facefinder/gui/wizard.py" line="322" />
+        <location filename="../../facefinder/gui/wizard.py" line="360" />
         <source>Done</source>
         <translation>完了</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="316" />
+        <location filename="../../facefinder/gui/wizard.py" line="328" />
         <source>No files were skipped.</source>
         <translation>スキップしたファイルはありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="317" />
+        <location filename="../../facefinder/gui/wizard.py" line="329" />
         <source>Copy list</source>
         <translation>一覧をコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="320" />
+        <location filename="../../facefinder/gui/wizard.py" line="332" />
         <source>Resume indexing</source>
         <translation>インデックス作成を再開</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="324" />
+        <location filename="../../facefinder/gui/wizard.py" line="336" />
         <source>Skipped files:</source>
         <translation>スキップしたファイル:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="337" />
+        <location filename="../../facefinder/gui/wizard.py" line="349" />
         <source>Copied: 1 line.</source>
         <translation>コピーしました：1 行。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="338" />
+        <location filename="../../facefinder/gui/wizard.py" line="350" />
         <source>Copied: {n} lines.</source>
         <translation>コピーしました：{n} 行。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="345" />
+        <location filename="../../facefinder/gui/wizard.py" line="357" />
         <source>Indexing stopped</source>
         <translation>登録が止まりました</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="351" />
+        <location filename="../../facefinder/gui/wizard.py" line="363" />
         <source>Cancelled</source>
         <translation>キャンセルしました</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="352" />
+        <location filename="../../facefinder/gui/wizard.py" line="364" />
         <source>Indexing was cancelled; what was done so far is kept. To finish, index the same folder into the same library again (Ctrl+I): photos already done are not read again.</source>
         <translation>インデックス作成はキャンセルされました。ここまでの結果は保持されます。完了するには、同じフォルダーを同じライブラリにもう一度インデックスしてください（Ctrl+I）。処理済みの写真は読み直しません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="362" />
+        <location filename="../../facefinder/gui/wizard.py" line="374" />
         <source>Files found: {n}</source>
         <translation>見つかったファイル：{n}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="363" />
+        <location filename="../../facefinder/gui/wizard.py" line="375" />
         <source>indexed now, with faces: {n}</source>
         <translation>今回インデックス、顔あり：{n}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="365" />
+        <location filename="../../facefinder/gui/wizard.py" line="377" />
         <source>indexed now, without faces: {n}</source>
         <translation>今回インデックス、顔なし：{n}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="367" />
+        <location filename="../../facefinder/gui/wizard.py" line="379" />
         <source>already in the library, unchanged: {n}</source>
         <translation>ライブラリに登録済み・変更なし：{n}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="369" />
+        <location filename="../../facefinder/gui/wizard.py" line="381" />
         <source>skipped (listed below): {n}</source>
         <translation>スキップ（下の一覧）：{n}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="372" />
+        <location filename="../../facefinder/gui/wizard.py" line="384" />
         <source>not done yet: {n}</source>
         <translation>未処理：{n}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="373" />
+        <location filename="../../facefinder/gui/wizard.py" line="385" />
         <source>Faces found: {n}</source>
         <translation>見つかった顔: {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="375" />
+        <location filename="../../facefinder/gui/wizard.py" line="387" />
         <source>Deleted photos forgotten: {n}</source>
         <translation>除外した削除済みの写真: {n} 枚</translation>
     </message>

@@ -78,3 +78,12 @@ def test_esc_on_refresh_asks_then_stops_and_shows_the_summary(qtbot, window, sma
     assert dialog.isVisible() and dialog.result.text()  # the summary, not a closed dialog
     dialog.reject()
     assert not dialog.isVisible()
+
+
+def test_an_existing_library_shows_its_counts_in_the_wizard(qtbot, window, small_folder):
+    summary = index(qtbot, window, small_folder)
+    wizard = window.show_wizard()
+    qtbot.waitUntil(lambda: "This library has" in wizard.folder_page.new_hint.text(),
+                    timeout=30_000)
+    assert f"{summary.faces_added} faces" in wizard.folder_page.new_hint.text()
+    wizard.reject()

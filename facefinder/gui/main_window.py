@@ -774,9 +774,20 @@ class MainWindow(MimeDropTarget, QMainWindow):
                 n=summary.processed, faces=summary.faces_added), 10_000)
             self._indexed(self.client.requests[req].library)
 
+    def confirm_stop(self) -> bool:
+        """Ask whether to stop the running indexing job (tests replace this)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(
+            self, self.tr("Stop indexing?"),
+            self.tr("Indexing is still running. Stop it? What was indexed so far is kept."),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def cancel(self) -> None:
-        """Esc: stop the running indexing job and forget queued photos."""
-        if self.client.indexing:
+        """Esc: stop the running indexing job (after asking) and forget queued photos."""
+        if self.client.indexing and self.confirm_stop() and self.client.indexing:
             self.client.cancel_index()
             self.statusBar().showMessage(self.tr("Stopping indexing…"))
         self.queue.clear()

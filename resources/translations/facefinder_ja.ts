@@ -736,12 +736,22 @@ or click to choose</source>
         <translation>インデックス作成完了：写真 {n} 枚、顔 {faces} 個。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="781" />
+        <location filename="../../facefinder/gui/main_window.py" line="782" />
+        <source>Stop indexing?</source>
+        <translation>登録を中止しますか？</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="783" />
+        <source>Indexing is still running. Stop it? What was indexed so far is kept.</source>
+        <translation>登録はまだ実行中です。中止しますか？ここまでに登録した分は保持されます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="792" />
         <source>Stopping indexing…</source>
         <translation>登録を停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="797" />
+        <location filename="../../facefinder/gui/main_window.py" line="808" />
         <source>Closing…</source>
         <translation>終了しています…</translation>
     </message>

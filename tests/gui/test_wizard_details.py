@@ -87,3 +87,17 @@ def test_an_existing_library_shows_its_counts_in_the_wizard(qtbot, window, small
                     timeout=30_000)
     assert f"{summary.faces_added} faces" in wizard.folder_page.new_hint.text()
     wizard.reject()
+
+
+def test_esc_in_the_main_window_asks_before_stopping_indexing(qtbot, window, small_folder):
+    for p in sorted(NONFACES.iterdir())[:6]:
+        shutil.copyfile(p, small_folder / ("more-" + p.name))
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    asked = []
+    window.confirm_stop = lambda: asked.append(True) or False  # "No"
+    with qtbot.waitSignal(window.client.indexDone, timeout=JOB_TIMEOUT) as blocker:
+        window.client.index("default", str(small_folder))
+        QTest.keyClick(window, Qt.Key.Key_Escape)
+        assert asked
+    assert not blocker.args[1].cancelled  # "No" kept it going

@@ -362,7 +362,7 @@ or click to choose</source>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="85" />
         <source>Resume indexing</source>
-        <translation>インデックス作成を再開</translation>
+        <translation>登録を再開</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="107" />
@@ -392,17 +392,17 @@ or click to choose</source>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="143" />
         <source>Indexing %v of %m</source>
-        <translation>インデックス作成中 %v / %m</translation>
+        <translation>登録中 %v / %m</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="144" />
         <source>Indexing: Ctrl+I shows the wizard, Esc stops</source>
-        <translation>インデックス作成中：Ctrl+I でウィザードを表示、Esc で停止</translation>
+        <translation>登録中：Ctrl+I でウィザードを表示、Esc で停止</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="161" />
         <source>Index a folder…  (Ctrl+I)</source>
-        <translation>フォルダーをインデックス…  (Ctrl+I)</translation>
+        <translation>フォルダーを登録…  (Ctrl+I)</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="174" />
@@ -412,7 +412,7 @@ or click to choose</source>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="176" />
         <source>Index a folder of photos first: facefinder finds the faces in it, then you can search them with any photo. You can also drop a folder on this window to index it.</source>
-        <translation>まず写真のフォルダーをインデックスしてください。facefinder がその中の顔を見つけ、どの写真でも検索できるようになります。フォルダーをこのウィンドウにドロップしてインデックスすることもできます。</translation>
+        <translation>まず写真のフォルダーを登録してください。facefinder がその中の顔を見つけ、どの写真でも検索できるようになります。フォルダーをこのウィンドウにドロップして登録することもできます。</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="192" />
@@ -723,17 +723,17 @@ or click to choose</source>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="755" />
         <source>Resuming indexing…</source>
-        <translation>インデックス作成を再開しています…</translation>
+        <translation>登録を再開しています…</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="760" />
         <source>Indexing: {done} of {total} photos</source>
-        <translation>インデックス作成中：{total} 枚中 {done} 枚</translation>
+        <translation>登録中：{total} 枚中 {done} 枚</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="772" />
         <source>Indexing finished: {n} photos indexed, {faces} faces found.</source>
-        <translation>インデックス作成完了：写真 {n} 枚、顔 {faces} 個。</translation>
+        <translation>登録完了：写真 {n} 枚、顔 {faces} 個。</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="782" />
@@ -1210,7 +1210,7 @@ distance {distance:.3f} ({verdict})</source>
     <message>
         <location filename="../../facefinder/gui/wizard.py" line="332" />
         <source>Resume indexing</source>
-        <translation>インデックス作成を再開</translation>
+        <translation>登録を再開</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/wizard.py" line="336" />
@@ -1240,7 +1240,7 @@ distance {distance:.3f} ({verdict})</source>
     <message>
         <location filename="../../facefinder/gui/wizard.py" line="364" />
         <source>Indexing was cancelled; what was done so far is kept. To finish, index the same folder into the same library again (Ctrl+I): photos already done are not read again.</source>
-        <translation>インデックス作成はキャンセルされました。ここまでの結果は保持されます。完了するには、同じフォルダーを同じライブラリにもう一度インデックスしてください（Ctrl+I）。処理済みの写真は読み直しません。</translation>
+        <translation>登録はキャンセルされました。ここまでの結果は保持されます。完了するには、同じフォルダーを同じライブラリにもう一度登録してください（Ctrl+I）。処理済みの写真は読み直しません。</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/wizard.py" line="374" />
@@ -1250,12 +1250,12 @@ distance {distance:.3f} ({verdict})</source>
     <message>
         <location filename="../../facefinder/gui/wizard.py" line="375" />
         <source>indexed now, with faces: {n}</source>
-        <translation>今回インデックス、顔あり：{n}</translation>
+        <translation>今回登録、顔あり：{n}</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/wizard.py" line="377" />
         <source>indexed now, without faces: {n}</source>
-        <translation>今回インデックス、顔なし：{n}</translation>
+        <translation>今回登録、顔なし：{n}</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/wizard.py" line="379" />

@@ -1156,7 +1156,7 @@ def cmd_bench_combine(args) -> int:
 def cmd_gui(args) -> int:
     from .gui.app import main as gui_main
 
-    return gui_main([])
+    return gui_main(list(args.photos))
 
 
 # -- parser -----------------------------------------------------------------------------------
@@ -1403,7 +1403,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_combine)
 
-    p = sub.add_parser("gui", help="open the desktop app")
+    p = sub.add_parser("gui", help="open the desktop app (searching with PHOTO; when it is open "
+                                   "already, PHOTO goes to its window)")
+    p.add_argument("photos", nargs="*", metavar="PHOTO")
     p.set_defaults(func=cmd_gui)
     return parser
 

@@ -5,8 +5,9 @@ People window and the Compare two photos dialog.
 Runs the app under Xvfb (started here when there is no ``$DISPLAY``; needs the ``xvfb`` package,
 plus ``libxcb-cursor0`` and ``libxkbcommon-x11-0`` for Qt's xcb plugin), indexes a small folder of
 ``../shared/data`` faces into a throw-away library, searches with a photo that is not in it, opens
-the People window and names the query's person, and writes ``main-window.png``,
-``wizard-progress.png``, ``people.png`` and ``compare.png`` in ``docs/screenshots``.
+the People window and names the query's person, and writes ``first-run.png`` (the empty
+library's guidance), ``main-window.png``, ``wizard-progress.png``, ``people.png`` and
+``compare.png`` in ``docs/screenshots``.
 
     python scripts/screenshots.py [--data ../shared/data] [--out docs/screenshots] [--lang ja]
                                   [--dark] [--suffix -dark-ja]
@@ -221,7 +222,11 @@ def run(args, tmp: Path) -> int:
         window.close()
         app.quit()
 
-    client.modelReady.connect(lambda: QTimer.singleShot(200, start_wizard))
+    def first_run() -> None:
+        shoot(window, "first-run.png")  # the empty library: what to do first
+        QTimer.singleShot(200, start_wizard)
+
+    client.modelReady.connect(lambda: QTimer.singleShot(500, first_run))
     client.indexProgress.connect(progress)
     client.indexDone.connect(indexed)
     client.searchDone.connect(searched)

@@ -67,27 +67,43 @@ def _close_on_signals(window) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Open the main window; photos named in ``argv`` are searched once the model is ready."""
+    """Open the main window; photos named in ``argv`` are searched once the model is ready. When
+    the app is already open (same user and data folder), the photos go to its window instead
+    and this start ends (:mod:`facefinder.gui.single_instance`)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if argv is None:
         argv = sys.argv[1:]
+    import os
+
     from PySide6.QtCore import QTimer
 
+    from . import single_instance
+
+    photos = [os.path.abspath(a) for a in argv if not a.startswith("-")]
+    app = create_app(argv)
+    if single_instance.hand_over(photos):
+        log.info("facefinder is already open: %d file(s) handed to its window", len(photos))
+        return 0
     from .main_window import MainWindow
 
-    app = create_app(argv)
     window = MainWindow()
     window.show()
+    window.instance_server = single_instance.InstanceServer(window)
+    window.instance_server.pathsReceived.connect(window.open_paths)
+    window.instance_server.listen()
     from .qt_refcounts import warn_if_leaking
 
     warn_if_leaking(window)  # PySide6 6.12.0 on Python < 3.12 would crash the app (issue 8)
     sys.excepthook = _excepthook(window)
     _close_on_signals(window)
     QTimer.singleShot(0, window.client.load)  # after the window is painted
-    photos = [a for a in argv if not a.startswith("-")]
     if photos:
-        window.search_files(photos)
-    return app.exec()
+        window.open_paths(photos)
+    code = app.exec()
+    # Closing the window shut the background work down already; a quit that closed no window
+    # (QApplication.quit(), the session ending) must not leave a worker or the model server.
+    window.client.shutdown()
+    return code
 
 
 if __name__ == "__main__":

@@ -84,7 +84,10 @@ class FaceSlot(MimeDropTarget, QFrame):
         self.role = QLabel(role)
         self.role.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.role.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.caption.setMinimumHeight(self.caption.fontMetrics().height())
         lay = QVBoxLayout(self)
+        # Never squeezed below its content: the crop must not overlap the file name.
+        lay.setSizeConstraint(QVBoxLayout.SizeConstraint.SetMinimumSize)
         lay.addWidget(self.image, 0, Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.caption)
         lay.addWidget(self.role)
@@ -122,8 +125,25 @@ class FaceSlot(MimeDropTarget, QFrame):
         """Use the photo at ``path`` (its face crop comes with the comparison)."""
         self.path = path
         self.set_name(os.path.basename(path))
-        self.set_prompt("…")
+        self.show_photo(path)
         self.photoChosen.emit(path)
+
+    def show_photo(self, path: str) -> None:
+        """The whole photo, small, until the comparison brings its face crop (no "…" while
+        the other side is still empty)."""
+        from PySide6.QtGui import QImageReader
+
+        reader = QImageReader(path)
+        reader.setAutoTransform(True)
+        size = reader.size()
+        if size.isValid() and size.width() > 0 and size.height() > 0:
+            size.scale(self.SIDE, self.SIDE, Qt.AspectRatioMode.KeepAspectRatio)
+            reader.setScaledSize(size)
+        image = reader.read()
+        if image.isNull():
+            self.set_prompt(os.path.basename(path))
+        else:
+            self.set_face(image)
 
     def take_mime(self, mime) -> bool:
         """Use the first photo a drop or paste carries; False (and ``problem``) when none."""
@@ -327,7 +347,7 @@ class CompareDialog(QDialog):
         """Compare two photo files (as if dropped on the two sides); returns the request id."""
         self.first.path = first
         self.first.set_name(os.path.basename(first))
-        self.first.set_prompt("…")
+        self.first.show_photo(first)
         self.second.set_path(second)
         return self.req
 

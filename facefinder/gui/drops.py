@@ -26,16 +26,24 @@ class MimeDropTarget:
     def take_drop(self, mime: QMimeData) -> None:  # pragma: no cover - each widget overrides
         raise NotImplementedError
 
+    def drag_highlight(self, on: bool) -> None:
+        """Show (or stop showing) that a drop here would be taken; widgets may override."""
+
     def dragEnterEvent(self, event) -> None:
         mime = event.mimeData()
         if self.accepts_drops() and (mime.hasUrls() or mime.hasImage() or mime.hasText()):
             event.acceptProposedAction()
+            self.drag_highlight(True)
 
     def dragMoveEvent(self, event) -> None:
         event.acceptProposedAction()
 
+    def dragLeaveEvent(self, event) -> None:
+        self.drag_highlight(False)
+
     def dropEvent(self, event) -> None:
         event.acceptProposedAction()
+        self.drag_highlight(False)
         self.take_drop(event.mimeData())
 
 

@@ -8,8 +8,9 @@ import os
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTemporaryDir, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, \
     QGuiApplication, QImage, QKeySequence, QPalette, QPixmap
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, \
-    QLabel, QMainWindow, QMenu, QPushButton, QSpinBox, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFrame, \
+    QHBoxLayout, QLabel, QMainWindow, QMenu, QProgressBar, QPushButton, QSpinBox, QSplitter, \
+    QToolBar, QVBoxLayout, QWidget
 
 from ..core.library import DEFAULT_LIBRARY
 from .dialogs import AboutDialog, CompareDialog, WeightsDialog
@@ -49,6 +50,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.weights_dialog: WeightsDialog | None = None
         self.people_view = None  # PeopleView, made on first use
         self.compare_dialog: CompareDialog | None = None
+        self.last_menu: QMenu | None = None  # the results' context menu shown last
+        self._want_box: tuple | None = None  # "Search with this face": the face's box
+        self.instance_server = None  # set by app.main: later starts hand their photos here
         self.setWindowTitle("facefinder")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -74,8 +78,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.message.setMargin(8)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setAutoFillBackground(True)
-        self.message.setBackgroundRole(QPalette.ColorRole.ToolTipBase)
-        self.message.setForegroundRole(QPalette.ColorRole.ToolTipText)
+        # The theme's own colours (a tooltip's yellow stayed bright in dark themes).
+        self.message.setBackgroundRole(QPalette.ColorRole.AlternateBase)
+        self.message.setForegroundRole(QPalette.ColorRole.Text)
         self.message.hide()
         self.resume_button = QPushButton(self.tr("Resume indexing"))
         self.resume_button.clicked.connect(self.resume_indexing)
@@ -85,9 +90,11 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.query_caption.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse)
         self.queue_label = QLabel()
+        self.welcome = self._welcome_panel()
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.welcome)
         lv.addWidget(self.query_view, 1)
         lv.addWidget(self.query_caption)
         lv.addWidget(self.message)
@@ -110,6 +117,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.setCentralWidget(self.splitter)
+        QWidget.setTabOrder(self.query_view, self.results)  # the photo, then its results
 
         self.library_box = QComboBox()
         self.library_box.setMinimumContentsLength(12)
@@ -129,8 +137,46 @@ class MainWindow(MimeDropTarget, QMainWindow):
             "in a library this size would be as close (the calibrated verdict). A number: "
             "faces closer than this distance are called the same person."))
         self.library_stats = QLabel()
+        self.index_bar = QProgressBar()  # any indexing job, also while the wizard is hidden
+        self.index_bar.setObjectName("index-progress")
+        self.index_bar.setMaximumWidth(220)
+        self.index_bar.setFormat(self.tr("Indexing %v of %m"))
+        self.index_bar.setToolTip(self.tr("Indexing: Ctrl+I shows the wizard, Esc stops"))
+        self.index_bar.hide()
+        self.statusBar().addPermanentWidget(self.index_bar)
         self.statusBar().addPermanentWidget(self.library_stats)
         self._actions()
+
+    def _welcome_panel(self) -> QFrame:
+        """What an empty library shows: what to do first, a button for it, and the hint that a
+        folder can be dropped (hidden once the library has faces)."""
+        panel = QFrame()
+        panel.setObjectName("welcome")
+        panel.setFrameShape(QFrame.Shape.StyledPanel)
+        v = QVBoxLayout(panel)
+        self.welcome_text = QLabel()
+        self.welcome_text.setObjectName("welcome-text")
+        self.welcome_text.setWordWrap(True)
+        self.welcome_text.setTextFormat(Qt.TextFormat.RichText)
+        self.welcome_button = QPushButton(self.tr("Index a folder…  (Ctrl+I)"))
+        self.welcome_button.setObjectName("welcome-index")
+        self.welcome_button.setDefault(True)
+        self.welcome_button.clicked.connect(lambda: self.show_wizard())
+        v.addWidget(self.welcome_text)
+        v.addWidget(self.welcome_button, 0, Qt.AlignmentFlag.AlignLeft)
+        panel.hide()
+        return panel
+
+    def _show_welcome(self, empty: bool) -> None:
+        """Show (``empty``) or hide the first-run guidance for the current library."""
+        if empty:
+            self.welcome_text.setText(
+                "<b>" + _esc(self.tr("The library “{name}” has no photos yet.").format(
+                    name=self.library)) + "</b><br>" + _esc(self.tr(
+                    "Index a folder of photos first: facefinder finds the faces in it, then "
+                    "you can search them with any photo. You can also drop a folder on this "
+                    "window to index it.")))
+        self.welcome.setVisible(empty)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         act = QAction(text, self)
@@ -157,14 +203,24 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.refresh_action = self._action(self.tr("&Refresh library"), self.refresh_library,
                                            "F5", self.tr("Index again what changed"))
         self.cancel_action = self._action(self.tr("Cancel"), self.cancel, "Esc")
-        self.quit_action = self._action(self.tr("&Quit"), self.close,
-                                        QKeySequence.StandardKey.Quit)
+        # Ctrl+Q everywhere (QKeySequence.Quit is empty on Windows and some platform themes),
+        # and from every window of the app: People and Compare too.
+        self.quit_action = self._action(self.tr("&Quit"), self.close, "Ctrl+Q")
+        self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.about_action = self._action(self.tr("&About facefinder"), self.show_about)
         self.compare_action = self._action(self.tr("&Compare two photos…"), self.show_compare,
                                            "Ctrl+Shift+C",
                                            self.tr("Are two photos of the same person?"))
         self.people_action = self._action(self.tr("&People…"), self.show_people,
                                           "Ctrl+Shift+P", self.tr("Faces grouped by person"))
+        self.next_face_action = self._action(
+            self.tr("Search with the next face"), lambda: self.query_view.choose(
+                self.query_view.chosen + 1), "Ctrl+]",
+            self.tr("In a photo with several faces, search with the next one"))
+        self.previous_face_action = self._action(
+            self.tr("Search with the previous face"), lambda: self.query_view.choose(
+                self.query_view.chosen - 1), "Ctrl+[",
+            self.tr("In a photo with several faces, search with the previous one"))
         self.distinct_action = self._action(self.tr("People, not photos"),
                                             self._distinct_toggled)
         self.distinct_action.setCheckable(True)
@@ -180,6 +236,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
         view_menu = self.menuBar().addMenu(self.tr("&View"))
         view_menu.addAction(self.people_action)
         view_menu.addAction(self.distinct_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.next_face_action)
+        view_menu.addAction(self.previous_face_action)
         help_menu = self.menuBar().addMenu(self.tr("&Help"))
         help_menu.addAction(self.about_action)
         bar = QToolBar(self.tr("Main"))
@@ -199,7 +258,14 @@ class MainWindow(MimeDropTarget, QMainWindow):
             h.addWidget(QLabel(label))
             h.addWidget(w)
             bar.addWidget(holder)
-        bar.addAction(self.distinct_action)
+        # A check box, so "People, not photos" reads as the on/off switch it is.
+        self.distinct_box = QCheckBox(self.tr("People, not photos"))
+        self.distinct_box.setToolTip(self.distinct_action.toolTip())
+        self.distinct_box.setChecked(self.distinct_action.isChecked())
+        self.distinct_box.toggled.connect(
+            lambda on: on != self.distinct_action.isChecked() and self.distinct_action.trigger())
+        self.distinct_action.toggled.connect(self.distinct_box.setChecked)
+        bar.addWidget(self.distinct_box)
         self.addToolBar(bar)
 
     def _connect(self) -> None:
@@ -216,7 +282,11 @@ class MainWindow(MimeDropTarget, QMainWindow):
         svc.indexFailed.connect(self._index_failed)
         svc.indexProgress.connect(self._resumed_progress)
         svc.indexDone.connect(self._resumed_done)
+        svc.indexProgress.connect(self._show_index_progress)
+        svc.indexDone.connect(lambda *_: self.index_bar.hide())
+        svc.indexFailed.connect(lambda *_: self.index_bar.hide())
         self.query_view.faceClicked.connect(self._face_clicked)
+        self.query_view.openRequested.connect(self.open_photo)
         self.results.openRequested.connect(self.open_result)
         self.results.customContextMenuRequested.connect(self._context_menu)
         self.threshold_box.valueChanged.connect(self.model.set_threshold)
@@ -273,10 +343,13 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.library_box.addItems(names)
         self.library_box.setCurrentText(select)
         self.library_box.blockSignals(False)
+        if select not in library_names():  # known at once: no need to wait for the stats
+            self._show_welcome(True)
         if self.model_ready:
             self.client.library_info(select)
 
     def _library_changed(self, name: str) -> None:
+        self._show_welcome(name not in library_names())
         if self.model_ready:
             self.client.library_info(name)
         if self.query_path:
@@ -285,6 +358,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
     def _library_stats(self, name: str, stats: dict) -> None:
         if name != self.library:
             return
+        self._show_welcome(not stats or not stats.get("faces"))
         if not stats:
             self.library_stats.setText(self.tr("Library “{name}”: empty").format(name=name))
         else:
@@ -331,6 +405,12 @@ class MainWindow(MimeDropTarget, QMainWindow):
                                             self.count_box.value(),
                                             self.distinct_action.isChecked())
 
+    def search_face(self, row: int) -> None:
+        """Search with result ``row``'s face: its photo, and in it the face at its box."""
+        r = self.model.row(row)
+        self._want_box = tuple(r.box)
+        self.search_file(r.path)
+
     def search_files(self, paths: list[str]) -> None:
         """Search with the first photo; queue the others (File ▸ Next queued photo)."""
         if not paths:
@@ -363,19 +443,28 @@ class MainWindow(MimeDropTarget, QMainWindow):
     def _search_done(self, req: int, outcome: SearchOutcome) -> None:
         if req != self.search_id:
             return  # an answer to a request that was superseded
+        want, self._want_box = self._want_box, None
+        if want is not None and outcome.boxes:
+            best = max(range(len(outcome.boxes)), key=lambda i: _overlap(outcome.boxes[i], want))
+            if best != outcome.chosen and _overlap(outcome.boxes[best], want) > 0.3:
+                self.search_file(outcome.path, best)  # the face asked for, not the largest
+                return
         self.outcome = outcome
         self.face_index = outcome.chosen
         self.query_view.set_photo(outcome.image, outcome.width, outcome.height, outcome.scale,
                                   outcome.boxes, outcome.chosen)
         self.model.set_threshold(self.threshold_box.value())
-        self.model.set_hits(outcome.hits, outcome.people, outcome.distinct, outcome.judge)
+        self.model.set_hits(outcome.hits, outcome.people, outcome.distinct, outcome.judge,
+                            query_path=outcome.path)
+        self.results.show_first()  # a new search opens at #1, not at the old scroll position
         faces = len(outcome.boxes)
         name = self.query_caption.fontMetrics().elidedText(
             os.path.basename(outcome.path), Qt.TextElideMode.ElideMiddle, 260)
         self.query_caption.setToolTip(outcome.path)
         self.query_caption.setText(
             self.tr("{name}: 1 face").format(name=name) if faces == 1 else
-            self.tr("{name}: {n} faces; searching with face {i} (click another to switch)")
+            self.tr("{name}: {n} faces; searching with face {i} (click another, or press "
+                    "Ctrl+] / Ctrl+[, to switch)")
             .format(name=name, n=faces, i=outcome.chosen + 1))
         n = len(outcome.hits)
         if outcome.distinct:
@@ -394,12 +483,31 @@ class MainWindow(MimeDropTarget, QMainWindow):
         from . import messages
 
         headline = messages.headline(kind, name=self.library)
-        if kind in ("image", "noface"):
-            self.query_view.clear()
+        if kind in ("image", "noface", "library"):
+            self.outcome = None
             self.model.clear()
             self.results_header.setText(self.tr("No results."))
-        self.show_message(headline, message)
-        self.statusBar().showMessage(headline, 8000)
+            if not self._show_photo_only(self.query_path):  # keep the photo when it is one
+                self.query_view.clear()
+        self.show_message(headline, message)  # said once, here (not in the status bar too)
+        self.statusBar().clearMessage()
+
+    def _show_photo_only(self, path: str | None) -> bool:
+        """Show the photo ``path`` with no face boxes (a search that found no face); False
+        when it cannot be read."""
+        from .service import MAX_QUERY_SIDE
+
+        image = QImage(path) if path else QImage()
+        if image.isNull():
+            return False
+        w, h = image.width(), image.height()
+        scale = min(1.0, MAX_QUERY_SIDE / max(w, h))
+        if scale < 1.0:
+            image = image.scaled(max(1, round(w * scale)), max(1, round(h * scale)),
+                                 Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+        self.query_view.set_photo(image, w, h, scale, [], -1)
+        return True
 
     def show_message(self, headline: str, detail: str = "") -> None:
         """A plain-words message above the results (errors, hints)."""
@@ -439,17 +547,60 @@ class MainWindow(MimeDropTarget, QMainWindow):
         else:
             self.show_message(content.problem or "")
 
+    def open_paths(self, paths: list[str]) -> None:
+        """Photos (or a folder) given on the command line or by a later start ("Open with"):
+        bring the window to the front, search with the photos, or index the folder."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        files = [p for p in paths if os.path.isfile(p)]
+        folders = [p for p in paths if os.path.isdir(p)]
+        if files:
+            self.search_files(files)
+        elif folders:
+            self.show_wizard(folders[0])
+        elif paths:
+            self.show_message(self.tr("That file cannot be found."), paths[0])
+
     def take_drop(self, mime) -> None:
         self.handle_mime(mime)
 
+    def drag_highlight(self, on: bool) -> None:
+        self.query_view.set_drag_over(on)
+
     # -- results ----------------------------------------------------------------------------------
-    def open_result(self, row: int) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(self.model.row(row).path))
+    def open_result(self, row: int) -> bool:
+        """Open result ``row``'s photo in the system's viewer (Enter, double-click)."""
+        return self._open_local(self.model.row(row).path)
+
+    def show_in_folder(self, row: int) -> bool:
+        """Open the folder holding result ``row``'s photo in the file manager."""
+        return self._open_local(os.path.dirname(self.model.row(row).path))
+
+    def _open_local(self, path: str) -> bool:
+        """Hand ``path`` to the desktop; where nothing can open it (no launcher, the file
+        gone), say so in the window instead of failing silently."""
+        if not os.path.exists(path):
+            ok = False
+            reason = self.tr("It is not there any more.")
+        else:
+            ok = QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+            reason = self.tr("No program to open it was found on this system (select the path "
+                             "above to copy it).")
+        if not ok:
+            headline = self.tr("Could not open {path}").format(path=path)
+            self.show_message(headline, reason)
+            self.statusBar().showMessage(headline, 8000)
+        return ok
 
     def _context_menu(self, pos) -> None:
         index = self.results.indexAt(pos)
         if index.isValid():
-            self.result_menu(index.row()).popup(self.results.viewport().mapToGlobal(pos))
+            self.results.setCurrentIndex(index)
+            self.last_menu = self.result_menu(index.row())
+            self.last_menu.popup(self.results.viewport().mapToGlobal(pos))
 
     def result_menu(self, row: int) -> QMenu:
         """Open, Show in folder, Copy path, Compare with query: for result ``row``."""
@@ -457,10 +608,10 @@ class MainWindow(MimeDropTarget, QMainWindow):
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.addAction(self.tr("Open"), lambda: self.open_result(row))
-        menu.addAction(self.tr("Show in folder"), lambda: QDesktopServices.openUrl(
-            QUrl.fromLocalFile(os.path.dirname(path))))
+        menu.addAction(self.tr("Show in folder"), lambda: self.show_in_folder(row))
         menu.addAction(self.tr("Copy path"),
                        lambda: QGuiApplication.clipboard().setText(path))
+        menu.addAction(self.tr("Search with this face"), lambda: self.search_face(row))
         menu.addSeparator()
         menu.addAction(self.tr("Compare with query"), lambda: self.compare(row))
         return menu
@@ -556,7 +707,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
     # -- indexing ---------------------------------------------------------------------------------
     def show_wizard(self, folder: str | None = None) -> IndexWizard:
         if self.wizard is None or not self.wizard.isVisible():
-            self.wizard = IndexWizard(self.client, self.library, self)
+            self.wizard = IndexWizard(self.client, self.library, self, self.settings)
             self.wizard.indexed.connect(self._indexed)
         if isinstance(folder, str) and folder:
             self.wizard.folder_page.folder.setText(folder)
@@ -609,6 +760,12 @@ class MainWindow(MimeDropTarget, QMainWindow):
             self.statusBar().showMessage(self.tr("Indexing: {done} of {total} photos").format(
                 done=progress.done, total=progress.total))
 
+    def _show_index_progress(self, _req: int, progress, _crops) -> None:
+        if getattr(progress, "stage", "") == "indexing" and getattr(progress, "total", 0):
+            self.index_bar.setRange(0, int(progress.total))
+            self.index_bar.setValue(int(progress.done))
+            self.index_bar.show()
+
     def _resumed_done(self, req: int, summary) -> None:
         if req == self.resumed:
             self.resumed = None
@@ -617,9 +774,20 @@ class MainWindow(MimeDropTarget, QMainWindow):
                 n=summary.processed, faces=summary.faces_added), 10_000)
             self._indexed(self.client.requests[req].library)
 
+    def confirm_stop(self) -> bool:
+        """Ask whether to stop the running indexing job (tests replace this)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(
+            self, self.tr("Stop indexing?"),
+            self.tr("Indexing is still running. Stop it? What was indexed so far is kept."),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def cancel(self) -> None:
-        """Esc: stop the running indexing job and forget queued photos."""
-        if self.client.indexing:
+        """Esc: stop the running indexing job (after asking) and forget queued photos."""
+        if self.client.indexing and self.confirm_stop() and self.client.indexing:
             self.client.cancel_index()
             self.statusBar().showMessage(self.tr("Stopping indexing…"))
         self.queue.clear()
@@ -635,6 +803,8 @@ class MainWindow(MimeDropTarget, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save settings, stop the job (what was done is kept) and end the background work."""
         self._save()
+        if self.instance_server is not None:  # a start from now on opens a new app
+            self.instance_server.close()
         self.statusBar().showMessage(self.tr("Closing…"))
         for w in (self.wizard, self.refresh_dialog, self.compare_dialog, self.people_view):
             if w is not None:
@@ -645,6 +815,16 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.client.shutdown()
         self.notices.detach()
         event.accept()
+
+
+def _overlap(a, b) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0, min(ay + ah, by + bh) - max(ay, by))
+    union = aw * ah + bw * bh - w * h
+    return w * h / union if union > 0 else 0.0
 
 
 def _esc(text: str) -> str:

@@ -74,7 +74,8 @@ class RefreshDialog(QDialog):
             unchanged=summary.unchanged, removed=summary.removed,
             skipped=len(summary.skipped))
         if summary.cancelled:
-            text = self.tr("Cancelled; what was done so far is kept.") + " " + text
+            text = self.tr("Cancelled; what was done so far is kept. Refresh again (F5) to "
+                           "finish.") + " " + text
         self._ended(text)
         self.indexed.emit(self.library)
 
@@ -83,7 +84,24 @@ class RefreshDialog(QDialog):
             self._ended(message)
             self.resume.setVisible(self.client.can_resume(req))
 
+    def confirm_stop(self) -> bool:
+        """Ask whether to stop the running refresh (tests replace this)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(
+            self, self.tr("Stop refreshing?"),
+            self.tr("The library is still being refreshed. Stop it? What was done so far is "
+                    "kept; refresh again (F5) to finish."),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def reject(self) -> None:
-        if self.job is not None:  # Cancel (or Esc): stop after the current photo
-            self.client.cancel_index()
+        """Cancel or Esc while it runs: ask, then stop after the current photo and stay open
+        for the summary (Close then closes)."""
+        if self.job is not None:
+            if self.confirm_stop() and self.job is not None:
+                self.client.cancel_index()
+                self.panel.current.setText(self.tr("Stopping…"))
+            return
         super().reject()

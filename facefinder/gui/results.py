@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, \
     Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, \
     QStyleOptionViewItem
 
@@ -36,6 +36,8 @@ TierRole = Qt.ItemDataRole.UserRole + 10
 """The verdict: "same", "possible" or "" (see :class:`facefinder.core.verify.Verdict`)."""
 SmallRole = Qt.ItemDataRole.UserRole + 11
 """True: the result's face (or the query's) is too small to judge."""
+QueryPhotoRole = Qt.ItemDataRole.UserRole + 12
+"""True: the result is in the photo searched with (the query face itself, at ~0.000)."""
 
 
 @dataclass
@@ -49,6 +51,18 @@ class ResultRow:
     person_id: int | None = None
     name: str | None = None
     group_size: int = 1
+    query_photo: bool = False
+
+
+def _same_file(a: str, b: str | None) -> bool:
+    import os
+
+    if not b:
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.normpath(a) == os.path.normpath(b)
 
 
 class ResultsModel(QAbstractListModel):
@@ -67,12 +81,13 @@ class ResultsModel(QAbstractListModel):
         loader.ready.connect(self._thumb_ready)
 
     def set_hits(self, hits, people: dict | None = None, distinct: bool = False,
-                 judge: Judge | None = None) -> None:
+                 judge: Judge | None = None, query_path: str | None = None) -> None:
         """Replace the rows with :class:`~facefinder.core.library.Hit` objects. ``people``:
         ``{face id: (person id, name, group size)}``; ``distinct``: each hit stands for a
         person (its group size is shown); ``judge``: the search's
         :class:`~facefinder.core.verify.Judge` (None: the default pipeline's, library size
-        unknown)."""
+        unknown); ``query_path``: the photo searched with (its own faces are labelled "this
+        photo")."""
         people = people or {}
         self.beginResetModel()
         self.judge = judge or Judge(calibration(), max(1, len(hits)))
@@ -82,7 +97,8 @@ class ResultsModel(QAbstractListModel):
         for h in hits:
             pid, name, size = people.get(h.face.face_id, (None, None, 1))
             self._rows.append(ResultRow(h.face.face_id, float(h.distance), h.face.path,
-                                        tuple(int(v) for v in h.face.box), pid, name, size))
+                                        tuple(int(v) for v in h.face.box), pid, name, size,
+                                        _same_file(h.face.path, query_path)))
         self._where = {(r.path, r.box, THUMB): i for i, r in enumerate(self._rows)}
         self._person_line = self.distinct or any(r.name for r in self._rows)
         self._judge_rows()
@@ -139,6 +155,8 @@ class ResultsModel(QAbstractListModel):
                     n=f"{v.expected_strangers:.2g}")
             if v.small:
                 tip += "\n" + self.tr("A face too small to judge: at most “possibly”.")
+            if r.query_photo:
+                tip += "\n" + self.tr("This is the photo you searched with.")
             if r.name:
                 tip = self.tr("{name}\n{tip}").format(name=r.name, tip=tip)
             if self.distinct:
@@ -161,6 +179,8 @@ class ResultsModel(QAbstractListModel):
             return v.tier
         if role == SmallRole:
             return v.small
+        if role == QueryPhotoRole:
+            return r.query_photo
         if role == ThumbFailedRole:  # the photo moved or cannot be read any more
             return self.loader.failed(r.path, r.box, THUMB)
         if role == PersonRole:
@@ -211,6 +231,11 @@ class ResultDelegate(QStyledItemDelegate):
             painter.drawText(thumb, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                              _missing_text() if failed else "…")
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if option.state & QStyle.StateFlag.State_HasFocus and option.widget is not None \
+                and option.widget.hasFocus():  # a focus ring that shows in every theme
+            painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(r.adjusted(1, 1, -1, -1))
         text_role = (QPalette.ColorRole.HighlightedText if selected
                      else QPalette.ColorRole.Text)
         line = option.fontMetrics.height()
@@ -248,8 +273,12 @@ class ResultDelegate(QStyledItemDelegate):
         if index.data(SmallRole):
             _small_mark(painter, thumb, option)
         tier = index.data(TierRole)
-        if tier:
+        if index.data(QueryPhotoRole):  # the query photo itself: no verdict to give
+            tier = "same"
+            text = _this_photo_text()
+        elif tier:
             text = _same_text() if tier == "same" else _possible_text()
+        if tier:
             fm = option.fontMetrics
             w = fm.horizontalAdvance(text) + 12
             badge = QRect(r.x() + (r.width() - w) // 2, y + line + 2, w, line)
@@ -275,6 +304,12 @@ def _same_text() -> str:
     from PySide6.QtCore import QCoreApplication
 
     return QCoreApplication.translate("ResultDelegate", "same person")
+
+
+def _this_photo_text() -> str:
+    from PySide6.QtCore import QCoreApplication
+
+    return QCoreApplication.translate("ResultDelegate", "this photo")
 
 
 def _possible_text() -> str:
@@ -309,7 +344,12 @@ def _missing_text() -> str:
 
 
 class ResultsView(QListView):
-    """Icon-mode grid of results, uniform item sizes (1000 results scroll smoothly)."""
+    """Icon-mode grid of results, uniform item sizes (1000 results scroll smoothly).
+
+    Keyboard: the arrow keys move between results, Enter opens the current one
+    (``openRequested(row)``, as a double-click does), the Menu key or Shift+F10 asks for its
+    context menu (``customContextMenuRequested`` at the current result, as a right-click
+    does)."""
 
     openRequested = Signal(int)
 
@@ -330,3 +370,44 @@ class ResultsView(QListView):
         self.setItemDelegate(ResultDelegate(self))
         self.setAcceptDrops(False)  # drops go to the window
         self.doubleClicked.connect(lambda idx: self.openRequested.emit(idx.row()))
+        self.setAccessibleName(self.tr("Results"))
+
+    def keyPressEvent(self, event) -> None:
+        key, mods = event.key(), event.modifiers()
+        current = self.currentIndex()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and current.isValid():
+            self.openRequested.emit(current.row())
+            event.accept()
+        elif (key == Qt.Key.Key_F10 and mods & Qt.KeyboardModifier.ShiftModifier) or \
+                key == Qt.Key.Key_Menu:
+            self._menu_at_current()
+            event.accept()
+        else:
+            super().keyPressEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        from PySide6.QtGui import QContextMenuEvent
+
+        if event.reason() == QContextMenuEvent.Reason.Keyboard:
+            self._menu_at_current()
+            event.accept()
+        else:
+            super().contextMenuEvent(event)
+
+    def _menu_at_current(self) -> None:
+        """The context menu of the current result, opened where it is (keyboard)."""
+        current = self.currentIndex()
+        if not current.isValid() and self.model() is not None and self.model().rowCount():
+            current = self.model().index(0, 0)
+            self.setCurrentIndex(current)
+        if current.isValid():
+            self.scrollTo(current)
+            self.customContextMenuRequested.emit(self.visualRect(current).center())
+
+    def show_first(self) -> None:
+        """A new set of results: back to the top, the first result current (so Tab then
+        Enter opens it)."""
+        self.scrollToTop()
+        model = self.model()
+        if model is not None and model.rowCount():
+            self.setCurrentIndex(model.index(0, 0))

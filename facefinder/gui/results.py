@@ -5,39 +5,21 @@ mark on faces too small to judge, and the icon-mode view around them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, \
-    Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, \
-    QStyleOptionViewItem
-
-from dataclasses import replace
+from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from ..core.verify import Judge, Verdict, calibration
 from .thumbnails import ThumbnailLoader
 
-THUMB = 128
-"""Thumbnail side in pixels."""
+from .tiles import (THUMB, BoxRole, DistanceRole, FaceIdRole, GroupSizeRole,  # noqa: F401
+                    PathRole, PersonRole, QueryPhotoRole, RankRole, SameRole, SmallRole,
+                    ThumbFailedRole, TierRole, TileModel, setup_grid)
 
-FaceIdRole = Qt.ItemDataRole.UserRole + 1
-DistanceRole = Qt.ItemDataRole.UserRole + 2
-RankRole = Qt.ItemDataRole.UserRole + 3
-PathRole = Qt.ItemDataRole.UserRole + 4
-BoxRole = Qt.ItemDataRole.UserRole + 5
-SameRole = Qt.ItemDataRole.UserRole + 6
-ThumbFailedRole = Qt.ItemDataRole.UserRole + 7
-PersonRole = Qt.ItemDataRole.UserRole + 8
-"""The name of the person the face belongs to (None: no group, or an unnamed one)."""
-GroupSizeRole = Qt.ItemDataRole.UserRole + 9
-"""Faces in the face's group (distinct-people results only; else None)."""
-TierRole = Qt.ItemDataRole.UserRole + 10
-"""The verdict: "same", "possible" or "" (see :class:`facefinder.core.verify.Verdict`)."""
-SmallRole = Qt.ItemDataRole.UserRole + 11
-"""True: the result's face (or the query's) is too small to judge."""
-QueryPhotoRole = Qt.ItemDataRole.UserRole + 12
-"""True: the result is in the photo searched with (the query face itself, at ~0.000)."""
+# The roles are those of every grid (:mod:`facefinder.gui.tiles`); they are named here too for
+# the results' users.
 
 
 @dataclass
@@ -65,20 +47,17 @@ def _same_file(a: str, b: str | None) -> bool:
         return os.path.normpath(a) == os.path.normpath(b)
 
 
-class ResultsModel(QAbstractListModel):
+class ResultsModel(TileModel):
     """The hits of the last search, nearest first. Thumbnails come from a shared loader."""
 
     def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__(loader, parent)
         self._rows: list[ResultRow] = []
-        self._where: dict[tuple, int] = {}
         self.threshold: float | None = None  # None: the calibrated verdict
         self.judge: Judge = Judge(calibration(), 1)
         self._verdicts: list[Verdict] = []
         self.distinct = False
         self._person_line = False
-        self.loader = loader
-        loader.ready.connect(self._thumb_ready)
 
     def set_hits(self, hits, people: dict | None = None, distinct: bool = False,
                  judge: Judge | None = None, query_path: str | None = None) -> None:
@@ -99,7 +78,7 @@ class ResultsModel(QAbstractListModel):
             self._rows.append(ResultRow(h.face.face_id, float(h.distance), h.face.path,
                                         tuple(int(v) for v in h.face.box), pid, name, size,
                                         _same_file(h.face.path, query_path)))
-        self._where = {(r.path, r.box, THUMB): i for i, r in enumerate(self._rows)}
+        self.index_tiles((i, r.path, r.box) for i, r in enumerate(self._rows))
         self._person_line = self.distinct or any(r.name for r in self._rows)
         self._judge_rows()
         self.endResetModel()
@@ -141,7 +120,7 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return f"#{index.row() + 1}  {r.distance:.3f}"
         if role == Qt.ItemDataRole.DecorationRole:
-            return self.loader.get(r.path, r.box, THUMB)
+            return self.thumbnail(r.path, r.box)
         v = self._verdicts[index.row()]
         if role == Qt.ItemDataRole.ToolTipRole:
             verdict = {"same": self.tr("same person"),
@@ -188,12 +167,6 @@ class ResultsModel(QAbstractListModel):
         if role == GroupSizeRole:
             return r.group_size if self.distinct else None
         return None
-
-    def _thumb_ready(self, key) -> None:
-        row = self._where.get(key)
-        if row is not None:
-            idx = self.index(row)
-            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
 
 class ResultDelegate(QStyledItemDelegate):
@@ -355,19 +328,10 @@ class ResultsView(QListView):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setViewMode(QListView.ViewMode.IconMode)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setMovement(QListView.Movement.Static)
-        self.setUniformItemSizes(True)
+        setup_grid(self, ResultDelegate(self))
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setBatchSize(200)
-        self.setSpacing(4)
-        self.setWordWrap(False)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.setItemDelegate(ResultDelegate(self))
         self.setAcceptDrops(False)  # drops go to the window
         self.doubleClicked.connect(lambda idx: self.openRequested.emit(idx.row()))
         self.setAccessibleName(self.tr("Results"))

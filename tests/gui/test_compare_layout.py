@@ -3,8 +3,8 @@ second is still to be chosen, and a face crop never overlaps its file name."""
 
 from __future__ import annotations
 
-from guihelpers import drop, file_mime, settings  # noqa: F401
-from conftest import HOPKINS_1
+from guihelpers import drop, file_mime
+from helpers import HOPKINS_1
 
 
 def test_the_first_photo_shows_at_once_and_crops_do_not_cover_the_captions(qtbot, settings):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from guihelpers import drop, file_mime, index, settings, small_folder, window  # noqa: F401
+from guihelpers import drop, file_mime, index
 
 
 def _front(qtbot, w) -> None:

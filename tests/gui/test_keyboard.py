@@ -11,8 +11,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from conftest import GROUPS
-from guihelpers import JOB_TIMEOUT, index, settings, small_folder, window  # noqa: F401
+from helpers import GROUPS
+from guihelpers import JOB_TIMEOUT, index
 from facefinder.gui import main_window as main_window_module
 
 GROUP = GROUPS / "dlib_2008_001322.jpg"

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit, QWizard
 
-from conftest import GROUPS
-from guihelpers import JOB_TIMEOUT, settings, small_folder, window  # noqa: F401
+from helpers import GROUPS
+from guihelpers import JOB_TIMEOUT
 from facefinder.gui import main_window as main_window_module
 
 GROUP = GROUPS / "dlib_2008_001322.jpg"

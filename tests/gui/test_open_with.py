@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GROUPS, HOPKINS_1, HOPKINS_2
-from guihelpers import settings, small_folder, window  # noqa: F401
+from helpers import GROUPS, HOPKINS_1, HOPKINS_2
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GROUPS, copy_faces
+from helpers import GROUPS, copy_faces
 from guihelpers import PEOPLE
 
 HERE = Path(__file__).resolve().parent

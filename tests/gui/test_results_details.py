@@ -12,8 +12,8 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent
 from PySide6.QtWidgets import QApplication
 
-from conftest import GROUPS, HOPKINS_1, NONFACES
-from guihelpers import JOB_TIMEOUT, drop, file_mime, index, settings, small_folder, window  # noqa: F401,E501
+from helpers import GROUPS, HOPKINS_1, NONFACES
+from guihelpers import JOB_TIMEOUT, drop, file_mime, index
 from facefinder.gui.results import QueryPhotoRole
 
 GROUP = GROUPS / "dlib_2008_001322.jpg"

@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QWizard
 
-from conftest import NONFACES
-from guihelpers import JOB_TIMEOUT, clipboard, index, settings, small_folder, window  # noqa: F401,E501
+from helpers import NONFACES
+from guihelpers import JOB_TIMEOUT, index
 
 
 def test_the_summary_adds_up_has_no_back_and_copy_list_says_so(qtbot, window, small_folder,

@@ -9,7 +9,7 @@ from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QWizard
 
-from guihelpers import drop, file_mime, settings, small_folder  # noqa: F401
+from guihelpers import drop, file_mime
 
 
 @pytest.fixture

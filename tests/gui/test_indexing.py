@@ -276,9 +276,26 @@ def test_escape_stops_indexing(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.client.indexProgress, timeout=JOB_TIMEOUT,
                           check_params_cb=lambda req, p, crops: p.done >= 1):
         window.client.index("default", str(folder))
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    asked = []
+
+    def answer(button) -> None:  # the user answers the question Esc asks
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, lambda: answer(button))
+            return
+        asked.append(box.text())
+        box.button(button).click()
+
+    QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.No))
+    window.cancel_action.trigger()  # Esc, then "No": indexing goes on
+    assert asked and window.client.indexing and not window.client.cancel_event.is_set()
     with qtbot.waitSignal(window.client.indexDone, timeout=JOB_TIMEOUT) as blocker:
-        window.cancel_action.trigger()  # Esc
-    assert blocker.args[1].cancelled and not window.client.indexing
+        QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Yes))
+        window.cancel_action.trigger()  # Esc, then "Yes"
+    assert len(asked) == 2 and blocker.args[1].cancelled and not window.client.indexing
 
 
 def test_the_wizard_offers_to_resume_after_a_crash(qtbot, window, tmp_path):

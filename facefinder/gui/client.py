@@ -180,29 +180,9 @@ class ServiceClient(QObject):
     def search_photos(self, library: str, paths: list[str], k: int = 20) -> int:
         """One search with the main faces of several photos of one person (nearest to their
         mean); answered by ``searchDone`` / ``searchFailed`` with the returned request id."""
-        req = self._new_id()
-
-        def failed(exc: BaseException) -> None:
-            if not isinstance(exc, Cancelled):
-                self.searchFailed.emit(req, messages.kind_of(exc), messages.detail(exc))
-
-        def found(queries) -> None:
-            job = self.runner.run(self.libraries.search_photos, queries, library, k,
-                                  lane=LIBRARY, name="search with photos")
-            job.done.connect(lambda outcome: self.searchDone.emit(req, outcome))
-            job.failed.connect(failed)
-
-        def embed(pipeline: str) -> None:
-            job = self._model_job(
-                lambda say, name: [self.models.query(p, name) for p in paths], pipeline,
-                name="queries")
-            job.done.connect(found)
-            job.failed.connect(failed)
-
-        job = self.runner.run(self.libraries.pipeline, library, lane=LIBRARY, name="pipeline")
-        job.done.connect(embed)
-        job.failed.connect(failed)
-        return req
+        return self._photo_search(
+            library, lambda name: [self.models.query(p, name) for p in paths],
+            lambda queries: self.libraries.search_photos(queries, library, k))
 
     def search_faces(self, library: str, face_ids: list[int], k: int = 20) -> int:
         """Search ``library`` with several of its own faces (People: "Search with this person");
@@ -227,6 +207,15 @@ class ServiceClient(QObject):
                distinct: bool = False) -> int:
         """Search (``distinct``: the ``k`` nearest people, not faces). Returns the request id;
         answered by ``searchDone`` or ``searchFailed`` with it."""
+        return self._photo_search(
+            library, lambda name: self.models.query(path, name),
+            lambda query: self.libraries.search(query, library, face_index, k, bool(distinct)))
+
+    def _photo_search(self, library: str, embed, search) -> int:
+        """A search with photos: the library's pipeline (library lane), then ``embed(pipeline)``
+        on the model lane (the query is embedded the way the library was: an older library
+        keeps working until it is upgraded), then ``search(what embed gave)`` on the library
+        lane; answered by ``searchDone`` / ``searchFailed`` with the returned request id."""
         req = self._new_id()
 
         def failed(exc: BaseException) -> None:
@@ -234,21 +223,17 @@ class ServiceClient(QObject):
                 self.searchFailed.emit(req, messages.kind_of(exc), messages.detail(exc))
 
         def found(query) -> None:
-            job = self.runner.run(self.libraries.search, query, library, face_index, k,
-                                  bool(distinct), lane=LIBRARY, name="search")
+            job = self.runner.run(search, query, lane=LIBRARY, name="search")
             job.done.connect(lambda outcome: self.searchDone.emit(req, outcome))
             job.failed.connect(failed)
 
-        def embed(pipeline: str) -> None:
-            # The query is embedded the way the library was (an older library keeps working
-            # until it is upgraded).
-            job = self._model_job(lambda say, p, name: self.models.query(p, name), path,
-                                  pipeline, name="query")
+        def embedded(pipeline: str) -> None:
+            job = self._model_job(lambda say, name: embed(name), pipeline, name="query")
             job.done.connect(found)
             job.failed.connect(failed)
 
         job = self.runner.run(self.libraries.pipeline, library, lane=LIBRARY, name="pipeline")
-        job.done.connect(embed)
+        job.done.connect(embedded)
         job.failed.connect(failed)
         return req
 

@@ -24,6 +24,7 @@ from .service import SearchOutcome
 from .thumbnails import ThumbnailLoader
 from .wizard import IndexWizard, library_names
 from .text import esc, qt_filter
+from .messages import ask_yes_no
 
 log = logging.getLogger(__name__)
 
@@ -827,14 +828,9 @@ class MainWindow(MimeDropTarget, QMainWindow):
 
     def confirm_stop(self) -> bool:
         """Ask whether to stop the running indexing job (tests replace this)."""
-        from PySide6.QtWidgets import QMessageBox
-
-        answer = QMessageBox.question(
+        return ask_yes_no(
             self, self.tr("Stop indexing?"),
-            self.tr("Indexing is still running. Stop it? What was indexed so far is kept."),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+            self.tr("Indexing is still running. Stop it? What was indexed so far is kept."))
 
     def cancel(self) -> None:
         """Esc: stop the running indexing job (after asking) and forget queued photos."""

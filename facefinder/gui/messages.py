@@ -142,3 +142,13 @@ def exception_from_wire(name: str, message: str) -> BaseException:
     if name == "MemoryError":
         return MemoryError(message)
     return RuntimeError(f"{name}: {message}")
+
+
+def ask_yes_no(parent, title: str, text: str) -> bool:
+    """A Yes/No question (No is the default, so Enter does not stop anything by accident);
+    True for Yes. ``title`` and ``text`` come translated from the asking window."""
+    from PySide6.QtWidgets import QMessageBox
+
+    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes
+                                  | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes

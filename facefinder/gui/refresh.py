@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QV
     QWidget
 
 from .progress import IndexProgressPanel
+from .messages import ask_yes_no
 
 
 class RefreshDialog(QDialog):
@@ -86,15 +87,10 @@ class RefreshDialog(QDialog):
 
     def confirm_stop(self) -> bool:
         """Ask whether to stop the running refresh (tests replace this)."""
-        from PySide6.QtWidgets import QMessageBox
-
-        answer = QMessageBox.question(
+        return ask_yes_no(
             self, self.tr("Stop refreshing?"),
             self.tr("The library is still being refreshed. Stop it? What was done so far is "
-                    "kept; refresh again (F5) to finish."),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+                    "kept; refresh again (F5) to finish."))
 
     def reject(self) -> None:
         """Cancel or Esc while it runs: ask, then stop after the current photo and stay open

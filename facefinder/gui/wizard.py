@@ -13,12 +13,13 @@ import re
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, \
-    QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QSpinBox, \
+    QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, \
     QVBoxLayout, QWidget, QWizard, QWizardPage
 
 from ..core.detect import DEFAULT_MIN_FACE
 from ..core.images import PHOTO_EXTENSIONS
 from .progress import IndexProgressPanel
+from .messages import ask_yes_no
 
 FILE_TYPES: dict[str, tuple[str, ...]] = {
     "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"),
@@ -515,12 +516,9 @@ class IndexWizard(QWizard):
 
     def confirm_stop(self) -> bool:
         """Ask whether to stop the running job (tests replace this)."""
-        answer = QMessageBox.question(
+        return ask_yes_no(
             self, self.tr("Stop indexing?"),
-            self.tr("Indexing is still running. Stop it? What was indexed so far is kept."),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+            self.tr("Indexing is still running. Stop it? What was indexed so far is kept."))
 
     def reject(self) -> None:
         if self.running:

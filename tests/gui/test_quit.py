@@ -80,7 +80,9 @@ def test_ctrl_q_from_the_compare_window_quits_the_app(home):
 
 def test_ctrl_q_while_indexing_stops_the_worker_and_quits(home):
     report = _run(home, "indexing", str(home / "photos"))
-    assert len(report["pids"]) >= 2  # the model server and the indexing worker
+    # The indexing worker (the model server is parked while a worker indexes with its own
+    # model, so it may be gone already); none of them outlives the app (checked in _run).
+    assert report["pids"]
 
 
 def test_closing_the_window_then_ctrl_q_again_quits_once_cleanly(home):

@@ -445,12 +445,7 @@ class MainWindow(MimeDropTarget, QMainWindow):
         self.statusBar().showMessage(self.tr("Searching…"))
 
     def open_photos_of_one_person(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, self.tr("Photos of one person"), str(self.settings.value("lastDir", "")),
-            qt_filter(self.tr("Photos"), self.tr("All files")))
-        if paths:
-            self.settings.setValue("lastDir", os.path.dirname(paths[0]))
-            self.search_photos(paths)
+        self.search_photos(self._choose_photos(self.tr("Photos of one person")))
 
     def search_face(self, row: int) -> None:
         """Search with result ``row``'s face: its photo, and in it the face at its box."""
@@ -576,12 +571,16 @@ class MainWindow(MimeDropTarget, QMainWindow):
 
     # -- opening ---------------------------------------------------------------------------------
     def open_photo(self) -> None:
+        self.search_files(self._choose_photos(self.tr("Open a photo")))
+
+    def _choose_photos(self, title: str) -> list[str]:
+        """Photos picked in a file dialog that opens where the last one was picked."""
         paths, _ = QFileDialog.getOpenFileNames(
-            self, self.tr("Open a photo"), str(self.settings.value("lastDir", "")),
+            self, title, str(self.settings.value("lastDir", "")),
             qt_filter(self.tr("Photos"), self.tr("All files")))
         if paths:
             self.settings.setValue("lastDir", os.path.dirname(paths[0]))
-            self.search_files(paths)
+        return paths
 
     def paste(self) -> None:
         self.handle_mime(QGuiApplication.clipboard().mimeData())

@@ -37,3 +37,20 @@ def file_mime(*paths) -> QMimeData:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     return mime
+
+
+def wait_people(qtbot, view, action, timeout: int = 60_000) -> int:
+    """Do ``action()`` and wait for the People view's ``peopleLoaded``; returns its count."""
+    with qtbot.waitSignal(view.peopleLoaded, timeout=timeout) as blocker:
+        action()
+    return blocker.args[0]
+
+
+def select_rows(listview, rows) -> None:
+    """Select exactly ``rows`` of a list view (as Ctrl+clicks would)."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    sel = listview.selectionModel()
+    sel.clearSelection()
+    for r in rows:
+        sel.select(listview.model().index(r), QItemSelectionModel.SelectionFlag.Select)

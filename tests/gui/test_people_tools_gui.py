@@ -9,10 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from helpers import index_people_with_groups
+from guihelpers import select_rows, wait_people
 from facefinder.core import people
 from facefinder.core.face_names import DRAWN_CONFIDENCE
 from facefinder.core.library import Library
@@ -41,22 +42,9 @@ def view(qtbot, library_path, tmp_path, no_leftover_threads):
     qtbot.addWidget(v)
     v.resize(1000, 700)
     v.show()
-    _wait(qtbot, v, v.reload)
+    wait_people(qtbot, v, v.reload)
     yield v
     v.shutdown()
-
-
-def _wait(qtbot, view, action):
-    with qtbot.waitSignal(view.peopleLoaded, timeout=TIMEOUT) as blocker:
-        action()
-    return blocker.args[0]
-
-
-def _select(listview, rows):
-    sel = listview.selectionModel()
-    sel.clearSelection()
-    for r in rows:
-        sel.select(listview.model().index(r), QItemSelectionModel.SelectionFlag.Select)
 
 
 def _ids(view) -> list[int]:
@@ -72,53 +60,53 @@ def test_min_size_hide_show_hidden_and_hide_small(qtbot, view, monkeypatch):
     assert all(g.size >= 2 for g in view.people_model.groups)
     assert "not listed" in view.summary.text()
     shown = view.people_model.rowCount()
-    _wait(qtbot, view, lambda: view.min_size.setValue(1))
+    wait_people(qtbot, view, lambda: view.min_size.setValue(1))
     assert view.people_model.rowCount() > shown
     assert view.settings.value("people/min_size") in (1, "1")
-    _wait(qtbot, view, lambda: view.min_size.setValue(2))
+    wait_people(qtbot, view, lambda: view.min_size.setValue(2))
     # Hide the biggest group: gone from the list; "Show hidden" lists it, marked.
-    _select(view.people_list, [0])
+    select_rows(view.people_list, [0])
     first = _ids(view)[0]
     assert view.hide_button.text() == "Hide"
-    _wait(qtbot, view, view.hide_button.click)
+    wait_people(qtbot, view, view.hide_button.click)
     assert first not in _ids(view)
-    _wait(qtbot, view, lambda: view.show_hidden.setChecked(True))
+    wait_people(qtbot, view, lambda: view.show_hidden.setChecked(True))
     row = _ids(view).index(first)
     assert "Hidden" in view.people_model.data(view.people_model.index(row),
                                               Qt.ItemDataRole.ToolTipRole)
-    _select(view.people_list, [row])
+    select_rows(view.people_list, [row])
     assert view.hide_button.text() == "Show again"
-    _wait(qtbot, view, view.hide_button.click)
-    _wait(qtbot, view, lambda: view.show_hidden.setChecked(False))
+    wait_people(qtbot, view, view.hide_button.click)
+    wait_people(qtbot, view, lambda: view.show_hidden.setChecked(False))
     assert first in _ids(view)
     # Hide every unnamed group under 5 faces (the dialog answered by the test).
     monkeypatch.setattr("facefinder.gui.people_view.QInputDialog.getInt",
                         lambda *a, **k: (5, True))
-    _wait(qtbot, view, lambda: view.min_size.setValue(1))
-    _wait(qtbot, view, view.hide_small_button.click)
+    wait_people(qtbot, view, lambda: view.min_size.setValue(1))
+    wait_people(qtbot, view, view.hide_small_button.click)
     assert view.people_model.groups and all(g.size >= 5 for g in view.people_model.groups)
 
 
 def test_undo_merge_and_not_this_person_with_ctrl_z(qtbot, view, library_path):
     assert not view.undo_button.isEnabled()
     before = {g.id: g.size for g in view.people_model.groups}
-    _select(view.people_list, [0, 1])
+    select_rows(view.people_list, [0, 1])
     a, b = _ids(view)[:2]
-    _wait(qtbot, view, view.merge_button.click)
+    wait_people(qtbot, view, view.merge_button.click)
     assert b not in _ids(view) and view.selected_people() == [a]  # the merged group in view
     assert "Undo" in view.summary.text() and view.undo_button.isEnabled()
     view.people_list.setFocus()
-    _wait(qtbot, view, lambda: qtbot.keyClick(view.people_list, Qt.Key.Key_Z,
+    wait_people(qtbot, view, lambda: qtbot.keyClick(view.people_list, Qt.Key.Key_Z,
                                               Qt.KeyboardModifier.ControlModifier))
     assert {g.id: g.size for g in view.people_model.groups} == before
     assert "Merge undone" in view.summary.text()
     # "Not this person" is undone the same way (the button on the faces page).
     view.open_person(a)
-    _select(view.faces_list, [view.faces_model.rowCount() - 1])
+    select_rows(view.faces_list, [view.faces_model.rowCount() - 1])
     wrong = view.selected_faces()[0]
-    _wait(qtbot, view, view.move_out_button.click)
+    wait_people(qtbot, view, view.move_out_button.click)
     assert wrong not in [t.face_id for t in view.faces_model.faces]
-    _wait(qtbot, view, view.faces_undo_button.click)
+    wait_people(qtbot, view, view.faces_undo_button.click)
     assert wrong in [t.face_id for t in view.faces_model.faces]
     with _lib(library_path) as lib:
         assert people.person_of(lib, [wrong])[wrong][0] == a
@@ -135,12 +123,12 @@ def test_group_again_asks_and_names_are_not_given_twice(qtbot, view, monkeypatch
     # Name one group, then give the same name to another: a merge is offered and done.
     a, b = _ids(view)[:2]
     monkeypatch.setattr("facefinder.gui.dialogs.ask_name", lambda *a, **k: ("Madonna", True))
-    _wait(qtbot, view, lambda: view._ask_name(a))
+    wait_people(qtbot, view, lambda: view._ask_name(a))
     size = view.group(a).size + view.group(b).size
     monkeypatch.setattr("facefinder.gui.dialogs.ask_name", lambda *a, **k: ("madonna ", True))
     monkeypatch.setattr("facefinder.gui.people_view.QMessageBox.question",
                         lambda *a, **k: (asked.append(a[2]), QMessageBox.StandardButton.Yes)[1])
-    _wait(qtbot, view, lambda: view._ask_name(b))
+    wait_people(qtbot, view, lambda: view._ask_name(b))
     assert "already the name of another person" in asked[-1]
     assert b not in _ids(view) and view.group(a).size == size and view.group(a).name == "Madonna"
     assert view.selected_people() == [a]
@@ -150,7 +138,7 @@ def test_search_box_tooltips_cover_and_face_menu(qtbot, view, monkeypatch):
     a = _ids(view)[0]
     long = "Alexandra Catherine Montgomery-Wolfeschlegelsteinhausen"
     monkeypatch.setattr("facefinder.gui.dialogs.ask_name", lambda *a_, **k: (long, True))
-    _wait(qtbot, view, lambda: view._ask_name(a))
+    wait_people(qtbot, view, lambda: view._ask_name(a))
     row = _ids(view).index(a)
     assert long in view.people_model.data(view.people_model.index(row),
                                           Qt.ItemDataRole.ToolTipRole)
@@ -171,7 +159,7 @@ def test_search_box_tooltips_cover_and_face_menu(qtbot, view, monkeypatch):
         view._last_menu.actions()[2].trigger()
     assert searched.args[0] == chosen
     view._last_menu.close()
-    _wait(qtbot, view, view._last_menu.actions()[1].trigger)
+    wait_people(qtbot, view, view._last_menu.actions()[1].trigger)
     assert view.group(a).faces[0].face_id == chosen[0]  # the cover comes first
 
 
@@ -183,8 +171,8 @@ def test_photos_with_both(qtbot, view, library_path):
         owners = people.person_of(lib, [r.face_id for r in group[:2]])
     pair = [owners[group[0].face_id][0], owners[group[1].face_id][0]]
     assert pair[0] != pair[1]  # two faces of one photo: two people
-    _wait(qtbot, view, lambda: view.min_size.setValue(1))
-    _select(view.people_list, sorted(_ids(view).index(p) for p in pair))
+    wait_people(qtbot, view, lambda: view.min_size.setValue(1))
+    select_rows(view.people_list, sorted(_ids(view).index(p) for p in pair))
     assert view.together_button.isEnabled()
     with qtbot.waitSignal(view.photosTogether, timeout=TIMEOUT) as found:
         view.together_button.click()
@@ -206,7 +194,7 @@ def test_review_queue_with_the_keyboard(qtbot, view, library_path, tmp_path):
         with lib.transaction() as cur:
             cur.execute("DELETE FROM face_exclusion")
         people.rename(lib, gore, "Al Gore")
-    _wait(qtbot, view, lambda: view.reload(group=False))
+    wait_people(qtbot, view, lambda: view.reload(group=False))
     from facefinder.gui.review import ReviewDialog
 
     dialog = ReviewDialog(view)
@@ -242,7 +230,7 @@ def test_review_queue_with_the_keyboard(qtbot, view, library_path, tmp_path):
         assert answered.args == [third, "skip"]
     # Ctrl+Z takes back the last answer and shows that face again.
     shown = dialog.answers[-1][0]
-    _wait(qtbot, view, lambda: qtbot.keyClick(dialog, Qt.Key.Key_Z,
+    wait_people(qtbot, view, lambda: qtbot.keyClick(dialog, Qt.Key.Key_Z,
                                               Qt.KeyboardModifier.ControlModifier))
     assert dialog.current.face_id == shown
     dialog.close()
@@ -258,7 +246,7 @@ def test_draw_a_missed_face(qtbot, view, library_path):
              if any(t.face_id == target.face_id for t in g.faces))
     view.open_person(a)
     row = [t.face_id for t in view.faces_model.faces].index(target.face_id)
-    _select(view.faces_list, [row])
+    select_rows(view.faces_list, [row])
     assert view.draw_button.isEnabled()
     view.draw_button.click()
     dialog = view.draw_dialog
@@ -272,7 +260,7 @@ def test_draw_a_missed_face(qtbot, view, library_path):
     drawn = dialog.box()
     assert drawn is not None and all(abs(u - v) <= 3 / s for u, v in zip(drawn, target.box))
     dialog.name_edit.setText("Al Gore")
-    _wait(qtbot, view, dialog.accept)
+    wait_people(qtbot, view, dialog.accept)
     with _lib(library_path) as lib:
         assert lib.face_count() == before + 1
         new = lib.query("SELECT id, confidence FROM faces ORDER BY id DESC LIMIT 1")[0]
@@ -288,7 +276,7 @@ def test_enter_opens_a_person_and_a_person_menu_searches_with_their_faces(qtbot,
     qtbot.keyClick(view.people_list, Qt.Key.Key_Return)
     assert view.stack.currentIndex() == 1 and view.open_id == first
     view.show_people()
-    _select(view.people_list, [0])
+    select_rows(view.people_list, [0])
     view._people_menu(view.people_list.visualRect(view.people_model.index(0)).center())
     actions = {a.text(): a for a in view._last_menu.actions()}
     assert {"Open", "Name…", "Review faces like this person…", "Search with this person",

@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtWidgets import QMessageBox
 
 from helpers import copy_faces
+from guihelpers import select_rows, wait_people
 from facefinder.core.library import Library
 from facefinder.core.scan import index_folder
 
@@ -41,19 +41,6 @@ def view(qtbot, library_path, no_leftover_threads):
     v.shutdown()
 
 
-def _wait(qtbot, view, action):
-    with qtbot.waitSignal(view.peopleLoaded, timeout=TIMEOUT) as blocker:
-        action()
-    return blocker.args[0]
-
-
-def _select(listview, rows):
-    sel = listview.selectionModel()
-    sel.clearSelection()
-    for r in rows:
-        sel.select(listview.model().index(r), QItemSelectionModel.SelectionFlag.Select)
-
-
 def test_groups_names_merges_and_corrections(qtbot, view, monkeypatch):
     gui = threading.current_thread()
     seen = []
@@ -62,7 +49,7 @@ def test_groups_names_merges_and_corrections(qtbot, view, monkeypatch):
     real = people_mod.cluster
     monkeypatch.setattr(people_mod, "cluster",
                         lambda *a, **k: (seen.append(threading.current_thread()), real(*a, **k))[1])
-    count = _wait(qtbot, view, view.reload)
+    count = wait_people(qtbot, view, view.reload)
     assert seen and all(t is not gui for t in seen)  # grouping ran off the GUI thread
     model = view.people_model
     assert count == model.rowCount() >= len(PEOPLE)
@@ -73,19 +60,19 @@ def test_groups_names_merges_and_corrections(qtbot, view, monkeypatch):
     assert "(" in model.data(model.index(0))
 
     # Name the biggest group through the button (the dialog answered by the test).
-    _select(view.people_list, [0])
+    select_rows(view.people_list, [0])
     assert view.name_button.isEnabled() and not view.merge_button.isEnabled()
     monkeypatch.setattr("facefinder.gui.dialogs.ask_name", lambda *a, **k: ("Al", True))
     first = model.groups[0].id
-    _wait(qtbot, view, view.name_button.click)
+    wait_people(qtbot, view, view.name_button.click)
     assert view.group(first).name == "Al" and model.data(model.index(0)).startswith("Al (")
 
     # Merge the two biggest groups: the bigger keeps its id and name.
-    _select(view.people_list, [0, 1])
+    select_rows(view.people_list, [0, 1])
     assert view.merge_button.isEnabled()
     second = model.groups[1]
     total = model.groups[0].size + second.size
-    _wait(qtbot, view, view.merge_button.click)
+    wait_people(qtbot, view, view.merge_button.click)
     assert view.group(second.id) is None
     merged = view.group(first)
     assert merged.size == total and merged.name == "Al"
@@ -93,15 +80,15 @@ def test_groups_names_merges_and_corrections(qtbot, view, monkeypatch):
     # Open it and move a face out: it leaves the group and never comes back on regrouping.
     view.open_person(first)
     assert view.stack.currentIndex() == 1 and view.faces_model.rowCount() == total
-    _select(view.faces_list, [total - 1])
+    select_rows(view.faces_list, [total - 1])
     wrong = view.selected_faces()[0]
     assert view.move_out_button.isEnabled()
-    _wait(qtbot, view, view.move_out_button.click)
+    wait_people(qtbot, view, view.move_out_button.click)
     assert view.faces_model.rowCount() == total - 1
     assert wrong not in [t.face_id for t in view.faces_model.faces]
     monkeypatch.setattr("facefinder.gui.people_view.QMessageBox.question",
                         lambda *a, **k: QMessageBox.StandardButton.Yes)  # "Group again?"
-    _wait(qtbot, view, view.regroup_button.click)
+    wait_people(qtbot, view, view.regroup_button.click)
     assert wrong not in [t.face_id for t in view.group(first).faces]
     assert view.group(first).name == "Al"
     view.show_people()
@@ -121,8 +108,8 @@ def test_errors_are_reported_not_raised(qtbot, tmp_path, no_leftover_threads):
 
 
 def test_switching_library(qtbot, view, library_path, tmp_path):
-    assert _wait(qtbot, view, view.reload) >= len(PEOPLE)
+    assert wait_people(qtbot, view, view.reload) >= len(PEOPLE)
     view.switch(str(tmp_path / "nowhere"))
     with qtbot.waitSignal(view.failed, timeout=TIMEOUT):
         view.reload()
-    assert _wait(qtbot, view, lambda: view.set_library(str(library_path))) >= len(PEOPLE)
+    assert wait_people(qtbot, view, lambda: view.set_library(str(library_path))) >= len(PEOPLE)

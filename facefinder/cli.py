@@ -330,25 +330,42 @@ def cmd_search(args) -> int:
 def _search_combined(args) -> int:
     """``search --combine any|mean A.jpg B.jpg ...``: one search with the chosen face of every
     photo (photos of one person): nearest to any of them, or to their mean."""
-    from .core.multi_query import search_many
+    import numpy as np
+
+    from .core.search import search_combined
     from .core.upgrade import library_pipeline
 
     with _open_library(args, create=False) as library:
         engine = _engine(args, quiet=True, pipeline=library_pipeline(library) or None)
-        vecs = []
+        vecs, first_box = [], None
         for image in args.images:
             _check_file(image)
             _photo, faces, chosen = engine.query_face(image, args.face)
             vecs.append(faces[chosen].embedding)
-        hits = search_many(library, vecs and __import__("numpy").stack(vecs), args.k,
-                           args.combine)
-    for h in hits:
-        if args.json:
-            _print_json_line({"rank": h.rank, "distance": round(h.distance, 4),
-                              "image_path": h.face.path, "box": list(h.face.box)})
-        else:
-            print(f"{h.rank:>4}  {h.distance:8.4f}  {h.face.path}  {list(h.face.box)}")
+            first_box = first_box or faces[chosen].box
+        hits, judge = search_combined(library, np.stack(vecs), first_box, args.k, args.combine)
+    _print_combined(hits, judge, args.json)
     return 0
+
+
+def _print_combined(hits, judge, as_json: bool, face_ids: bool = False) -> None:
+    """The hits of a search with several faces, each with the judge's verdict (the same
+    ``same_person`` / ``verdict`` fields as ``search --json``)."""
+    from .core.search import verdict_fields
+
+    for h in hits:
+        v = judge.verdict(h.distance, min(h.face.box[2], h.face.box[3]))
+        if as_json:
+            line = {"rank": h.rank, "distance": round(h.distance, 4)}
+            if face_ids:
+                line["face_id"] = h.face.face_id
+            line.update({"image_path": h.face.path, "box": list(h.face.box),
+                         **verdict_fields(v)})
+            _print_json_line(line)
+        else:
+            mark = {"same": "same person", "possible": "possibly"}.get(v.tier, "")
+            print(f"{h.rank:>4}  {h.distance:8.4f}  {h.face.path}  {list(h.face.box)}  {mark}"
+                  .rstrip())
 
 
 def _fatal(exc: Exception) -> bool:
@@ -579,15 +596,12 @@ def _search_person(library, args) -> int:
     lines."""
     from .core import corrections as fix
     from .core import people
-    from .core.multi_query import search_many
+    from .core.search import search_with_faces
 
     pid = fix.resolve_person(library, args.person)
-    faces = people.person_faces(library, pid)
-    _ids, vecs = library.embeddings_of(faces)
-    for h in search_many(library, vecs, args.k, args.combine, exclude=set(faces)):
-        _print_json_line({"rank": h.rank, "distance": round(h.distance, 4),
-                          "face_id": h.face.face_id, "image_path": h.face.path,
-                          "box": list(h.face.box)})
+    hits, judge = search_with_faces(library, people.person_faces(library, pid), args.k,
+                                    args.combine)
+    _print_combined(hits, judge, True, face_ids=True)
     return 0
 
 

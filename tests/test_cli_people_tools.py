@@ -143,6 +143,8 @@ def test_add_face_together_and_searches(path, capsys, tmp_path):
         hits = _lines(out)
         assert code == 0 and len(hits) == 5
         assert all("al_gore" in h["image_path"] for h in hits), combine
+        # Each result judged as `search --json` judges them: Gore's other photos are "same".
+        assert all(h["same_person"] and h["verdict"] == "same person" for h in hits), combine
     who = _identity_people(path)
     with Library.open(path, None, create=False) as lib:
         people.rename(lib, who["bill_clinton"], "Bill")
@@ -150,6 +152,7 @@ def test_add_face_together_and_searches(path, capsys, tmp_path):
     code, out, _ = _run(capsys, "people", "-L", path, "search", "Bill", "-k", "3")
     assert code == 0 and len(_lines(out)) == 3
     assert not mine & {h["face_id"] for h in _lines(out)}
+    assert all(h["same_person"] == (h["verdict"] == "same person") for h in _lines(out))
 
 
 def test_bench_combine(path, capsys):

@@ -72,9 +72,7 @@ class QueryResult:
             out["results"].append({
                 "rank": h.rank,
                 "distance": round(h.distance, 4),
-                "same_person": v.same,
-                "verdict": {"same": "same person", "possible": "possibly"}.get(v.tier, ""),
-                "expected_strangers": float(f"{v.expected_strangers:.3g}"),
+                **verdict_fields(v),
                 "quality": "small" if is_small(h.face.box, self.pipeline or None) else "ok",
                 "image_path": h.face.path,
                 "box": list(h.face.box),
@@ -122,6 +120,14 @@ def library_cohort(library: Library, size: int = COHORT, seed: int = 0) -> np.nd
             _cohorts.clear()
         _cohorts[key] = emb
     return emb
+
+
+def verdict_fields(v) -> dict:
+    """A :class:`~facefinder.core.verify.Verdict` as the JSON fields every search prints:
+    ``same_person``, ``verdict`` ("same person", "possibly" or "") and ``expected_strangers``."""
+    return {"same_person": v.same,
+            "verdict": {"same": "same person", "possible": "possibly"}.get(v.tier, ""),
+            "expected_strangers": float(f"{v.expected_strangers:.3g}")}
 
 
 def search_combined(library: Library, embeddings: np.ndarray, query_box, k: int = 10,

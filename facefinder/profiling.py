@@ -22,7 +22,7 @@ import numpy as np
 # (key, label) in the order printed; "rest" rows are what a stage took beyond its parts.
 ROWS = [
     ("decode", "decode (whole photo, EXIF, RGB)"),
-    ("copy", "detection copy (1000 px, block average)"),
+    ("copy", "detection copy (900 px, block average)"),
     ("pnet_levels", "PNet: pyramid levels"),
     ("pnet_net", "PNet: network (tiles)"),
     ("pnet_rest", "PNet: boxes, NMS"),

@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 
 from facefinder.core import mtcnn_lite, tflite
-from facefinder.core.mtcnn_lite import PNET_TILES, _tile_span, pnet_outputs, tile_origins
+from facefinder.core.mtcnn_lite import (PNET_TILE_AREA, PNET_TILE_SIDES, _tile_span, pnet_outputs,
+                                        tile_origins, tile_shape)
 
 lite = pytest.mark.skipif(not tflite.lite_available(), reason="ai-edge-litert missing")
 
 
 def test_tiles_cover_every_output_of_a_level_from_even_origins():
-    for tile in PNET_TILES:
+    for tile in PNET_TILE_SIDES:
         for length in range(12, 3 * tile + 7):
             covered = np.zeros(pnet_outputs(length), int)
             for origin in tile_origins(length, tile):
@@ -29,13 +30,25 @@ def test_tiles_cover_every_output_of_a_level_from_even_origins():
             assert covered.min() >= 1, (tile, length)
 
 
+def test_a_level_gets_a_rectangular_tile_that_wastes_little():
+    # a 4000x3000 photo's first level and the next ones: rectangles, not squares, within the
+    # largest tile; the tiles hold well under 1.3x the level's pixels
+    for h, w in [(675, 900), (478, 638), (339, 452), (900, 675), (600, 900)]:
+        th, tw = tile_shape(h, w)
+        assert th * tw <= PNET_TILE_AREA and th % 2 == tw % 2 == 1
+        held = len(tile_origins(h, th)) * len(tile_origins(w, tw)) * th * tw
+        assert held < 1.3 * h * w, (h, w, th, tw, held / (h * w))
+    assert len({tile_shape(h, w) for h, w in [(675, 900), (478, 638), (339, 452)]}) > 1
+
+
 @lite
 def test_pnet_in_tiles_equals_pnet_on_the_whole_level():
     detector = mtcnn_lite.MTCNNLite(num_threads=1)
     rng = np.random.default_rng(3)
     # odd and even sides, smaller and larger than each tile, thin strips
     for h, w in [(12, 12), (13, 13), (12, 13), (100, 101), (129, 129), (130, 131),
-                 (257, 257), (258, 300), (259, 700), (511, 77), (14, 600), (750, 1000)]:
+                 (257, 257), (258, 300), (259, 700), (511, 77), (14, 600), (750, 1000),
+                 (675, 900), (478, 638), (900, 675), (40, 1300)]:
         level = rng.uniform(-1, 1, (h, w, 3)).astype(np.float32)
         reg, prob = detector.pnet_maps(level)
         whole = detector._run("pnet", level[None])

@@ -1,5 +1,5 @@
 """Small faces in 12-megapixel photos are still found: the indexer searches large photos on a
-1000 px copy (its smallest face is then 48 px), and faces of 55-110 px must come through.
+900 px copy (its smallest face is then 53 px), and faces of 55-110 px must come through.
 
 The photos are made from real ones (facefinder.synthetic): twelve real faces scaled to 55-110 px
 wide in a 4000x3000 scene, and each real group photo of the shared data scaled so that its

@@ -15,16 +15,18 @@ from .images import Photo
 from .mtcnn_lite import MTCNNLite
 from .tflite import resolve_backend
 
-DETECTOR_VERSION = 2
+DETECTOR_VERSION = 3
 """Bump when detection changes what it finds (pyramid, thresholds, resizing), so that photos
 judged to hold no face by the earlier detector are looked at again (2: the 1000 px first level
-and PNet in tiles)."""
-DEFAULT_DETECT_SIZE = 1000
+and PNet in tiles; 3: the 900 px first level)."""
+DEFAULT_DETECT_SIZE = 900
 """Longest side, px, of the largest image PNet searches (the first level of its pyramid). With
-PNet's 12 px window this sets the smallest face found in a large photo: 48 px in a 4000x3000
-photo (faces of 55 px and up are found: tests/test_small_faces.py). The work grows with its
-square: 1280 took 1.6x as long. Photos whose first level fits anyway (up to 1667 px long, at
-the default 20 px smallest face) are searched whole, exactly as the ``mtcnn`` package does."""
+PNet's 12 px window this sets the smallest face found in a large photo: 53 px in a 4000x3000
+photo, where faces of 55 px and up must be found (tests/test_small_faces.py; at 840 and 860 px
+one 55 px face of its group photos was missed, at 880-920 none). The work grows with its square:
+1000 px took 1.1x as long, 1280 px 1.6x. Photos whose first level fits anyway (up to 1500 px
+long, at the default 20 px smallest face) are searched whole, exactly as the ``mtcnn`` package
+does."""
 DEFAULT_MIN_FACE = 20
 DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)  # PNet, RNet, ONet: the article's values
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")

@@ -20,6 +20,7 @@ Coordinates are photo pixels (floats) of the array given; boxes are ``x1, y1, x2
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -286,7 +287,7 @@ def pyramid_level(image: np.ndarray, source: Image.Image | None, height: int, wi
 # conv 3x3, 1x1 heads): output (i, j) of a pyramid level sees the 12x12 window whose top-left
 # corner is (2i, 2j). Run on each level's own shape, LiteRT re-plans the graph for every level of
 # every photo, which took longer than the convolutions, and its working memory grows with the
-# level (about 250 MB for 1280x960). So levels are cut into tiles of a few fixed sizes, each run
+# level (about 250 MB for 1280x960). So levels are cut into tiles of a few fixed shapes, each run
 # by its own interpreter that never re-plans, and the tiles' outputs are put back together into
 # the level's maps, giving the same numbers as running the whole level:
 #
@@ -298,11 +299,19 @@ def pyramid_level(image: np.ndarray, source: Image.Image | None, height: int, wi
 #   own edge the same way), and for even widths the last tile starts one pixel later, so that it
 #   stays on even coordinates; its last, overhanging output is not used.
 
-PNET_TILES = (97, 193, 385)
-"""Tile sides for PNet, px (odd; see above). Each level runs in the size that covers it with the
-fewest pixels: on a 1000x750 photo's pyramid the tiles hold 1.3x the levels' pixels (overlaps
-and margins); one size (257) needed 1.8x. LiteRT's working memory for a 385 px tile is about
-40 MB, where the whole 1000x750 level needed 150."""
+PNET_TILE_SIDES = (25, 31, 37, 45, 55, 67, 81, 97, 117, 141, 169, 203, 245, 293, 353)
+"""Tile heights and widths for PNet, px (odd; see above; about 1.2x apart). Each level runs in the
+rectangle of two of these that covers it most cheaply (:func:`tile_shape`): the pixels PNet
+computes, overlaps and margins included, plus :data:`PNET_INVOKE_PX` a tile. On a 4000x3000
+photo's pyramid (900x675 first level) the tiles hold 1.19x the levels' pixels, where square
+tiles of 97, 193 and 385 px held 1.38x (1.30x at a 1000x750 first level)."""
+PNET_TILE_AREA = 35_000
+"""Largest tile, px: LiteRT's working memory is about 190 bytes a tile pixel (7 MB here), held
+by each tile shape's interpreter. A 4000x3000 photo's pyramid uses ten shapes (about 28 MB a
+photo worker; the square tiles took 35 MB at a 1000 px first level); photos turned the other way
+add eight more (48 MB together)."""
+PNET_INVOKE_PX = 1_500
+"""What one more LiteRT run costs, in tile pixels (measured: about 0.15 ms)."""
 
 
 def pnet_outputs(length: int) -> int:
@@ -324,8 +333,18 @@ def tile_origins(length: int, tile: int) -> list[int]:
     return [2 * (k * last // (2 * gaps)) for k in range(gaps)] + [last]
 
 
-def _tile_cost(length_h: int, length_w: int, tile: int) -> int:
-    return len(tile_origins(length_h, tile)) * len(tile_origins(length_w, tile)) * tile * tile
+def _tile_cost(length_h: int, length_w: int, tile_h: int, tile_w: int) -> int:
+    runs = len(tile_origins(length_h, tile_h)) * len(tile_origins(length_w, tile_w))
+    return runs * (tile_h * tile_w + PNET_INVOKE_PX)
+
+
+@functools.lru_cache(maxsize=256)
+def tile_shape(length_h: int, length_w: int) -> tuple[int, int]:
+    """The tile ``(height, width)`` that covers a level of ``length_h`` x ``length_w`` px most
+    cheaply (:data:`PNET_TILE_SIDES`, at most :data:`PNET_TILE_AREA` px)."""
+    shapes = [(th, tw) for th in PNET_TILE_SIDES for tw in PNET_TILE_SIDES
+              if th * tw <= PNET_TILE_AREA]
+    return min(shapes, key=lambda t: (_tile_cost(length_h, length_w, *t), t))
 
 
 def _tile_span(origin: int, tile: int, length: int) -> tuple[int, int]:
@@ -354,7 +373,7 @@ class MTCNNLite:
         self._nets = {n: LiteModel(paths[n], num_threads) for n in NETS}
         self.sha256 = {n: check_lite(self._nets[n], paths[n], f"MTCNN {n.upper()}", n)
                        for n in NETS}
-        self._tiles: dict[int, tuple[LiteModel, np.ndarray]] = {}  # side -> model, input buffer
+        self._tiles: dict[tuple[int, int], tuple[LiteModel, np.ndarray]] = {}  # shape -> model, input
         # Output tensors are told apart by their last dimension: 4 = box regression,
         # 10 = landmarks, 2 = [not face, face] probabilities.
         self._order = {}
@@ -417,19 +436,19 @@ class MTCNNLite:
         box regression ``(h, w, 4)`` and face probability ``(h, w)`` float32, the same as PNet on
         the whole level (see the notes above :data:`PNET_TILES`)."""
         lh, lw = level.shape[:2]
-        side = min(PNET_TILES, key=lambda t: _tile_cost(lh, lw, t))
-        model, buf = self._tile_model(side)
+        th, tw = tile_shape(lh, lw)
+        model, buf = self._tile_model(th, tw)
         order = self._order["pnet"]
         nh, nw = pnet_outputs(lh), pnet_outputs(lw)
         reg = np.empty((nh, nw, 4), np.float32)
         prob = np.empty((nh, nw), np.float32)
-        for y0 in tile_origins(lh, side):
-            ylo, yhi = _tile_span(y0, side, lh)
-            for x0 in tile_origins(lw, side):
-                xlo, xhi = _tile_span(x0, side, lw)
+        for y0 in tile_origins(lh, th):
+            ylo, yhi = _tile_span(y0, th, lh)
+            for x0 in tile_origins(lw, tw):
+                xlo, xhi = _tile_span(x0, tw, lw)
                 buf.fill(0)  # outside the level: never used, but kept finite and the same
                 sy, sx = max(y0, 0), max(x0, 0)
-                part = level[sy:y0 + side, sx:x0 + side]
+                part = level[sy:y0 + th, sx:x0 + tw]
                 buf[0, sy - y0:sy - y0 + part.shape[0], sx - x0:sx - x0 + part.shape[1]] = part
                 outs = model.run(buf)
                 oy, ox = y0 // 2, x0 // 2  # level output index of tile output 0
@@ -437,11 +456,11 @@ class MTCNNLite:
                 prob[oy + ylo:oy + yhi, ox + xlo:ox + xhi] = outs[order[2]][0, ylo:yhi, xlo:xhi, 1]
         return reg, prob
 
-    def _tile_model(self, side: int):
-        if side not in self._tiles:
-            self._tiles[side] = (LiteModel(self._pnet_path, self._threads),
-                                 np.zeros((1, side, side, 3), np.float32))
-        return self._tiles[side]
+    def _tile_model(self, height: int, width: int):
+        if (height, width) not in self._tiles:
+            self._tiles[height, width] = (LiteModel(self._pnet_path, self._threads),
+                                          np.zeros((1, height, width, 3), np.float32))
+        return self._tiles[height, width]
 
     def _patches(self, image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
         h, w = image.shape[:2]

@@ -191,6 +191,8 @@ def bench_index(data: Path, work: Path, n_photos: int, baseline: bool = True,
         "faces_pasted": sum(len(r) for r in truth.values()),
         "corpus": "facefinder.synthetic.make_camera_corpus (real scenes and faces, grain)",
     }
+    report["load_average"] = [round(x, 1) for x in os.getloadavg()]
+    report["started"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     report["facefinder"] = measure_cli_index(corpus, truth, work / "lib-cli", env)
     if app:
         # The app right after the CLI, on the same photos: the ratio is what the README quotes.
@@ -207,6 +209,7 @@ def bench_index(data: Path, work: Path, n_photos: int, baseline: bool = True,
                                       "FACEFINDER_WORKERS=1 facefinder index --detect-size 1280")
         report["speedup"] = round(report["facefinder"]["photos_per_s"]
                                   / report["baseline"]["photos_per_s"], 2)
+    report["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
     return report
 
 

@@ -37,10 +37,14 @@ def front(qtbot, w) -> None:
 
 def in_modal(fn) -> None:
     """Run ``fn(dialog)`` once a modal dialog is open (it blocks the key press that opened
-    it)."""
+    it) and has given a widget its keyboard focus (its window is activated after it shows:
+    on a busy machine a few event-loop turns later)."""
+    tries = [0]
+
     def attempt() -> None:
         dialog = QApplication.activeModalWidget()
-        if dialog is None:
+        tries[0] += 1
+        if dialog is None or (dialog.focusWidget() is None and tries[0] < 200):
             QTimer.singleShot(50, attempt)
             return
         try:

@@ -29,7 +29,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QImage
 
 from ..core.align import face_crop, pipeline
-from ..core.errors import NoFaceError, notice
+from ..core.errors import ImageError, NoFaceError, notice
 from ..core.images import load_photo
 from ..worker import command
 from .messages import MODEL_SERVER, WorkerCrashed, exception_from_wire, kind_of, worker_crashed
@@ -462,16 +462,28 @@ class Libraries:
     def search_with_faces(self, library: str, face_ids: list[int], k: int) -> SearchOutcome:
         """Search ``library`` with several of its own faces (a person's: "Search with this
         person" in People), nearest to their mean, those faces left out
-        (:func:`facefinder.core.search.search_with_faces`). The query shown is the first face's
-        photo with that face boxed."""
+        (:func:`facefinder.core.search.search_with_faces`: the faces no longer in the library
+        are passed over). The query shown is the photo of the first face still in the library
+        whose photo can be read, with that face boxed."""
         from ..core.search import search_with_faces
 
         lib = self.get(library)
         hits, judge = search_with_faces(lib, face_ids, k)
-        first = lib.face_rows([int(face_ids[0])]).get(int(face_ids[0]))
-        if first is None:
-            raise LookupError("the face searched with is not in the library any more")
-        photo = load_photo(first.path, max_side_hint=MAX_QUERY_SIDE)
+        rows = lib.face_rows([int(i) for i in face_ids])
+        present = [rows[int(i)] for i in face_ids if int(i) in rows]
+        photo = first = None
+        for row in present:
+            try:
+                photo = load_photo(row.path, max_side_hint=MAX_QUERY_SIDE)
+            except ImageError:  # moved or damaged since it was indexed: show another face's
+                continue
+            first = row
+            break
+        if first is None or photo is None:
+            if not present:
+                raise LookupError("none of these faces is in the library any more")
+            load_photo(present[0].path)  # none can be read: ImageError says why the first cannot
+            raise LookupError("none of these faces' photos can be read")
         width, height = photo.width, photo.height
         scale = min(1.0, MAX_QUERY_SIDE / max(width, height, 1))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))

@@ -3,6 +3,8 @@ person…) and a person's own faces (People: "Search with this person"). Real mo
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from helpers import FACES, copy_faces
 from guihelpers import JOB_TIMEOUT, index
 
@@ -74,3 +76,33 @@ def test_search_with_this_person_from_people_shows_results_in_the_main_window(qt
     # Whatever else of that person the grouping missed comes first; strangers are not "same".
     same = [r for i, r in enumerate(shown) if window.model.verdict(i).same]
     assert all(PERSON in r.path for r in same)
+
+
+def test_search_with_faces_passes_over_faces_gone_and_photos_moved(qtbot, window, tmp_path):
+    """A person's first face deleted from the library, or its photo moved away since, does not
+    stop "Search with this person": the next face still there, whose photo can be read, is the
+    query shown, and the search uses the faces that are left."""
+    import pytest
+
+    from facefinder.gui.service import Libraries
+
+    folder = _folder(tmp_path)
+    index(qtbot, window, folder)
+    libraries = Libraries()
+    lib = libraries.get("default")
+    ids, _ = lib.all_embeddings()
+    rows = lib.face_rows([int(i) for i in ids])
+    mine = [int(i) for i in ids if PERSON in rows[int(i)].path][:4]
+    assert len(mine) == 4
+    gone = int(max(ids)) + 1000  # no such face (deleted since the People window listed it)
+    outcome = libraries.search_with_faces("default", [gone] + mine, k=10)
+    assert outcome.path == rows[mine[0]].path and outcome.boxes == [tuple(rows[mine[0]].box)]
+    assert outcome.hits and not set(mine) & {h.face.face_id for h in outcome.hits}
+    # the first face's photo moved away: the second face's photo is shown
+    moved = Path(rows[mine[0]].path)
+    moved.rename(tmp_path / "moved.jpg")
+    outcome = libraries.search_with_faces("default", mine, k=10)
+    assert outcome.path == rows[mine[1]].path and outcome.hits
+    with pytest.raises(LookupError):
+        libraries.search_with_faces("default", [gone], k=10)
+    lib.close()

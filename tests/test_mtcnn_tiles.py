@@ -106,3 +106,18 @@ def test_crop_and_resize_in_blocks_matches_tensorflow():
     want = tf.image.crop_and_resize(image[None], boxes.astype(np.float32), np.zeros(n, np.int32),
                                     (24, 24)).numpy()
     np.testing.assert_allclose(mtcnn_lite.crop_and_resize(image, boxes, 24), want, atol=1e-5)
+
+
+@lite
+def test_a_detector_keeps_a_bounded_set_of_tile_interpreters(monkeypatch):
+    # photos of many sizes: the least recently used tile shapes are let go, the numbers stay
+    monkeypatch.setattr(mtcnn_lite, "PNET_TILES_KEPT_PX", 60_000)
+    detector = mtcnn_lite.MTCNNLite(num_threads=1)
+    rng = np.random.default_rng(6)
+    for h, w in [(675, 900), (900, 675), (300, 500), (511, 77), (675, 900), (40, 1300)]:
+        level = rng.uniform(-1, 1, (h, w, 3)).astype(np.float32)
+        reg, prob = detector.pnet_maps(level)
+        assert sum(th * tw for th, tw in detector._tiles) <= 60_000
+        assert list(detector._tiles)[-1] == tile_shape(h, w)  # the one just used is kept
+        whole = detector._run("pnet", level[None])
+        np.testing.assert_allclose(prob, whole[2][0, :, :, 1], atol=1e-6, err_msg=str((h, w)))

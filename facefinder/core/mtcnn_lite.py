@@ -21,6 +21,7 @@ Coordinates are photo pixels (floats) of the array given; boxes are ``x1, y1, x2
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -312,6 +313,11 @@ photo worker; the square tiles took 35 MB at a 1000 px first level); photos turn
 add eight more (48 MB together)."""
 PNET_INVOKE_PX = 1_500
 """What one more LiteRT run costs, in tile pixels (measured: about 0.15 ms)."""
+PNET_TILES_KEPT_PX = 400_000
+"""The tile interpreters a detector keeps, in tile pixels together (about 76 MB): the least
+recently used go first. Both orientations of a 4000x3000 photo need 266,000; a folder of photos
+of many sizes would otherwise keep an interpreter for every shape it ever met (making one again
+costs 5-30 ms)."""
 
 
 def pnet_outputs(length: int) -> int:
@@ -373,7 +379,8 @@ class MTCNNLite:
         self._nets = {n: LiteModel(paths[n], num_threads) for n in NETS}
         self.sha256 = {n: check_lite(self._nets[n], paths[n], f"MTCNN {n.upper()}", n)
                        for n in NETS}
-        self._tiles: dict[tuple[int, int], tuple[LiteModel, np.ndarray]] = {}  # shape -> model, input
+        # tile shape -> its interpreter and input buffer, least recently used first
+        self._tiles: OrderedDict[tuple[int, int], tuple[LiteModel, np.ndarray]] = OrderedDict()
         # Output tensors are told apart by their last dimension: 4 = box regression,
         # 10 = landmarks, 2 = [not face, face] probabilities.
         self._order = {}
@@ -434,7 +441,7 @@ class MTCNNLite:
     def pnet_maps(self, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """PNet on one pyramid level ``(H, W, 3)`` float32 (normalised pixels), run in tiles:
         box regression ``(h, w, 4)`` and face probability ``(h, w)`` float32, the same as PNet on
-        the whole level (see the notes above :data:`PNET_TILES`)."""
+        the whole level (see the notes above :data:`PNET_TILE_SIDES`)."""
         lh, lw = level.shape[:2]
         th, tw = tile_shape(lh, lw)
         model, buf = self._tile_model(th, tw)
@@ -457,10 +464,17 @@ class MTCNNLite:
         return reg, prob
 
     def _tile_model(self, height: int, width: int):
-        if (height, width) not in self._tiles:
-            self._tiles[height, width] = (LiteModel(self._pnet_path, self._threads),
-                                          np.zeros((1, height, width, 3), np.float32))
-        return self._tiles[height, width]
+        key = (height, width)
+        if key in self._tiles:
+            self._tiles.move_to_end(key)
+            return self._tiles[key]
+        kept = sum(h * w for h, w in self._tiles)
+        while self._tiles and kept + height * width > PNET_TILES_KEPT_PX:
+            (h, w), _ = self._tiles.popitem(last=False)
+            kept -= h * w
+        self._tiles[key] = (LiteModel(self._pnet_path, self._threads),
+                            np.zeros((1, height, width, 3), np.float32))
+        return self._tiles[key]
 
     def _patches(self, image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
         h, w = image.shape[:2]

@@ -410,9 +410,9 @@ class ServiceClient(QObject):
 
         def arrived(images) -> None:
             self._crops_busy = False
-            if images and req == self.index_job and self._last_progress is not None:
+            if images and self._worker_running(req) and self._last_progress is not None:
                 self.indexProgress.emit(req, self._last_progress, images)
-            if req == self.index_job:
+            if self._worker_running(req):
                 self._make_crops(req)
 
         job = self.runner.run(crops, lane=IO, priority=1, name="progress crops")
@@ -421,8 +421,13 @@ class ServiceClient(QObject):
 
     def _crops_due(self, req: int) -> None:
         self._crops_busy = False
-        if req == self.index_job:
+        if self._worker_running(req):
             self._make_crops(req)
+
+    def _worker_running(self, req: int) -> bool:
+        """Whether job ``req``'s worker is still at work: crops that come after it ended are
+        dropped (no progress after the job's end)."""
+        return req == self.index_job and self.worker is not None
 
     def _index_done(self, req: int, request: IndexRequest, result) -> None:
         """The worker finished: group the new faces and read the stats on the library lane

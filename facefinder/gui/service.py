@@ -471,7 +471,7 @@ class Libraries:
         hits, judge = search_with_faces(lib, face_ids, k)
         rows = lib.face_rows([int(i) for i in face_ids])
         present = [rows[int(i)] for i in face_ids if int(i) in rows]
-        photo = first = None
+        first = None
         for row in present:
             try:
                 photo = load_photo(row.path, max_side_hint=MAX_QUERY_SIDE)
@@ -479,7 +479,7 @@ class Libraries:
                 continue
             first = row
             break
-        if first is None or photo is None:
+        if first is None:
             if not present:
                 raise LookupError("none of these faces is in the library any more")
             load_photo(present[0].path)  # none can be read: ImageError says why the first cannot

@@ -19,10 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.detect import DEFAULT_DETECT_SIZE
+
 # (key, label) in the order printed; "rest" rows are what a stage took beyond its parts.
 ROWS = [
     ("decode", "decode (whole photo, EXIF, RGB)"),
-    ("copy", "detection copy (900 px, block average)"),
+    ("copy", f"detection copy ({DEFAULT_DETECT_SIZE} px, block average)"),
     ("pnet_levels", "PNet: pyramid levels"),
     ("pnet_net", "PNet: network (tiles)"),
     ("pnet_rest", "PNet: boxes, NMS"),

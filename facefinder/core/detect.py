@@ -24,9 +24,9 @@ DEFAULT_DETECT_SIZE = 900
 PNet's 12 px window this sets the smallest face found in a large photo: 53 px in a 4000x3000
 photo, where faces of 55 px and up must be found (tests/test_small_faces.py; at 840 and 860 px
 one 55 px face of its group photos was missed, at 880-920 none). The work grows with its square:
-1000 px took 1-9% more CPU over the whole indexing, 1280 px 1.6x. Photos whose first level fits anyway (up to 1500 px
-long, at the default 20 px smallest face) are searched whole, exactly as the ``mtcnn`` package
-does."""
+1000 px took 1-9% more CPU over the whole indexing, 1280 px 1.6x. Photos whose first level fits
+anyway (up to 1500 px long, at the default 20 px smallest face) are searched whole, exactly as
+the ``mtcnn`` package does."""
 DEFAULT_MIN_FACE = 20
 DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)  # PNet, RNet, ONet: the article's values
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
